@@ -37,9 +37,10 @@ public sealed class StreamConfigTests
     public void RejectsWindowsLongerThanThePositionalEncoding()
     {
         var config = new StreamConfig { FramesPerLevel = 8, Levels = 6 };
-        var e = Assert.Throws<ArgumentException>(config.Validate);
-        Assert.Contains("8 × 6 = 48 frames, but a window holds at most 32", e.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => new LcmSchedule(config));
+        config.Validate(); // the stream itself has no such limit
+        var e = Assert.Throws<ArgumentException>(() => config.EnsureFitsPositionalEncoding(32));
+        Assert.Contains("8 × 6 = 48 frames, but the model's motion modules encode only 32", e.Message, StringComparison.Ordinal);
+        new StreamConfig { FramesPerLevel = 8, Levels = 4 }.EnsureFitsPositionalEncoding(32);
     }
 
     [Fact]

@@ -7,8 +7,9 @@ namespace Rain.Engine.Streaming;
 /// </summary>
 public sealed record StreamConfig
 {
-    /// <summary>Most frames a window may hold: the motion modules' positional encoding has 32 positions
-    /// (<c>temporal_position_encoding_max_len</c>).</summary>
+    /// <summary>Largest p and largest L. RAIN's motion modules also limit F = p·L to the length of their positional
+    /// encoding (32 positions, <c>temporal_position_encoding_max_len</c>); that limit belongs to the model and is
+    /// checked by <see cref="EnsureFitsPositionalEncoding"/> once a model is known.</summary>
     public const int MaxFrames = 32;
 
     /// <summary>Image sizes must be multiples of this: the VAE divides by 8 and the UNet halves the latent three times.</summary>
@@ -78,16 +79,22 @@ public sealed record StreamConfig
     public int LatentFrameElements => LatentChannels * LatentHeight * LatentWidth;
 
     /// <summary>Checks the relations between values.</summary>
-    /// <exception cref="ArgumentException">F = p·L exceeds 32, L exceeds the training timesteps, or the scheduler is inconsistent.</exception>
+    /// <exception cref="ArgumentException">L exceeds the training timesteps, or the scheduler is inconsistent.</exception>
     public void Validate()
     {
-        if (Frames > MaxFrames)
-            throw new ArgumentException(
-                $"FramesPerLevel × Levels = {FramesPerLevel} × {Levels} = {Frames} frames, but a window holds at most {MaxFrames} " +
-                "(the motion modules' positional encoding has 32 positions). Reduce p or L.");
         if (Levels > Scheduler.TrainTimesteps)
             throw new ArgumentException($"Levels ({Levels}) cannot exceed the scheduler's TrainTimesteps ({Scheduler.TrainTimesteps}).");
         Scheduler.Validate();
+    }
+
+    /// <summary>Checks that the F = p·L frames of a window fit a model whose motion modules encode <paramref name="positions"/> positions.</summary>
+    /// <exception cref="ArgumentException">F exceeds <paramref name="positions"/>.</exception>
+    public void EnsureFitsPositionalEncoding(int positions)
+    {
+        if (Frames > positions)
+            throw new ArgumentException(
+                $"FramesPerLevel × Levels = {FramesPerLevel} × {Levels} = {Frames} frames, but the model's motion modules encode only {positions} " +
+                "frame positions (temporal_position_encoding_max_len). Reduce p or L.");
     }
 
     private static int CheckSize(int value, string name) =>

@@ -1,0 +1,100 @@
+using System.Numerics.Tensors;
+
+namespace Rain.Kernels;
+
+/// <summary>
+/// The temporal attention core of RAIN's motion modules ("cross-noise attention", spec §2.5.4 and §6.1): for every
+/// spatial position n and head h, the F frames attend to each other with full bidirectional softmax attention.
+/// q, k, v and the output use the layout the UNet's spatial layers produce, <c>[F, N, C]</c> with C = heads·d, so
+/// the core runs with no transposes: element (f, n, h·d + i) is at ((f·N + n)·C + h·d + i).
+/// </summary>
+/// <remarks>
+/// out[f, n, h·d + i] = Σ_g softmax_g(⟨q[f, n, h], k[g, n, h]⟩ / √d) · v[g, n, h·d + i].
+/// This class is the CPU reference (the oracle of the CUDA kernel <c>cross_noise_attention</c>) and the CPU backend's
+/// implementation; it accumulates in float32 with the maximum subtracted before exponentiation.
+/// </remarks>
+public static class CrossNoiseAttention
+{
+    /// <summary>Largest F the kernels support (the positional encoding of the motion modules has 32 positions).</summary>
+    public const int MaxFrames = 32;
+
+    /// <summary>Checks the shape arguments and span lengths; throws <see cref="ArgumentException"/> naming the problem.</summary>
+    public static void Validate(int frames, int tokens, int channels, int heads, int qLength, int kLength, int vLength, int outLength)
+    {
+        if (frames is < 1 or > MaxFrames)
+            throw new ArgumentOutOfRangeException(nameof(frames), frames, $"cross_noise_attention: F must be between 1 and {MaxFrames}; got {frames}.");
+        if (tokens < 1)
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"cross_noise_attention: the number of spatial positions N must be positive; got {tokens}.");
+        if (heads < 1 || channels < 1 || channels % heads != 0)
+            throw new ArgumentException($"cross_noise_attention: channels ({channels}) must be a positive multiple of heads ({heads}).");
+        long expected = (long)frames * tokens * channels;
+        if (qLength != expected || kLength != expected || vLength != expected || outLength != expected)
+            throw new ArgumentException(
+                $"cross_noise_attention: q, k, v and out must each hold F·N·C = {frames}·{tokens}·{channels} = {expected} elements; got q {qLength}, k {kLength}, v {vLength}, out {outLength}.");
+    }
+
+    /// <summary>Runs the attention core on the CPU (parallel over spatial positions). <paramref name="output"/> must not overlap the inputs.</summary>
+    public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads)
+    {
+        Validate(frames, tokens, channels, heads, q.Length, k.Length, v.Length, output.Length);
+        if (output.Overlaps(q) || output.Overlaps(k) || output.Overlaps(v))
+            throw new ArgumentException("cross_noise_attention: the output must not overlap q, k or v.", nameof(output));
+        unsafe
+        {
+            fixed (float* pq = q, pk = k, pv = v, po = output)
+            {
+                var job = new Job(pq, pk, pv, po, frames, tokens, channels, heads);
+                if ((long)tokens * channels * frames < 1 << 16)
+                {
+                    for (int n = 0; n < tokens; n++)
+                        job.Position(n);
+                }
+                else
+                {
+                    Parallel.For(0, tokens, job.Position);
+                }
+            }
+        }
+    }
+
+    private readonly unsafe struct Job(float* q, float* k, float* v, float* o, int frames, int tokens, int channels, int heads)
+    {
+        private readonly float* _q = q, _k = k, _v = v, _o = o;
+
+        public void Position(int n)
+        {
+            int d = channels / heads;
+            float scale = 1f / MathF.Sqrt(d);
+            long frameStride = (long)tokens * channels;
+            Span<float> weights = stackalloc float[MaxFrames];
+            for (int h = 0; h < heads; h++)
+            {
+                long baseOffset = ((long)n * channels) + (h * d);
+                for (int f = 0; f < frames; f++)
+                {
+                    var qf = new ReadOnlySpan<float>(_q + (f * frameStride) + baseOffset, d);
+                    float max = float.NegativeInfinity;
+                    for (int g = 0; g < frames; g++)
+                    {
+                        float s = TensorPrimitives.Dot(qf, new ReadOnlySpan<float>(_k + (g * frameStride) + baseOffset, d)) * scale;
+                        weights[g] = s;
+                        max = MathF.Max(max, s);
+                    }
+
+                    float sum = 0;
+                    for (int g = 0; g < frames; g++)
+                    {
+                        weights[g] = MathF.Exp(weights[g] - max);
+                        sum += weights[g];
+                    }
+
+                    var of = new Span<float>(_o + (f * frameStride) + baseOffset, d);
+                    of.Clear();
+                    float inv = 1f / sum;
+                    for (int g = 0; g < frames; g++)
+                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(_v + (g * frameStride) + baseOffset, d), weights[g] * inv, of, of);
+                }
+            }
+        }
+    }
+}
