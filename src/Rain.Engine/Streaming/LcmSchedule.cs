@@ -18,7 +18,7 @@ namespace Rain.Engine.Streaming;
 /// re-noise to a timestep no level evaluates and would add noise to the decoded frames; we follow the diffusers
 /// LCM semantics instead.
 /// c_skip = σ²/((s·t)² + σ²) and c_out = s·t/√((s·t)² + σ²), s = timestep scaling (10), σ = σ_data (0.5).
-/// All coefficients are computed in float64 and stored as float32.
+/// The coefficients are computed in float64 from the float32 ᾱ table and stored as float32.
 /// </remarks>
 public sealed class LcmSchedule
 {
