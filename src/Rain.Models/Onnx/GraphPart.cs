@@ -30,13 +30,27 @@ public sealed class GraphPart
 
     internal List<InitializerEntry> Initializers { get; }
 
-    /// <summary>The whole graph of a builder as one part (cuts are not allowed here).</summary>
+    /// <summary>
+    /// The whole graph of a builder as one part (cuts are not allowed here). Nodes that no output depends on (the
+    /// ReferenceNet's work after its last tap) are dropped.
+    /// </summary>
     public static GraphPart Whole(GraphBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         if (builder.Cuts.Any())
             throw new InvalidOperationException($"{builder.Name}: the graph has cross-noise cuts; use GraphPartitioner.");
-        var nodes = builder.Steps.Cast<NodeProto>().ToList();
+        var needed = builder.Outputs.ToHashSet(StringComparer.Ordinal);
+        var nodes = new List<NodeProto>();
+        foreach (var node in builder.Steps.Cast<NodeProto>().Reverse())
+        {
+            if (node.Output.Any(needed.Contains))
+            {
+                nodes.Add(node);
+                needed.UnionWith(node.Input);
+            }
+        }
+
+        nodes.Reverse();
         return new GraphPart(
             builder.Name,
             nodes,
