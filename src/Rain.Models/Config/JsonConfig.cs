@@ -22,14 +22,20 @@ public sealed class JsonConfig
     {
         if (!File.Exists(path))
             throw new ModelExportException($"{path}: configuration file not found.");
+        return Parse(path, File.ReadAllText(path));
+    }
+
+    /// <summary>Parses configuration text; <paramref name="origin"/> names it in errors.</summary>
+    public static JsonConfig Parse(string origin, string json)
+    {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return new JsonConfig(path, doc.RootElement.Clone());
+            using var doc = JsonDocument.Parse(json);
+            return new JsonConfig(origin, doc.RootElement.Clone());
         }
         catch (JsonException e)
         {
-            throw new ModelExportException($"{path}: not valid JSON ({e.Message}).", e);
+            throw new ModelExportException($"{origin}: not valid JSON ({e.Message}).", e);
         }
     }
 
