@@ -47,7 +47,7 @@ public static class TorchZipReader
         }
 
         var root = RestrictedUnpickler.Load(zip.ReadSmall(pickles[0], MaxPickleBytes), file.Path, pickles[0].Name);
-        var stateDict = StateDictLocator.Find(root, file.Path);
+        var stateDict = StateDictLocator.Find(root, file.Path, pickles[0].Name);
         var tensors = new List<TensorInfo>(stateDict.Count);
         foreach (var (name, tensor) in stateDict)
             tensors.Add(Locate(file, zip, prefix, name, tensor));
