@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Rain.Models.Checkpoints;
 
@@ -48,6 +49,10 @@ public static class SafetensorsReader
         long dataLength = file.Length - dataStart;
 
         byte[] json = file.Span(8, (int)headerLength).ToArray();
+
+        // JsonDocument accepts invalid UTF-8 inside names and only fails when they are read: check it here.
+        if (!Utf8.IsValid(json))
+            throw new CheckpointFormatException(path, "header", "the JSON header is not valid UTF-8.");
         JsonDocument doc;
         try
         {
