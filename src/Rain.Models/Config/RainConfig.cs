@@ -62,6 +62,9 @@ public sealed class RainConfig
     /// <summary>A path value resolved against <see cref="Root"/>.</summary>
     public string ResolvePath(string key) => System.IO.Path.GetFullPath(System.IO.Path.Combine(Root, Scalar(_root, key)));
 
+    /// <summary>The top-level mapping.</summary>
+    internal YamlMappingNode RootMap => _root;
+
     /// <summary>The <c>unet_additional_kwargs</c> mapping.</summary>
     internal YamlMappingNode UnetAdditionalKwargs => Child(_root, "unet_additional_kwargs");
 
