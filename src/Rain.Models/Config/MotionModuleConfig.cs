@@ -12,6 +12,9 @@ public sealed class MotionModuleConfig
     /// <summary>AnimateDiff's temporal GroupNorm always has 32 groups (eps 1e-6), whatever the UNet config says.</summary>
     public const int GroupNormGroups = 32;
 
+    /// <summary>The yaml the settings come from.</summary>
+    public required string Path { get; init; }
+
     /// <summary>Heads of the temporal attentions.</summary>
     public required int Heads { get; init; }
 
@@ -60,6 +63,7 @@ public sealed class MotionModuleConfig
             throw rain.Unsupported("motion_module_kwargs.temporal_attention_dim_div", div.ToString(CultureInfo.InvariantCulture), "only 1 is implemented");
         return new MotionModuleConfig
         {
+            Path = rain.Path,
             Heads = rain.GetInt(mm, "num_attention_heads"),
             AttentionBlocks = kinds.Length,
             PositionEncoding = rain.GetBool(mm, "temporal_position_encoding"),
@@ -72,19 +76,18 @@ public sealed class MotionModuleConfig
     }
 
     /// <summary>Checks that the UNet's widths fit the motion modules; throws naming both files.</summary>
-    public void Validate(UNetConfig unet, RainConfig rain, int frames)
+    public void Validate(UNetConfig unet, int frames)
     {
         ArgumentNullException.ThrowIfNull(unet);
-        ArgumentNullException.ThrowIfNull(rain);
         foreach (int c in unet.BlockOutChannels)
         {
             if (c % GroupNormGroups != 0)
                 throw new ModelExportException($"{unet.Path}: 'block_out_channels' has {c}, but the motion modules' GroupNorm always uses {GroupNormGroups} groups, which cannot divide it.");
             if (c % Heads != 0)
-                throw new ModelExportException($"{unet.Path}: 'block_out_channels' has {c}, not divisible by {rain.Path}: 'motion_module_kwargs.num_attention_heads' = {Heads}.");
+                throw new ModelExportException($"{unet.Path}: 'block_out_channels' has {c}, not divisible by {Path}: 'motion_module_kwargs.num_attention_heads' = {Heads}.");
         }
 
         if (PositionEncoding && frames > MaxLength)
-            throw new ModelExportException($"{rain.Path}: the window has {frames} frames, more than 'motion_module_kwargs.temporal_position_encoding_max_len' = {MaxLength}.");
+            throw new ModelExportException($"{Path}: the window has {frames} frames, more than 'motion_module_kwargs.temporal_position_encoding_max_len' = {MaxLength}.");
     }
 }

@@ -39,6 +39,7 @@ public static class UNetNetwork
     {
         ArgumentNullException.ThrowIfNull(cfg);
         ArgumentNullException.ThrowIfNull(mm);
+        mm.Validate(cfg, frames);
         var g = new GraphBuilder(cut ? "unet" : "unet_whole", new WeightBinder(weights)) { CutTemporalAttention = cut };
         var x = g.Input("sample", OnnxDataType.F32, frames, cfg.InChannels, latentHeight, latentWidth);
         var timestep = g.Input("timestep", OnnxDataType.I64, frames);
