@@ -110,7 +110,7 @@ public sealed class SafetensorsReaderTests : IDisposable
     public void MalformedHeaderIsRefusedWithItsReason(string why, string json, int dataBytes, string expected)
     {
         string path = _dir.Write("bad.safetensors", SafetensorsWriter.WithRawHeader(json, new byte[dataBytes]));
-        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(path).Dispose());
+        var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsReader.Open(path).Dispose());
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
         Assert.Equal(path, e.FilePath);
         Assert.StartsWith(path, e.Message, StringComparison.Ordinal);

@@ -76,12 +76,14 @@ public static class Checkpoint
         head = head[..n];
         if (head.Length >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] is 3 or 5 && head[3] is 4 or 6)
             return Format.Zip;
-        if (SafetensorsReader.LooksLikeSafetensors(head))
+        // A '{' after the length field marks safetensors even when the length itself is broken, so the
+        // safetensors reader can say what is wrong with it.
+        if (SafetensorsReader.LooksLikeSafetensors(head) || (head.Length >= 9 && head[8] == (byte)'{'))
             return Format.Safetensors;
 
         // Legacy torch.save starts with a pickle (PROTO 2) of the magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
         if (head.Length >= 4 && head[0] == 0x80 && head[1] == 2 && head[2] == 0x8a && head[3] == 10)
             return Format.LegacyTorch;
-        return head.Length >= 8 && head[0] != 0x80 ? Format.Safetensors : Format.Unknown;
+        return Format.Unknown;
     }
 }
