@@ -46,6 +46,35 @@ public sealed class UNetTests(ITestOutputHelper output)
         Tolerance.AssertClose("model_output", expected, result["model_output"], 1e-4, 1e-3, output);
     }
 
+    [Fact]
+    public void Denoising_unet_without_stored_pe_buffers_recomputes_them_and_still_matches_golden_04()
+    {
+        var golden = GoldenData.Open("04_denoising_unet.safetensors");
+        var stored = new GoldenWeights("weights/denoising_unet.safetensors");
+        var weights = new WithoutKeys(stored, k => k.EndsWith(".pos_encoder.pe", StringComparison.Ordinal));
+        Assert.Equal(stored.Keys.Count - 42, weights.Keys.Count);
+        var g = UNetNetwork.BuildDenoising(Config, Motion, weights, 16, 8, 16, cut: false);
+        using var ort = new OrtHarness();
+        var result = OrtHarness.Run(ort.Write(GraphPart.Whole(g)), DenoisingInputs(golden));
+        var expected = Layouts.BcfhwToFchw(golden.Floats("model_output"), 4, 16, 8 * 16);
+        Tolerance.AssertClose("model_output (computed pe)", expected, result["model_output"], 1e-4, 1e-3, output);
+    }
+
+    private sealed class WithoutKeys(Rain.Models.Weights.IWeightSource inner, Func<string, bool> hidden) : Rain.Models.Weights.IWeightSource
+    {
+        public string Origin => inner.Origin;
+
+        public IReadOnlyCollection<string> Keys { get; } = inner.Keys.Where(k => !hidden(k)).ToList();
+
+        public bool TryGetShape(string key, out long[] shape)
+        {
+            shape = [];
+            return !hidden(key) && inner.TryGetShape(key, out shape);
+        }
+
+        public float[] Read(string key) => hidden(key) ? throw new KeyNotFoundException(key) : inner.Read(key);
+    }
+
     internal static List<NamedOnnxValue> DenoisingInputs(MiniSafetensors golden)
     {
         var inputs = new List<NamedOnnxValue>
