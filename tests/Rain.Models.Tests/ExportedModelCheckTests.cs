@@ -12,7 +12,7 @@ public sealed class ExportedModelCheckTests(ITestOutputHelper output)
 {
     private static readonly HashSet<string> StandardOps =
     [
-        "Add", "Cast", "Concat", "Conv", "Cos", "Div", "Erf", "Expand", "Identity", "InstanceNormalization", "LayerNormalization",
+        "Add", "Cast", "Clip", "Concat", "Conv", "Cos", "Div", "Erf", "Expand", "Identity", "InstanceNormalization", "LayerNormalization",
         "MatMul", "Mul", "Relu", "Reshape", "Resize", "Sigmoid", "Sin", "Slice", "Softmax", "Tanh", "Transpose",
     ];
 

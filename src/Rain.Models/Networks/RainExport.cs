@@ -8,7 +8,8 @@ namespace Rain.Models.Networks;
 /// Exports every RAIN network from a RAIN checkout: <c>configs/rain_morpher.yaml</c> names the weight files and the UNet
 /// config (paths relative to the RAIN root) and fixes the sizes (image H×W, p frames per chunk, L levels, F = p·L).
 /// Writes <c>clip_vision</c>, <c>vae_encoder</c>, <c>reference_unet</c>, <c>pose_guider</c>, <c>taesdv_decoder</c>,
-/// the cut UNet (<c>unet.partNN</c> + <c>unet.plan.json</c>) and optionally the uncut <c>unet_whole</c>.
+/// the cut UNet (<c>unet.partNN</c> + <c>unet.plan.json</c>) and optionally the uncut <c>unet_whole</c>. The decoder's
+/// images are clamped to [0, 1] in the graph, as in RAIN's stream step.
 /// </summary>
 public static class RainExport
 {
@@ -45,7 +46,7 @@ public static class RainExport
         using (var weights = new CheckpointWeights(rain.ResolvePath("pose_guider_weight_path")))
             Whole(PoseGuiderNetwork.Build(weights, p, height, width));
         using (var weights = new CheckpointWeights(rain.ResolvePath("taesdv_weight_path")))
-            Whole(TaesdvDecoderNetwork.Build(weights, p, h, w));
+            Whole(TaesdvDecoderNetwork.Build(weights, p, h, w, clampImages: true));
         using (var weights = new CheckpointWeights(rain.ResolvePath("denoising_unet_weight_path")))
         {
             written.AddRange(CutExport.Write(UNetNetwork.BuildDenoising(unet, motion, weights, frames, h, w, cut: true), folder, externalThreshold).Parts);

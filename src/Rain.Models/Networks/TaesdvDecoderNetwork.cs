@@ -8,7 +8,7 @@ namespace Rain.Models.Networks;
 /// upsample + conv (no bias) three times with MemBlocks ×3, ×3, ×1, and a final conv to RGB. Each of the 10 MemBlocks
 /// sees its own input one frame earlier: frame 0 reads <c>pmem_i</c>, frame t reads frame t−1, and <c>omem_i</c> is the
 /// block input of the last frame. Inputs <c>latents [T, 4, h, w]</c> and <c>pmem0..9 [1, 64, h_i, w_i]</c>; outputs
-/// <c>images [T, 3, 8h, 8w]</c> (not clamped) and <c>omem0..9</c>. The TAESDV encoder's keys are accepted and unused.
+/// <c>images [T, 3, 8h, 8w]</c> and <c>omem0..9</c>. The TAESDV encoder's keys are accepted and unused.
 /// </summary>
 public static class TaesdvDecoderNetwork
 {
@@ -17,8 +17,11 @@ public static class TaesdvDecoderNetwork
 
     private static readonly int[] UpsampleConvs = [7, 12, 17];
 
-    /// <summary>Builds the decoder for <paramref name="frames"/> latent frames of <paramref name="height"/>×<paramref name="width"/>.</summary>
-    public static GraphBuilder Build(IWeightSource weights, int frames, int height, int width)
+    /// <summary>
+    /// Builds the decoder for <paramref name="frames"/> latent frames of <paramref name="height"/>×<paramref name="width"/>.
+    /// With <paramref name="clampImages"/> the images are clamped to [0, 1], as RAIN's stream step does after decoding.
+    /// </summary>
+    public static GraphBuilder Build(IWeightSource weights, int frames, int height, int width, bool clampImages = false)
     {
         var g = new GraphBuilder("taesdv_decoder", new WeightBinder(weights));
         foreach (var key in weights.Keys.Where(k => k.StartsWith("encoder.", StringComparison.Ordinal)))
@@ -51,7 +54,8 @@ public static class TaesdvDecoderNetwork
             }
         }
 
-        g.Output(Layers.Conv(g, "decoder.19", x, 3, 3, 1, 1), "images");
+        var images = Layers.Conv(g, "decoder.19", x, 3, 3, 1, 1);
+        g.Output(clampImages ? g.Clip("images_clamp", images, 0f, 1f) : images, "images");
         for (int i = 0; i < omem.Length; i++)
             g.Output(omem[i], $"omem{i}");
         g.Weights.EnsureAllConsumed();

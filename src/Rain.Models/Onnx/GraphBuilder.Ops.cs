@@ -67,6 +67,10 @@ public sealed partial class GraphBuilder
     public string QuickGelu(string label, string x) =>
         Mul(label, x, Unary("Sigmoid", label + "/sigmoid", Mul(label + "/scale", x, Constant("quick_gelu", [1.702f]))));
 
+    /// <summary>Clamp to [min, max] (opset 11+ Clip with min and max as inputs).</summary>
+    public string Clip(string label, string x, float min, float max) =>
+        Node("Clip", label, [x, Constant("clip_min", [min]), Constant("clip_max", [max])], Shape(x));
+
     /// <summary>Cast to another element type.</summary>
     public string Cast(string label, string x, OnnxDataType to) => Node("Cast", label, [x], Shape(x), to, Attr("to", (long)to));
 
