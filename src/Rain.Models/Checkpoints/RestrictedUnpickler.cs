@@ -1,0 +1,220 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Rain.Models.Checkpoints;
+
+/// <summary>
+/// A pickle interpreter for torch state dicts that cannot execute code: it knows only the opcodes a state dict
+/// needs, resolves only the globals of <see cref="PickleGlobals"/>, and "calls" them by building plain records.
+/// Every structure is bounded (stack, memo, marks, container items), and each opcode consumes at least one input
+/// byte, so hostile input ends in a <see cref="CheckpointFormatException"/> in time and memory linear in its size.
+/// </summary>
+internal sealed partial class RestrictedUnpickler
+{
+    public const int MaxStack = 1 << 20;
+    public const int MaxMemo = 1 << 20;
+    public const int MaxMarks = 1 << 12;
+    public const long MaxContainerItems = 1 << 24;
+    private const int MaxGlobalNameLength = 256;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    private readonly byte[] _data;
+    private readonly string _path;
+    private readonly string _entry;
+    private readonly List<object> _stack = [];
+    private readonly List<int> _marks = [];
+    private readonly Dictionary<long, object> _memo = [];
+    private readonly Dictionary<string, StorageRef> _storages = new(StringComparer.Ordinal);
+    private long _containerItems;
+    private int _pos;
+    private int _opStart;
+
+    private RestrictedUnpickler(byte[] data, string path, string entry)
+    {
+        _data = data;
+        _path = path;
+        _entry = entry;
+    }
+
+    /// <summary>Runs the pickle in <paramref name="data"/> and returns the object STOP leaves on the stack.</summary>
+    public static object Load(byte[] data, string path, string entry) => new RestrictedUnpickler(data, path, entry).Run();
+
+    private object Run()
+    {
+        while (true)
+        {
+            if (_pos >= _data.Length)
+                throw Error($"the pickle ends at byte {_data.Length} without STOP.");
+            _opStart = _pos;
+            byte op = _data[_pos++];
+            if (op == (byte)'.')
+            {
+                if (_stack.Count != 1 || _marks.Count != 0)
+                    throw Error($"STOP with {_stack.Count} values and {_marks.Count} open marks on the stack, expected exactly one value.");
+                return _stack[0];
+            }
+
+            Execute(op);
+        }
+    }
+
+    private void Execute(byte op)
+    {
+        switch (op)
+        {
+            case 0x80: // PROTO
+                byte proto = ReadByte();
+                if (proto > 5)
+                    throw Error($"pickle protocol {proto}, expected 2 to 5.");
+                break;
+            case 0x95: // FRAME: framing is only a read-ahead hint
+                ReadBytes(8);
+                break;
+            case (byte)'(': // MARK
+                if (_marks.Count >= MaxMarks)
+                    throw Error($"more than {MaxMarks} nested marks.");
+                _marks.Add(_stack.Count);
+                break;
+            case (byte)'0': // POP
+                Pop();
+                break;
+            case (byte)'1': // POP_MARK
+                PopMark();
+                break;
+            case (byte)'2': // DUP
+                Push(Peek());
+                break;
+            case (byte)'N':
+                Push(PickleNone.Value);
+                break;
+            case 0x88: // NEWTRUE
+                Push(true);
+                break;
+            case 0x89: // NEWFALSE
+                Push(false);
+                break;
+            case (byte)'J': // BININT
+                Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
+                break;
+            case (byte)'K': // BININT1
+                Push((long)ReadByte());
+                break;
+            case (byte)'M': // BININT2
+                Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)));
+                break;
+            case 0x8a: // LONG1
+                Push(ReadLong1());
+                break;
+            case (byte)'G': // BINFLOAT (big-endian)
+                Push(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8)));
+                break;
+            case 0x8c: // SHORT_BINUNICODE
+                Push(ReadString(ReadByte()));
+                break;
+            case (byte)'X': // BINUNICODE
+                Push(ReadString(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
+                break;
+            case 0x8d: // BINUNICODE8
+                Push(ReadString(BinaryPrimitives.ReadUInt64LittleEndian(ReadBytes(8))));
+                break;
+            case (byte)'C': // SHORT_BINBYTES
+                Push(ReadBytes(ReadByte()).ToArray());
+                break;
+            case (byte)'B': // BINBYTES
+                Push(ReadBytes(Length(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))).ToArray());
+                break;
+            default:
+                ExecuteStructural(op);
+                break;
+        }
+    }
+
+    private void ExecuteStructural(byte op)
+    {
+        switch (op)
+        {
+            case (byte)'}': // EMPTY_DICT
+                Push(new PickleDict());
+                break;
+            case (byte)']': // EMPTY_LIST
+                Push(new List<object>());
+                break;
+            case (byte)')': // EMPTY_TUPLE
+                Push(new PickleTuple([]));
+                break;
+            case (byte)'t': // TUPLE
+                Push(new PickleTuple(PopMark()));
+                break;
+            case 0x85: // TUPLE1
+            case 0x86: // TUPLE2
+            case 0x87: // TUPLE3
+                Push(new PickleTuple(PopN(op - 0x84)));
+                break;
+            case (byte)'l': // LIST
+                Push(Grow(new List<object>(), PopMark()));
+                break;
+            case (byte)'d': // DICT
+                var dict = new PickleDict();
+                SetItems(dict, PopMark());
+                Push(dict);
+                break;
+            case (byte)'a': // APPEND
+                var item = Pop();
+                Grow(ExpectList(Peek()), [item]);
+                break;
+            case (byte)'e': // APPENDS
+                var items = PopMark();
+                Grow(ExpectList(Peek()), items);
+                break;
+            case (byte)'s': // SETITEM
+                var pair = PopN(2);
+                SetItems(ExpectDict(Peek()), pair);
+                break;
+            case (byte)'u': // SETITEMS
+                var pairs = PopMark();
+                SetItems(ExpectDict(Peek()), pairs);
+                break;
+            case (byte)'q': // BINPUT
+                Memo(ReadByte());
+                break;
+            case (byte)'r': // LONG_BINPUT
+                Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)));
+                break;
+            case 0x94: // MEMOIZE
+                Memo(_memo.Count);
+                break;
+            case (byte)'h': // BINGET
+                Push(Recall(ReadByte()));
+                break;
+            case (byte)'j': // LONG_BINGET
+                Push(Recall(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
+                break;
+            case (byte)'c': // GLOBAL
+                string module = ReadLine();
+                Push(ResolveGlobal(module, ReadLine()));
+                break;
+            case 0x93: // STACK_GLOBAL
+                var names = PopN(2);
+                if (names[0] is not string m || names[1] is not string n)
+                    throw Error("STACK_GLOBAL needs two strings (module, name) on the stack.");
+                Push(ResolveGlobal(m, n));
+                break;
+            case (byte)'R': // REDUCE
+                var args = Pop();
+                Push(Reduce(Pop(), args));
+                break;
+            case (byte)'b': // BUILD
+                Build(Pop(), Peek());
+                break;
+            case (byte)'Q': // BINPERSID
+                Push(PersistentLoad(Pop()));
+                break;
+            default:
+                throw Error($"unsupported pickle opcode 0x{op:x2} ({OpcodeName(op)}); a torch state dict never needs it.");
+        }
+    }
+
+    private CheckpointFormatException Error(string problem) =>
+        new(_path, _entry, $"byte {_opStart}: {problem}");
+}

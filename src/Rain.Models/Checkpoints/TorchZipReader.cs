@@ -1,0 +1,89 @@
+using System.Text;
+
+namespace Rain.Models.Checkpoints;
+
+/// <summary>
+/// Reads a torch.save zip checkpoint (PyTorch ≥ 1.6): <c>&lt;archive&gt;/data.pkl</c> is run by a restricted
+/// unpickler that only rebuilds tensors, and each storage <c>&lt;archive&gt;/data/&lt;key&gt;</c> is mapped in place
+/// (torch writes them STORED and 64-byte aligned), so opening reads only the pickle and tensors stay zero-copy.
+/// Tensors must be contiguous (every state dict torch.save writes from module.state_dict() is); a strided view
+/// is refused with a message rather than gathered.
+/// </summary>
+public static class TorchZipReader
+{
+    /// <summary>Largest data.pkl accepted (the full-size RAIN UNet's is about 1 MB).</summary>
+    public const int MaxPickleBytes = 64 << 20;
+
+    /// <summary>Opens and validates a torch.save zip checkpoint.</summary>
+    /// <exception cref="CheckpointFormatException">The file is malformed, hostile, or not a state dict.</exception>
+    public static ICheckpoint Open(string path)
+    {
+        var file = MappedFile.Open(path, 22);
+        try
+        {
+            return new MappedCheckpoint(file, "torch-zip", ReadTensors(file), null);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static List<TensorInfo> ReadTensors(MappedFile file)
+    {
+        var zip = ZipDirectory.Read(file);
+        var pickles = zip.Entries.Where(e => e.Name.EndsWith("data.pkl", StringComparison.Ordinal) && e.Name.Count(c => c == '/') <= 1 && (e.Name.Length == 8 || e.Name[^9] == '/')).ToList();
+        if (pickles.Count != 1)
+            throw new CheckpointFormatException(file.Path, "data.pkl", pickles.Count == 0
+                ? "the zip has no <archive>/data.pkl; it is not a torch.save checkpoint."
+                : $"the zip has {pickles.Count} data.pkl entries, expected one.");
+        string prefix = pickles[0].Name[..^"data.pkl".Length];
+        if (zip.Find(prefix + "byteorder") is { } order)
+        {
+            string text = Encoding.ASCII.GetString(zip.ReadSmall(order, 16)).Trim();
+            if (text != "little")
+                throw new CheckpointFormatException(file.Path, order.Name, $"byte order '{text}'; only little-endian checkpoints are read (re-save the file on a little-endian machine).");
+        }
+
+        var root = RestrictedUnpickler.Load(zip.ReadSmall(pickles[0], MaxPickleBytes), file.Path, pickles[0].Name);
+        var stateDict = StateDictLocator.Find(root, file.Path, pickles[0].Name);
+        var tensors = new List<TensorInfo>(stateDict.Count);
+        foreach (var (name, tensor) in stateDict)
+            tensors.Add(Locate(file, zip, prefix, name, tensor));
+        return tensors;
+    }
+
+    private static TensorInfo Locate(MappedFile file, ZipDirectory zip, string prefix, string name, TensorRef t)
+    {
+        var storage = t.Storage;
+        string entryName = prefix + "data/" + storage.Key;
+        var entry = zip.Find(entryName)
+            ?? throw new CheckpointFormatException(file.Path, name, $"its storage entry '{entryName}' is not in the zip.");
+        if (entry.Method != 0 || entry.CompressedSize != entry.UncompressedSize)
+            throw new CheckpointFormatException(file.Path, entryName, $"storage is compressed (method {entry.Method}); torch.save writes storages STORED, re-save the file with torch.save.");
+        int size = storage.DType.SizeOf();
+        if (storage.ElementCount > entry.UncompressedSize / size)
+            throw new CheckpointFormatException(file.Path, entryName, $"the pickle declares {storage.ElementCount} {storage.DType} elements ({storage.ElementCount * (long)size} bytes), the entry holds {entry.UncompressedSize} bytes.");
+        var (elements, _) = Shapes.Measure(file.Path, name, t.Size, storage.DType);
+        CheckContiguous(file.Path, name, t);
+        if (elements > 0 && t.StorageOffset > storage.ElementCount - elements)
+            throw new CheckpointFormatException(file.Path, name, $"shape [{string.Join(", ", t.Size)}] at storage offset {t.StorageOffset} needs {t.StorageOffset + elements} elements, storage '{storage.Key}' has {storage.ElementCount}.");
+        long data = zip.DataOffset(entry) + (elements > 0 ? t.StorageOffset * size : 0);
+        return new TensorInfo(name, storage.DType, t.Size, elements, data);
+    }
+
+    // Row-major strides, ignoring dimensions of size 1 (their stride is arbitrary) and empty tensors.
+    private static void CheckContiguous(string path, string name, TensorRef t)
+    {
+        if (t.Size.Contains(0))
+            return;
+        long expected = 1;
+        for (int d = t.Size.Length - 1; d >= 0; d--)
+        {
+            if (t.Size[d] != 1 && t.Stride[d] != expected)
+                throw new CheckpointFormatException(path, name, $"strides [{string.Join(", ", t.Stride)}] of shape [{string.Join(", ", t.Size)}] are not contiguous (row-major); only contiguous tensors are read. Save `{{k: v.contiguous() for k, v in sd.items()}}` instead.");
+            expected *= t.Size[d];
+        }
+    }
+}

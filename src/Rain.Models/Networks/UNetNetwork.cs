@@ -1,0 +1,146 @@
+using Rain.Models.Config;
+using Rain.Models.Onnx;
+using Rain.Models.Weights;
+
+namespace Rain.Models.Networks;
+
+/// <summary>
+/// RAIN's two UNets over one shared block layout (spec §2.3, §2.5): the ReferenceNet (one frame at t = 0, returns the 16
+/// LN₁ taps d00…u32) and the denoising UNet (F frames with per-frame timesteps, guidance embedding, pose features added
+/// after conv_in, reference concatenation in every spatial self-attention and motion modules after every layer).
+/// Layout inside is frame-major [F, C, h, w]; taps are [1, h·w, C].
+/// </summary>
+public static class UNetNetwork
+{
+    /// <summary>
+    /// Builds the ReferenceNet: inputs <c>latents [1, 4, h, w]</c> and <c>encoder_hidden_states [1, 1, D]</c>, outputs the
+    /// taps. Work after the last tap is dead and is dropped when the graph is written; its weights are still checked.
+    /// </summary>
+    public static GraphBuilder BuildReference(UNetConfig cfg, IWeightSource weights, int latentHeight, int latentWidth)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        var g = new GraphBuilder("reference_unet", new WeightBinder(weights));
+        var x = g.Input("latents", OnnxDataType.F32, 1, cfg.InChannels, latentHeight, latentWidth);
+        var ehs = g.Input("encoder_hidden_states", OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
+        var t = g.Constant("timestep_zero", [0f], 1); // RAIN runs the ReferenceNet at t = 0 (spec §2.3)
+        var emb = UNetBlocks.TimeEmbedding(g, cfg, t, null);
+        Body(g, cfg, null, x, emb, ehs, useTaps: false, tap => g.Output(tap.Tensor, tap.Name));
+        g.Weights.EnsureAllConsumed();
+        return g;
+    }
+
+    /// <summary>
+    /// Builds the denoising UNet for <paramref name="frames"/> frames: inputs <c>sample [F, 4, h, w]</c>,
+    /// <c>timestep [F]</c> (int64), <c>encoder_hidden_states [1, 1, D]</c>, <c>pose_cond_fea [F, C0, h, w]</c>,
+    /// <c>timestep_cond [1, cond_proj_dim]</c> and the taps; output <c>model_output [F, 4, h, w]</c>. With
+    /// <paramref name="cut"/> the temporal attention cores become cross-noise cuts (see <see cref="GraphPartitioner"/>).
+    /// </summary>
+    public static GraphBuilder BuildDenoising(UNetConfig cfg, MotionModuleConfig mm, IWeightSource weights, int frames, int latentHeight, int latentWidth, bool cut)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        ArgumentNullException.ThrowIfNull(mm);
+        mm.Validate(cfg, frames);
+        var g = new GraphBuilder(cut ? "unet" : "unet_whole", new WeightBinder(weights)) { CutTemporalAttention = cut };
+        var x = g.Input("sample", OnnxDataType.F32, frames, cfg.InChannels, latentHeight, latentWidth);
+        var timestep = g.Input("timestep", OnnxDataType.I64, frames);
+        var ehs = g.Input("encoder_hidden_states", OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
+        var pose = g.Input("pose_cond_fea", OnnxDataType.F32, frames, cfg.BlockOutChannels[0], latentHeight, latentWidth);
+        var cond = mm.CondProjDim > 0 ? g.Input("timestep_cond", OnnxDataType.F32, 1, mm.CondProjDim) : null;
+        foreach (var (name, level) in TapNames(cfg))
+        {
+            long scale = 1L << level;
+            long channels = level < cfg.BlockOutChannels.Length ? cfg.BlockOutChannels[level] : cfg.BlockOutChannels[^1];
+            g.Input(name, OnnxDataType.F32, 1, latentHeight / scale * (latentWidth / scale), channels);
+        }
+
+        var emb = UNetBlocks.TimeEmbedding(g, cfg, g.Cast("time_proj.t_float", timestep, OnnxDataType.F32), cond);
+        var h = Body(g, cfg, mm, x, emb, ehs, useTaps: true, _ => { }, pose);
+        h = g.SiLU("conv_act", Layers.GroupNorm(g, "conv_norm_out", h, cfg.NormGroups, cfg.NormEps));
+        g.Output(Layers.Conv(g, "conv_out", h, cfg.OutChannels, 3, 1, 1), "model_output");
+        g.Weights.EnsureAllConsumed();
+        return g;
+    }
+
+    /// <summary>Tap names in UNet order with the level (number of halvings) of each.</summary>
+    public static IReadOnlyList<(string Name, int Level)> TapNames(UNetConfig cfg)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        int levels = cfg.BlockOutChannels.Length;
+        var names = new List<(string, int)>();
+        for (int i = 0; i < levels; i++)
+        {
+            if (cfg.DownHasAttention[i])
+                names.AddRange(Enumerable.Range(0, cfg.LayersPerBlock).Select(j => ($"d{i}{j}", i)));
+        }
+
+        names.Add(("m", levels - 1));
+        for (int i = 0; i < levels; i++)
+        {
+            if (cfg.UpHasAttention[i])
+                names.AddRange(Enumerable.Range(0, cfg.LayersPerBlock + 1).Select(j => ($"u{i}{j}", levels - 1 - i)));
+        }
+
+        return names;
+    }
+
+    private sealed record Tap(string Name, string Tensor);
+
+    private static string Body(GraphBuilder g, UNetConfig cfg, MotionModuleConfig? mm, string x, string emb, string ehs, bool useTaps, Action<Tap> onTap, string? pose = null)
+    {
+        int levels = cfg.BlockOutChannels.Length;
+        float eps = cfg.NormEps;
+        string Transformer(string prefix, string h, string tap) =>
+            UNetBlocks.SpatialTransformer(g, cfg, prefix, h, ehs, useTaps ? tap : null, useTaps ? null : n1 => onTap(new Tap(tap, n1)));
+        bool Motion(int factor, bool up) => mm is not null && mm.Resolutions.Contains(factor) && (up || !mm.DecoderOnly);
+
+        x = Layers.Conv(g, "conv_in", x, cfg.BlockOutChannels[0], 3, 1, 1);
+        if (pose is not null)
+            x = g.Add("pose_cond_fea.add", x, pose); // RAIN adds the pose features right after conv_in (spec §2.5.1)
+        var skips = new Stack<string>();
+        skips.Push(x);
+        for (int i = 0; i < levels; i++)
+        {
+            for (int j = 0; j < cfg.LayersPerBlock; j++)
+            {
+                x = Layers.Resnet(g, $"down_blocks.{i}.resnets.{j}", x, emb, cfg.BlockOutChannels[i], cfg.NormGroups, eps);
+                if (cfg.DownHasAttention[i])
+                    x = Transformer($"down_blocks.{i}.attentions.{j}", x, $"d{i}{j}");
+                if (Motion(1 << i, up: false))
+                    x = UNetBlocks.MotionModule(g, mm!, $"down_blocks.{i}.motion_modules.{j}", x);
+                skips.Push(x);
+            }
+
+            if (i < levels - 1)
+            {
+                x = Layers.Conv(g, $"down_blocks.{i}.downsamplers.0.conv", x, cfg.BlockOutChannels[i], 3, 2, 1);
+                skips.Push(x);
+            }
+        }
+
+        long mid = cfg.BlockOutChannels[^1];
+        x = Layers.Resnet(g, "mid_block.resnets.0", x, emb, mid, cfg.NormGroups, eps);
+        x = Transformer("mid_block.attentions.0", x, "m");
+        if (mm is not null && mm.MidBlock)
+            x = UNetBlocks.MotionModule(g, mm, "mid_block.motion_modules.0", x);
+        x = Layers.Resnet(g, "mid_block.resnets.1", x, emb, mid, cfg.NormGroups, eps);
+
+        for (int i = 0; i < levels; i++)
+        {
+            long cout = cfg.BlockOutChannels[levels - 1 - i];
+            for (int j = 0; j <= cfg.LayersPerBlock; j++)
+            {
+                x = g.Concat($"up_blocks.{i}.resnets.{j}.skip", 1, x, skips.Pop());
+                x = Layers.Resnet(g, $"up_blocks.{i}.resnets.{j}", x, emb, cout, cfg.NormGroups, eps);
+                if (cfg.UpHasAttention[i])
+                    x = Transformer($"up_blocks.{i}.attentions.{j}", x, $"u{i}{j}");
+                if (Motion(1 << (levels - 1 - i), up: true))
+                    x = UNetBlocks.MotionModule(g, mm!, $"up_blocks.{i}.motion_modules.{j}", x);
+            }
+
+            if (i < levels - 1)
+                x = Layers.Conv(g, $"up_blocks.{i}.upsamplers.0.conv", g.Upsample2x($"up_blocks.{i}.upsamplers.0.interpolate", x), cout, 3, 1, 1);
+        }
+
+        return x;
+    }
+}

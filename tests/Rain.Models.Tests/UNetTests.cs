@@ -1,0 +1,92 @@
+using Microsoft.ML.OnnxRuntime;
+using Rain.Models.Config;
+using Rain.Models.Networks;
+using Rain.Models.Onnx;
+using Rain.Testing;
+using Xunit.Abstractions;
+
+namespace Rain.Models.Tests;
+
+public sealed class UNetTests(ITestOutputHelper output)
+{
+    internal static readonly string[] Taps = ["d00", "d01", "d10", "d11", "d20", "d21", "m", "u10", "u11", "u12", "u20", "u21", "u22", "u30", "u31", "u32"];
+
+    internal static UNetConfig Config => UNetConfig.Load(JsonConfig.Load(GoldenData.PathOf("configs/unet.json")));
+
+    internal static MotionModuleConfig Motion => MotionModuleConfig.Load(RainConfig.Load(GoldenData.PathOf("configs/rain_morpher.yaml")));
+
+    [Fact]
+    public void Reference_unet_matches_golden_03_taps()
+    {
+        var golden = GoldenData.Open("03_reference_unet.safetensors");
+        var g = UNetNetwork.BuildReference(Config, new GoldenWeights("weights/reference_unet.safetensors"), 8, 16);
+        using var ort = new OrtHarness();
+        string path = ort.Write(GraphPart.Whole(g));
+        output.WriteLine(OnnxReport.Read(path).ToString());
+        var result = OrtHarness.Run(path,
+        [
+            OrtHarness.Float("latents", golden.Floats("latents"), 1, 4, 8, 16),
+            OrtHarness.Float("encoder_hidden_states", golden.Floats("clip_embeds"), 1, 1, 32),
+        ]);
+        Assert.Equal(Taps.Order(), result.Keys.Order());
+        foreach (var tap in Taps)
+            Tolerance.AssertClose(tap, golden.Floats(tap), result[tap], 1e-4, 1e-3, output);
+    }
+
+    [Fact]
+    public void Denoising_unet_uncut_matches_golden_04()
+    {
+        var golden = GoldenData.Open("04_denoising_unet.safetensors");
+        var g = UNetNetwork.BuildDenoising(Config, Motion, new GoldenWeights("weights/denoising_unet.safetensors"), 16, 8, 16, cut: false);
+        using var ort = new OrtHarness();
+        string path = ort.Write(GraphPart.Whole(g));
+        output.WriteLine(OnnxReport.Read(path).ToString());
+        var result = OrtHarness.Run(path, DenoisingInputs(golden));
+        var expected = Layouts.BcfhwToFchw(golden.Floats("model_output"), 4, 16, 8 * 16);
+        Tolerance.AssertClose("model_output", expected, result["model_output"], 1e-4, 1e-3, output);
+    }
+
+    [Fact]
+    public void Denoising_unet_without_stored_pe_buffers_recomputes_them_and_still_matches_golden_04()
+    {
+        var golden = GoldenData.Open("04_denoising_unet.safetensors");
+        var stored = new GoldenWeights("weights/denoising_unet.safetensors");
+        var weights = new WithoutKeys(stored, k => k.EndsWith(".pos_encoder.pe", StringComparison.Ordinal));
+        Assert.Equal(stored.Keys.Count - 42, weights.Keys.Count);
+        var g = UNetNetwork.BuildDenoising(Config, Motion, weights, 16, 8, 16, cut: false);
+        using var ort = new OrtHarness();
+        var result = OrtHarness.Run(ort.Write(GraphPart.Whole(g)), DenoisingInputs(golden));
+        var expected = Layouts.BcfhwToFchw(golden.Floats("model_output"), 4, 16, 8 * 16);
+        Tolerance.AssertClose("model_output (computed pe)", expected, result["model_output"], 1e-4, 1e-3, output);
+    }
+
+    private sealed class WithoutKeys(Rain.Models.Weights.IWeightSource inner, Func<string, bool> hidden) : Rain.Models.Weights.IWeightSource
+    {
+        public string Origin => inner.Origin;
+
+        public IReadOnlyCollection<string> Keys { get; } = inner.Keys.Where(k => !hidden(k)).ToList();
+
+        public bool TryGetShape(string key, out long[] shape)
+        {
+            shape = [];
+            return !hidden(key) && inner.TryGetShape(key, out shape);
+        }
+
+        public float[] Read(string key) => hidden(key) ? throw new KeyNotFoundException(key) : inner.Read(key);
+    }
+
+    internal static List<NamedOnnxValue> DenoisingInputs(MiniSafetensors golden)
+    {
+        var inputs = new List<NamedOnnxValue>
+        {
+            OrtHarness.Float("sample", Layouts.BcfhwToFchw(golden.Floats("sample"), 4, 16, 8 * 16), 16, 4, 8, 16),
+            OrtHarness.Longs("timestep", golden.Longs("timestep"), 16),
+            OrtHarness.Float("encoder_hidden_states", golden.Floats("encoder_hidden_states"), 1, 1, 32),
+            OrtHarness.Float("pose_cond_fea", Layouts.BcfhwToFchw(golden.Floats("pose_cond_fea"), 32, 16, 8 * 16), 16, 32, 8, 16),
+            OrtHarness.Float("timestep_cond", golden.Floats("timestep_cond"), 1, 16),
+        };
+        foreach (var tap in Taps)
+            inputs.Add(OrtHarness.Float(tap, golden.Floats(tap), golden.Shape(tap).Select(d => (int)d).ToArray()));
+        return inputs;
+    }
+}
