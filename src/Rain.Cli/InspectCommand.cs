@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Models.Onnx;
 

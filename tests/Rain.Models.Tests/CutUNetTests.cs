@@ -1,3 +1,5 @@
+using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Bundle;
 using Rain.Models.Networks;
 using Rain.Models.Onnx;
 using Rain.Testing;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Rain.Engine.Bundle;
 using Rain.Models.Config;
 using Rain.Models.Networks;
 using Rain.Models.Onnx;

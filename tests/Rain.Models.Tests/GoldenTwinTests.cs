@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Testing;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Testing.Checkpoints;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
+using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Testing;
 using Xunit.Abstractions;

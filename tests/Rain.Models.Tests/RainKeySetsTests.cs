@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Testing;
 using Rain.Testing.Checkpoints;

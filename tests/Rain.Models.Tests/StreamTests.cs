@@ -1,8 +1,9 @@
 using Microsoft.ML.OnnxRuntime;
+using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Bundle;
 using Rain.Engine.Streaming;
 using Rain.Models.Config;
 using Rain.Models.Networks;
-using Rain.Models.Onnx;
 using Rain.Testing;
 using Xunit.Abstractions;
 

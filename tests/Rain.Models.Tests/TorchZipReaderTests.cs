@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Testing;
 using Rain.Testing.Checkpoints;

@@ -1,3 +1,5 @@
+using Rain.Engine.Tensors;
+
 namespace Rain.Models.Checkpoints;
 
 /// <summary>A tensor present on both sides whose shape or dtype differs.</summary>

@@ -1,3 +1,5 @@
+using Rain.Engine.Tensors;
+
 namespace Rain.Models.Checkpoints;
 
 // The only values the restricted unpickler ever builds. Python ints are long, floats double, str string,

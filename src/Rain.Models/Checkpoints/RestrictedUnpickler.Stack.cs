@@ -1,4 +1,5 @@
 using System.Text;
+using Rain.Engine.Tensors;
 
 namespace Rain.Models.Checkpoints;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Rain.Engine.Tensors;
 
 namespace Rain.Models.Checkpoints;
 

@@ -1,3 +1,5 @@
+using Rain.Engine.Tensors;
+
 namespace Rain.Models.Checkpoints;
 
 /// <summary>

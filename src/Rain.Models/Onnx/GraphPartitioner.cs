@@ -1,3 +1,4 @@
+using Rain.Engine.Bundle;
 using Rain.Models.Onnx.Proto;
 
 namespace Rain.Models.Onnx;

@@ -1,3 +1,4 @@
+using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 
 namespace Rain.Models.Weights;

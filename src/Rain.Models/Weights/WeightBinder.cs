@@ -35,6 +35,8 @@ public sealed class WeightBinder
     public void Bind(string key, long[] expected)
     {
         ArgumentNullException.ThrowIfNull(expected);
+        if (Source is RandomWeights random)
+            random.Declare(key, expected);
         if (!Source.TryGetShape(key, out var actual))
             throw new ModelExportException($"{Source.Origin}: missing key '{key}' (expected shape {Format(expected)}).");
         if (!actual.AsSpan().SequenceEqual(expected))

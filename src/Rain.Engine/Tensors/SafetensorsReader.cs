@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Unicode;
 
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>
 /// Reads a safetensors file: an 8-byte little-endian header length, a JSON header mapping each tensor name to

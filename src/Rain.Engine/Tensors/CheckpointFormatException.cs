@@ -1,4 +1,4 @@
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>
 /// A checkpoint file is malformed, hostile or of an unsupported kind. The message names the file, the entry or key

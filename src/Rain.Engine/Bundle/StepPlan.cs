@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Rain.Models.Onnx;
+namespace Rain.Engine.Bundle;
 
 /// <summary>
 /// The ordered steps that compute a cut network over named buffers (DESIGN §5): run an ONNX part, or run the
@@ -9,8 +9,6 @@ namespace Rain.Models.Onnx;
 /// </summary>
 public sealed class StepPlan
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-
     /// <summary>Network name.</summary>
     [JsonPropertyName("network")]
     public required string Network { get; init; }
@@ -28,11 +26,11 @@ public sealed class StepPlan
     public required IReadOnlyList<PlanStep> Steps { get; init; }
 
     /// <summary>Serialises to indented JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => JsonSerializer.Serialize(this, BundleJson.Default.StepPlan);
 
     /// <summary>Parses a plan written by <see cref="ToJson"/>.</summary>
     public static StepPlan FromJson(string json) =>
-        JsonSerializer.Deserialize<StepPlan>(json, JsonOptions) ?? throw new JsonException("The step plan is empty.");
+        JsonSerializer.Deserialize(json, BundleJson.Default.StepPlan) ?? throw new JsonException("The step plan is empty.");
 }
 
 /// <summary>One step of a <see cref="StepPlan"/>.</summary>

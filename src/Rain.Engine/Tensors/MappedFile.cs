@@ -1,6 +1,6 @@
 using System.IO.MemoryMappedFiles;
 
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>
 /// A whole file mapped read-only with one pointer acquired for its lifetime, so slicing is free and tensor reads

@@ -1,4 +1,4 @@
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>Overflow-checked shape arithmetic shared by the readers.</summary>
 internal static class Shapes

@@ -1,8 +1,9 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Rain.Engine.Bundle;
 using Rain.Kernels;
 
-namespace Rain.Models.Onnx;
+namespace Rain.Engine.Backends.Cpu;
 
 /// <summary>
 /// Runs a <see cref="StepPlan"/> on the CPU: each part with an ONNX Runtime session (CPU provider, float32) and each

@@ -1,4 +1,4 @@
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>
 /// One tensor of a checkpoint: its name, element type, shape and size in bytes as stored. Obtained from

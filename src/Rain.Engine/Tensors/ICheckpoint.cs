@@ -1,10 +1,11 @@
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>
 /// A read-only, memory-mapped view of a checkpoint's tensors (a safetensors file or a torch.save zip). Opening
 /// validates every tensor's position and size against the file, so reads never fail on a well-formed handle;
 /// data is only touched when a tensor is read. Instances are not thread-safe for disposal but may be read from
-/// several threads at once. Obtain one from <see cref="Checkpoint.Open"/>.
+/// several threads at once. Obtain one from <see cref="SafetensorsReader.Open"/> (or, at export time, from
+/// Rain.Models' <c>Checkpoint.Open</c>, which also reads torch.save zips).
 /// </summary>
 public interface ICheckpoint : IDisposable
 {

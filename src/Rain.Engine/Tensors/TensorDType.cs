@@ -1,4 +1,4 @@
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>Element types a checkpoint tensor can be stored in (the safetensors set that state dicts use).</summary>
 public enum TensorDType

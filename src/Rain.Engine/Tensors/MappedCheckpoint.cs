@@ -1,8 +1,8 @@
-namespace Rain.Models.Checkpoints;
+namespace Rain.Engine.Tensors;
 
 /// <summary>
 /// The format-independent half of a checkpoint: a mapped file plus validated tensor positions. Format readers
-/// (<see cref="SafetensorsReader"/>, <see cref="TorchZipReader"/>) only produce the tensor list.
+/// (<see cref="SafetensorsReader"/>, Rain.Models' <c>TorchZipReader</c>) only produce the tensor list.
 /// </summary>
 internal sealed class MappedCheckpoint : ICheckpoint
 {

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Rain.Engine.Bundle;
+
+/// <summary>
+/// <c>bundle.json</c>: everything the engine needs besides the ONNX files (DESIGN §4): sizes, the stream window, the
+/// scheduler, the guidance embedding, every part's I/O contract and content hash, and the UNet's step plan.
+/// Written by <c>rain export</c>; read and validated by <see cref="ModelBundle.Load"/>.
+/// </summary>
+public sealed class BundleManifest
+{
+    /// <summary>The format version this engine reads and writes.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>Format version of the file.</summary>
+    [JsonPropertyName("format_version")]
+    public required int FormatVersion { get; init; }
+
+    /// <summary>Where the weights came from (a RAIN root, or "random weights, seed N").</summary>
+    [JsonPropertyName("source")]
+    public required string Source { get; init; }
+
+    /// <summary>Image height H of pose images and output frames.</summary>
+    [JsonPropertyName("height")]
+    public required int Height { get; init; }
+
+    /// <summary>Image width W.</summary>
+    [JsonPropertyName("width")]
+    public required int Width { get; init; }
+
+    /// <summary>Height the reference image is resized to for the VAE encoder.</summary>
+    [JsonPropertyName("reference_height")]
+    public required int ReferenceHeight { get; init; }
+
+    /// <summary>Width the reference image is resized to for the VAE encoder.</summary>
+    [JsonPropertyName("reference_width")]
+    public required int ReferenceWidth { get; init; }
+
+    /// <summary>Side of the CLIP vision input.</summary>
+    [JsonPropertyName("clip_image_size")]
+    public required int ClipImageSize { get; init; }
+
+    /// <summary>p: frames per chunk.</summary>
+    [JsonPropertyName("frames_per_level")]
+    public required int FramesPerLevel { get; init; }
+
+    /// <summary>L: noise levels.</summary>
+    [JsonPropertyName("levels")]
+    public required int Levels { get; init; }
+
+    /// <summary>Channels of the pose features (the UNet's first width).</summary>
+    [JsonPropertyName("pose_channels")]
+    public required int PoseChannels { get; init; }
+
+    /// <summary>Per-frame timesteps, cleanest level first (F values).</summary>
+    [JsonPropertyName("timesteps")]
+    public required int[] Timesteps { get; init; }
+
+    /// <summary>The training schedule the LCM coefficients derive from.</summary>
+    [JsonPropertyName("scheduler")]
+    public required SchedulerManifest Scheduler { get; init; }
+
+    /// <summary>Guidance scale w of the embedding.</summary>
+    [JsonPropertyName("guidance_scale")]
+    public required float GuidanceScale { get; init; }
+
+    /// <summary>The guidance embedding g (the UNet's <c>timestep_cond</c>, [1, D]).</summary>
+    [JsonPropertyName("guidance_embedding")]
+    public required float[] GuidanceEmbedding { get; init; }
+
+    /// <summary>Names of the ReferenceNet taps (outputs of <c>reference_unet</c>, inputs of the UNet), in order.</summary>
+    [JsonPropertyName("taps")]
+    public required string[] Taps { get; init; }
+
+    /// <summary>Every ONNX file of the bundle by part name (file stem): contract and hashes.</summary>
+    [JsonPropertyName("parts")]
+    public required Dictionary<string, PartManifest> Parts { get; init; }
+
+    /// <summary>The plan that runs the cut UNet.</summary>
+    [JsonPropertyName("unet_plan")]
+    public required StepPlan UNetPlan { get; init; }
+
+    /// <summary>Serialises to indented JSON (the content of <c>bundle.json</c>).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, BundleJson.Default.BundleManifest);
+}
+
+/// <summary>The training-schedule constants (see <see cref="Streaming.SchedulerConfig"/>) and the derived per-frame coefficients.</summary>
+public sealed class SchedulerManifest
+{
+    /// <summary>Training timesteps.</summary>
+    [JsonPropertyName("train_timesteps")]
+    public required int TrainTimesteps { get; init; }
+
+    /// <summary>First beta.</summary>
+    [JsonPropertyName("beta_start")]
+    public required double BetaStart { get; init; }
+
+    /// <summary>Last beta.</summary>
+    [JsonPropertyName("beta_end")]
+    public required double BetaEnd { get; init; }
+
+    /// <summary>"scaled_linear" or "linear".</summary>
+    [JsonPropertyName("beta_schedule")]
+    public required string BetaSchedule { get; init; }
+
+    /// <summary>Zero-terminal-SNR rescale.</summary>
+    [JsonPropertyName("rescale_zero_terminal_snr")]
+    public required bool RescaleZeroTerminalSnr { get; init; }
+
+    /// <summary>LCM c_skip per frame (informative; the engine recomputes and compares).</summary>
+    [JsonPropertyName("c_skip")]
+    public required float[] CSkip { get; init; }
+
+    /// <summary>LCM c_out per frame (informative; the engine recomputes and compares).</summary>
+    [JsonPropertyName("c_out")]
+    public required float[] COut { get; init; }
+}
+
+/// <summary>One ONNX file of the bundle.</summary>
+public sealed class PartManifest
+{
+    /// <summary>The model file, relative to the bundle folder.</summary>
+    [JsonPropertyName("file")]
+    public required string File { get; init; }
+
+    /// <summary>sha256 of the model file (lower-case hex).</summary>
+    [JsonPropertyName("sha256")]
+    public required string Sha256 { get; init; }
+
+    /// <summary>The external-data file, when the model has one.</summary>
+    [JsonPropertyName("data_file")]
+    public string? DataFile { get; init; }
+
+    /// <summary>sha256 of <see cref="DataFile"/>.</summary>
+    [JsonPropertyName("data_sha256")]
+    public string? DataSha256 { get; init; }
+
+    /// <summary>Inputs in order.</summary>
+    [JsonPropertyName("inputs")]
+    public required TensorContract[] Inputs { get; init; }
+
+    /// <summary>Outputs in order.</summary>
+    [JsonPropertyName("outputs")]
+    public required TensorContract[] Outputs { get; init; }
+}
+
+/// <summary>A tensor of a part's interface: name, element type ("float32", "uint8", "int64") and static shape.</summary>
+/// <param name="Name">Tensor name.</param>
+/// <param name="DType">Element type.</param>
+/// <param name="Shape">Static shape.</param>
+public sealed record TensorContract(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("dtype")] string DType,
+    [property: JsonPropertyName("shape")] long[] Shape)
+{
+    /// <summary>Number of elements.</summary>
+    [JsonIgnore]
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => checked(a * b));
+
+    /// <summary>"name float32 [a, b]".</summary>
+    public override string ToString() => $"{Name} {DType} [{string.Join(", ", Shape)}]";
+}
+
+/// <summary>Source-generated JSON for the bundle types (the engine is AOT-compatible).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BundleManifest))]
+[JsonSerializable(typeof(StepPlan))]
+internal sealed partial class BundleJson : JsonSerializerContext;

@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Rain.Engine.Bundle;
+using Rain.Engine.Streaming;
+using Rain.Models.Config;
+using Rain.Models.Networks;
+using Rain.Models.Onnx;
+using Rain.Models.Weights;
+
+namespace Rain.Models.Bundle;
+
+/// <summary>
+/// Writes a model bundle (DESIGN §4): every RAIN network as ONNX (<see cref="RainExport"/>) and <c>bundle.json</c> with
+/// the sizes, the stream window, the scheduler, the guidance embedding, every part's I/O contract and sha256, and the
+/// UNet's step plan. Weights come from the checkpoints the yaml names, or are seeded random (<see cref="RandomWeights"/>).
+/// </summary>
+public static class BundleExport
+{
+    /// <summary>Exports <paramref name="rain"/> into <paramref name="folder"/> and returns the manifest written.</summary>
+    /// <param name="rain">The RAIN configuration (its yaml, resolved against its RAIN root).</param>
+    /// <param name="folder">Output folder (created; existing bundle files are overwritten).</param>
+    /// <param name="randomSeed">When set, seeded random weights replace the checkpoints (only the config files are read).</param>
+    /// <param name="progress">Called with (files done, files expected, file name) after each network part is written.</param>
+    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(rain);
+        var unet = UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
+        var motion = MotionModuleConfig.Load(rain);
+        var stream = StreamOf(rain);
+        if (motion.CondProjDim < 4)
+            throw new ModelExportException($"{rain.Path}: 'unet_additional_kwargs.cond_proj_dim' is {motion.CondProjDim}; RAIN's LCM UNet takes a guidance embedding of at least 4 values.");
+        var clip = JsonConfig.Load(Path.Combine(rain.ResolvePath("image_encoder_path"), "config.json"));
+
+        Func<string, IWeightSource>? open = null;
+        if (randomSeed is ulong seed)
+        {
+            open = key => new RandomWeights(
+                $"random weights for '{key}' (seed {seed})",
+                seed ^ BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(key))),
+                key switch
+                {
+                    "pose_guider_weight_path" => RandomWeights.PoseGuiderShapes(unet.BlockOutChannels[0]),
+                    "taesdv_weight_path" => RandomWeights.TaesdvShapes(),
+                    _ => null,
+                });
+        }
+
+        // 5 whole networks + one part per temporal attention core + 1.
+        int expected = 5 + CountCuts(unet, motion) + 1, done = 0;
+        Directory.CreateDirectory(folder);
+        var parts = RainExport.Write(rain, folder, openWeights: open, progress: name => progress?.Invoke(++done, Math.Max(expected, done), name));
+        var plan = StepPlan.FromJson(File.ReadAllText(Path.Combine(folder, "unet.plan.json")));
+        var schedule = new LcmSchedule(stream);
+        var reference = parts.Single(p => p.Name == "reference_unet");
+        float w = RainConfig.Has(rain.RootMap, "guidance_scale")
+            ? float.Parse(rain.Scalar(rain.RootMap, "guidance_scale"), CultureInfo.InvariantCulture)
+            : GuidanceEmbedding.RainScale;
+        var manifest = new BundleManifest
+        {
+            FormatVersion = BundleManifest.CurrentFormatVersion,
+            Source = randomSeed is ulong s ? $"random weights, seed {s}, config {rain.Path}" : $"RAIN checkpoint at {rain.Root}, config {rain.Path}",
+            Height = stream.Height,
+            Width = stream.Width,
+            ReferenceHeight = RainConfig.Has(rain.RootMap, "reference_image_height") ? rain.GetInt(rain.RootMap, "reference_image_height") : stream.Height,
+            ReferenceWidth = RainConfig.Has(rain.RootMap, "reference_image_width") ? rain.GetInt(rain.RootMap, "reference_image_width") : stream.Width,
+            ClipImageSize = clip.GetInt("image_size"),
+            FramesPerLevel = stream.FramesPerLevel,
+            Levels = stream.Levels,
+            PoseChannels = unet.BlockOutChannels[0],
+            Timesteps = schedule.FrameTimesteps,
+            Scheduler = new SchedulerManifest
+            {
+                TrainTimesteps = stream.Scheduler.TrainTimesteps,
+                BetaStart = stream.Scheduler.BetaStart,
+                BetaEnd = stream.Scheduler.BetaEnd,
+                BetaSchedule = stream.Scheduler.BetaSchedule == BetaSchedule.Linear ? "linear" : "scaled_linear",
+                RescaleZeroTerminalSnr = stream.Scheduler.RescaleZeroTerminalSnr,
+                CSkip = schedule.CSkip,
+                COut = schedule.COut,
+            },
+            GuidanceScale = w,
+            GuidanceEmbedding = GuidanceEmbedding.Compute(w, motion.CondProjDim),
+            Taps = [.. reference.Outputs.Select(o => o.Name)],
+            Parts = parts.ToDictionary(p => p.Name, p => PartOf(folder, p), StringComparer.Ordinal),
+            UNetPlan = plan,
+        };
+        File.WriteAllText(Path.Combine(folder, ModelBundle.ManifestFileName), manifest.ToJson());
+        File.Delete(Path.Combine(folder, "unet.plan.json"));
+        return manifest;
+    }
+
+    /// <summary>The stream configuration of a RAIN yaml: sizes, p, L and <c>noise_scheduler_kwargs</c>.</summary>
+    public static StreamConfig StreamOf(RainConfig rain)
+    {
+        ArgumentNullException.ThrowIfNull(rain);
+        var kw = rain.Child(rain.RootMap, "noise_scheduler_kwargs");
+        string Text(string key) => rain.Scalar(kw, key);
+        if (Text("prediction_type") != SchedulerConfig.PredictionType)
+            throw rain.Unsupported("noise_scheduler_kwargs.prediction_type", Text("prediction_type"), $"RAIN's LCM step is {SchedulerConfig.PredictionType}");
+        if (Text("timestep_spacing") != SchedulerConfig.TimestepSpacing)
+            throw rain.Unsupported("noise_scheduler_kwargs.timestep_spacing", Text("timestep_spacing"), $"the stream uses {SchedulerConfig.TimestepSpacing} spacing");
+        try
+        {
+            var config = new StreamConfig
+            {
+                FramesPerLevel = rain.FramesPerChunk,
+                Levels = rain.Levels,
+                Height = rain.Height,
+                Width = rain.Width,
+                Scheduler = new SchedulerConfig
+                {
+                    TrainTimesteps = rain.GetInt(kw, "num_train_timesteps"),
+                    BetaStart = double.Parse(Text("beta_start"), CultureInfo.InvariantCulture),
+                    BetaEnd = double.Parse(Text("beta_end"), CultureInfo.InvariantCulture),
+                    BetaSchedule = Text("beta_schedule") switch
+                    {
+                        "scaled_linear" => BetaSchedule.ScaledLinear,
+                        "linear" => BetaSchedule.Linear,
+                        var other => throw rain.Unsupported("noise_scheduler_kwargs.beta_schedule", other, "scaled_linear or linear"),
+                    },
+                    RescaleZeroTerminalSnr = rain.GetBool(kw, "rescale_betas_zero_snr"),
+                },
+            };
+            config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new ModelExportException($"{rain.Path}: {e.Message}", e);
+        }
+    }
+
+    private static PartManifest PartOf(string folder, GraphPart part)
+    {
+        string file = part.Name + ".onnx", data = file + ".data";
+        bool hasData = File.Exists(Path.Combine(folder, data));
+        return new PartManifest
+        {
+            File = file,
+            Sha256 = ModelBundle.Sha256Of(Path.Combine(folder, file)),
+            DataFile = hasData ? data : null,
+            DataSha256 = hasData ? ModelBundle.Sha256Of(Path.Combine(folder, data)) : null,
+            Inputs = [.. part.Inputs.Select(Contract)],
+            Outputs = [.. part.Outputs.Select(Contract)],
+        };
+    }
+
+    private static TensorContract Contract(Onnx.TensorInfo t) => new(t.Name, t.Type switch
+    {
+        OnnxDataType.F32 => "float32",
+        OnnxDataType.U8 => "uint8",
+        OnnxDataType.I64 => "int64",
+        _ => throw new InvalidOperationException($"tensor '{t.Name}': unexpected element type {t.Type}."),
+    }, [.. t.Shape]);
+
+    private static int CountCuts(UNetConfig unet, MotionModuleConfig motion)
+    {
+        // One motion module (two temporal attentions each) per resnet of every down, mid and up block that has one.
+        int levels = unet.BlockOutChannels.Length, modules = 0;
+        for (int i = 0; i < levels; i++)
+        {
+            bool has = motion.Resolutions.Contains(1 << i);
+            if (has && !motion.DecoderOnly)
+                modules += unet.LayersPerBlock;
+            if (has)
+                modules += unet.LayersPerBlock + 1;
+        }
+
+        return (modules + (motion.MidBlock ? 1 : 0)) * motion.AttentionBlocks;
+    }
+}
