@@ -34,7 +34,14 @@ public static class CrossNoiseAttention
     }
 
     /// <summary>Runs the attention core on the CPU (parallel over spatial positions). <paramref name="output"/> must not overlap the inputs.</summary>
-    public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads)
+    public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads) =>
+        Reference(q, k, v, output, frames, tokens, channels, heads, parallel: (long)tokens * channels * frames >= 1 << 16);
+
+    /// <summary>
+    /// Runs the attention core on the CPU, over spatial positions in parallel or on the calling thread only. The serial
+    /// form allocates nothing (the parallel one allocates the scheduler's work items), for allocation-free stream steps.
+    /// </summary>
+    public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads, bool parallel)
     {
         Validate(frames, tokens, channels, heads, q.Length, k.Length, v.Length, output.Length);
         if (output.Overlaps(q) || output.Overlaps(k) || output.Overlaps(v))
@@ -44,7 +51,7 @@ public static class CrossNoiseAttention
             fixed (float* pq = q, pk = k, pv = v, po = output)
             {
                 var job = new Job(pq, pk, pv, po, frames, tokens, channels, heads);
-                if ((long)tokens * channels * frames < 1 << 16)
+                if (!parallel)
                 {
                     for (int n = 0; n < tokens; n++)
                         job.Position(n);

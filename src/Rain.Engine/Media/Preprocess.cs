@@ -98,6 +98,18 @@ public static class Preprocess
         if (planar.Length != 3 * plane)
             throw new ArgumentException($"A {width}x{height} frame has {3 * plane} values; got {planar.Length}.", nameof(planar));
         var rgb = new byte[3 * plane];
+        FrameToRgb(planar, width, height, rgb);
+        return new RgbImage(width, height, rgb);
+    }
+
+    /// <summary>
+    /// <see cref="FrameToRgb(ReadOnlySpan{float}, int, int)"/> into a caller's buffer of width·height·3 bytes (no allocation).
+    /// </summary>
+    public static void FrameToRgb(ReadOnlySpan<float> planar, int width, int height, Span<byte> rgb)
+    {
+        int plane = width * height;
+        if (planar.Length != 3 * plane || rgb.Length != 3 * plane)
+            throw new ArgumentException($"A {width}x{height} frame has {3 * plane} values and {3 * plane} bytes; got {planar.Length} and {rgb.Length}.", nameof(planar));
         for (int i = 0; i < plane; i++)
         {
             for (int c = 0; c < 3; c++)
@@ -107,7 +119,5 @@ public static class Preprocess
                 rgb[(i * 3) + c] = (byte)MathF.Round(v * 255f, MidpointRounding.ToEven);
             }
         }
-
-        return new RgbImage(width, height, rgb);
     }
 }

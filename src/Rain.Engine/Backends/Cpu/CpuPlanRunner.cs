@@ -7,7 +7,7 @@ namespace Rain.Engine.Backends.Cpu;
 
 /// <summary>
 /// Runs a <see cref="StepPlan"/> on the CPU: each part with an ONNX Runtime session (CPU provider, float32) and each
-/// cross-noise attention with <see cref="CrossNoiseAttention.Reference"/>, over named buffers. Not thread-safe: one
+/// cross-noise attention with <c>CrossNoiseAttention.Reference</c>, over named buffers. Not thread-safe: one
 /// <see cref="Run"/> at a time.
 /// </summary>
 public sealed class CpuPlanRunner : IDisposable

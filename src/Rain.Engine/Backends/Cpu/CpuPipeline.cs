@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Rain.Engine.Api;
+using Rain.Engine.Bundle;
+using Rain.Engine.Media;
+
+namespace Rain.Engine.Backends.Cpu;
+
+/// <summary>
+/// Every network of a bundle loaded on the CPU with its buffers, wired as RAIN's pipeline: the reference networks write
+/// the UNet's constant inputs (the CLIP embedding and the ReferenceNet taps go straight into the UNet's buffers), the pose
+/// guider, the UNet plan and the TAESDV decoder (its 10 memories ping-pong between two buffer sets, so the decoder
+/// never reads and writes one buffer). Not thread-safe; one stream at a time.
+/// </summary>
+internal sealed class CpuPipeline : IDisposable
+{
+    private readonly SessionOptions _options;
+    private readonly RunOptions _run = new();
+    private readonly List<OrtNetwork> _networks = [];
+    private readonly List<CpuTensor> _owned = [];
+    private readonly OrtNetwork _clip, _vae, _reference, _poseGuider, _decoder;
+    private readonly CpuTensor[][] _memories = new CpuTensor[2][];
+    private int _memoryBinding;
+
+    public CpuPipeline(ModelBundle bundle, int threads, bool parallelAttention)
+    {
+        Bundle = bundle;
+        _options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        try
+        {
+            var m = bundle.Manifest;
+            UNet = new CpuPlan(bundle, _options, parallelAttention);
+            _clip = Load("clip_vision");
+            var clip = BindOwn(_clip);
+            _vae = Load("vae_encoder");
+            var vae = BindOwn(_vae);
+
+            // The ReferenceNet reads the VAE latents and the UNet's encoder_hidden_states and writes the UNet's taps.
+            _reference = Load("reference_unet");
+            var vaeOut = vae[_vae.Manifest.Outputs[0].Name];
+            _reference.Bind(c => c.Name == "latents" ? vaeOut : UNet.Buffer(c.Name));
+            _poseGuider = Load("pose_guider");
+            var pose = BindOwn(_poseGuider);
+            _decoder = Load("taesdv_decoder");
+            var decoderTensors = new Dictionary<string, CpuTensor>(StringComparer.Ordinal);
+            int memoryCount = _decoder.Manifest.Inputs.Count(c => c.Name.StartsWith("pmem", StringComparison.Ordinal));
+            for (int s = 0; s < 2; s++)
+                _memories[s] = _decoder.Manifest.Inputs.Where(c => c.Name.StartsWith("pmem", StringComparison.Ordinal)).Select(New).ToArray();
+            foreach (var c in _decoder.Manifest.Inputs.Concat(_decoder.Manifest.Outputs).Where(c => !c.Name.Contains("mem", StringComparison.Ordinal)))
+                decoderTensors[c.Name] = New(c);
+
+            // Binding s reads memory set s and writes set 1−s.
+            for (int s = 0; s < 2; s++)
+            {
+                int read = s;
+                _decoder.Bind(c => c.Name.StartsWith("pmem", StringComparison.Ordinal) ? _memories[read][int.Parse(c.Name[4..], System.Globalization.CultureInfo.InvariantCulture)]
+                    : c.Name.StartsWith("omem", StringComparison.Ordinal) ? _memories[1 - read][int.Parse(c.Name[4..], System.Globalization.CultureInfo.InvariantCulture)]
+                    : decoderTensors[c.Name]);
+            }
+
+            MemoryCount = memoryCount;
+            DecoderLatents = decoderTensors["latents"];
+            Images = decoderTensors["images"];
+            PoseU8 = pose[_poseGuider.Manifest.Inputs[0].Name];
+            PoseFeatures = pose[_poseGuider.Manifest.Outputs[0].Name];
+            ClipPixels = clip[_clip.Manifest.Inputs[0].Name];
+            ClipEmbeds = clip.TryGetValue("image_embeds", out var e) ? e : throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds'.");
+            VaeImages = vae[_vae.Manifest.Inputs[0].Name];
+            ReferenceLatents = vaeOut;
+            UNet.Buffer("timestep").Longs!.AsSpan().Clear();
+            for (int f = 0; f < m.Timesteps.Length; f++)
+                UNet.Buffer("timestep").Longs![f] = m.Timesteps[f];
+            m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F, 0);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public ModelBundle Bundle { get; }
+
+    public CpuPlan UNet { get; }
+
+    public CpuTensor PoseU8 { get; }
+
+    public CpuTensor PoseFeatures { get; }
+
+    public CpuTensor DecoderLatents { get; }
+
+    public CpuTensor Images { get; }
+
+    public CpuTensor ClipPixels { get; }
+
+    public CpuTensor VaeImages { get; }
+
+    public CpuTensor ClipEmbeds { get; }
+
+    /// <summary>The VAE encoder's latents, which the ReferenceNet reads.</summary>
+    public CpuTensor ReferenceLatents { get; }
+
+    public int MemoryCount { get; }
+
+    /// <summary>The memories the next decode reads.</summary>
+    public CpuTensor[] CurrentMemories => _memories[_memoryBinding];
+
+    /// <summary>Bytes of every engine-held buffer.</summary>
+    public long BufferBytes => UNet.BufferBytes + _owned.Sum(t => t.Bytes64);
+
+    /// <summary>Fuses a reference image: CLIP embedding → the UNet's encoder_hidden_states; VAE latents → ReferenceNet → the UNet's taps.</summary>
+    public void SetReference(RgbImage reference)
+    {
+        var m = Bundle.Manifest;
+        float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
+        clip.CopyTo(ClipPixels.F, 0);
+        _clip.Run(_run);
+        var ehs = UNet.Buffer("encoder_hidden_states").F;
+        if (ClipEmbeds.F.Length != ehs.Length)
+            throw new BundleException($"{Bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the UNet's encoder_hidden_states ({UNet.Buffer("encoder_hidden_states").Contract}).");
+        ClipEmbeds.F.CopyTo(ehs, 0);
+        Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F, 0);
+        _vae.Run(_run);
+        _reference.Run(_run);
+    }
+
+    /// <summary>Runs one whole network by name on its own buffers (replay of recorded inputs); returns its tensors by name.</summary>
+    public void RunNetwork(string name)
+    {
+        var n = name switch
+        {
+            "clip_vision" => _clip,
+            "vae_encoder" => _vae,
+            "reference_unet" => _reference,
+            "pose_guider" => _poseGuider,
+            "taesdv_decoder" => _decoder,
+            _ => throw new ArgumentException($"no whole network '{name}'.", nameof(name)),
+        };
+        if (n == _decoder)
+            RunDecoder(null);
+        else
+            n.Run(_run);
+    }
+
+    public void RunPoseGuider(StageTimings? timings)
+    {
+        long start = Stopwatch.GetTimestamp();
+        _poseGuider.Run(_run);
+        timings?.Add(Stage.PoseGuider, start);
+    }
+
+    public void RunUNet(StageTimings? timings) => UNet.Run(_run, timings);
+
+    /// <summary>Decodes <see cref="DecoderLatents"/> into <see cref="Images"/>, reading and then advancing the memories.</summary>
+    public void RunDecoder(StageTimings? timings)
+    {
+        long start = Stopwatch.GetTimestamp();
+        _decoder.Run(_run, _memoryBinding);
+        _memoryBinding = 1 - _memoryBinding;
+        timings?.Add(Stage.Decode, start);
+    }
+
+    /// <summary>Zeroes the decoder memories (a new stream).</summary>
+    public void ResetMemories()
+    {
+        foreach (var set in _memories)
+        {
+            foreach (var t in set)
+                t.F.AsSpan().Clear();
+        }
+
+        _memoryBinding = 0;
+    }
+
+    public void Dispose()
+    {
+        foreach (var n in _networks)
+            n.Dispose();
+        UNet?.Dispose();
+        foreach (var t in _owned)
+            t.Dispose();
+        _run.Dispose();
+        _options.Dispose();
+    }
+
+    private OrtNetwork Load(string part)
+    {
+        var n = new OrtNetwork(Bundle, part, _options);
+        _networks.Add(n);
+        return n;
+    }
+
+    private CpuTensor New(TensorContract c)
+    {
+        var t = new CpuTensor(c);
+        _owned.Add(t);
+        return t;
+    }
+
+    private Dictionary<string, CpuTensor> BindOwn(OrtNetwork n)
+    {
+        var tensors = n.Manifest.Inputs.Concat(n.Manifest.Outputs).ToDictionary(c => c.Name, New, StringComparer.Ordinal);
+        n.Bind(c => tensors[c.Name]);
+        return tensors;
+    }
+}

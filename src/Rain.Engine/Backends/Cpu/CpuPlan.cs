@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Rain.Engine.Api;
+using Rain.Engine.Bundle;
+using Rain.Kernels;
+
+namespace Rain.Engine.Backends.Cpu;
+
+/// <summary>
+/// Runs a bundle's UNet <see cref="StepPlan"/> on the CPU: one ONNX Runtime session per part, the C# cross-noise
+/// attention between parts. Every buffer is allocated when the plan is loaded; intermediate buffers of equal shape
+/// whose lifetimes do not overlap share memory (a buffer freed at step i is reused from step i+1 on, so no step reads
+/// and writes the same memory). A run allocates nothing. Not thread-safe.
+/// </summary>
+internal sealed class CpuPlan : IDisposable
+{
+    private readonly List<Action<RunOptions, StageTimings?>> _steps = [];
+    private readonly List<OrtNetwork> _parts = [];
+    private readonly Dictionary<string, CpuTensor> _buffers = new(StringComparer.Ordinal);
+    private readonly List<CpuTensor> _owned = [];
+
+    public CpuPlan(ModelBundle bundle, SessionOptions options, bool parallelAttention)
+    {
+        var plan = bundle.Manifest.UNetPlan;
+        try
+        {
+            var contracts = new Dictionary<string, TensorContract>(StringComparer.Ordinal);
+            foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.RunPart))
+            {
+                var part = bundle.Part(step.Part!);
+                foreach (var c in part.Inputs.Concat(part.Outputs))
+                    contracts.TryAdd(c.Name, c);
+            }
+
+            foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.CrossNoiseAttention))
+            {
+                var out0 = step.Outputs[0];
+                if (!contracts.ContainsKey(out0))
+                    contracts[out0] = new TensorContract(out0, "float32", [step.Frames!.Value, step.Tokens!.Value, step.Channels!.Value]);
+            }
+
+            AssignBuffers(plan, contracts);
+            foreach (var step in plan.Steps)
+            {
+                if (step.Kind == PlanStep.RunPart)
+                {
+                    var network = new OrtNetwork(bundle, step.Part!, options);
+                    _parts.Add(network);
+                    network.Bind(c => _buffers[c.Name]);
+                    _steps.Add((ro, t) =>
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        network.Run(ro);
+                        t?.Add(Stage.UNetParts, start);
+                    });
+                }
+                else if (step.Kind == PlanStep.CrossNoiseAttention)
+                {
+                    float[] q = Buffer(step.Inputs[0]).F, k = Buffer(step.Inputs[1]).F, v = Buffer(step.Inputs[2]).F, o = Buffer(step.Outputs[0]).F;
+                    int f = step.Frames!.Value, n = step.Tokens!.Value, c = step.Channels!.Value, heads = step.Heads!.Value;
+                    CrossNoiseAttention.Validate(f, n, c, heads, q.Length, k.Length, v.Length, o.Length);
+                    bool parallel = parallelAttention && (long)f * n * c >= 1 << 16;
+                    _steps.Add((_, t) =>
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        CrossNoiseAttention.Reference(q, k, v, o, f, n, c, heads, parallel);
+                        t?.Add(Stage.Attention, start);
+                    });
+                }
+                else
+                {
+                    throw new BundleException($"{bundle.Folder}: the UNet plan has a step of unknown kind '{step.Kind}'.");
+                }
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Bytes held by the plan's buffers.</summary>
+    public long BufferBytes => _owned.Sum(b => b.Bytes64);
+
+    /// <summary>A network input or output buffer (or any plan buffer) by name.</summary>
+    public CpuTensor Buffer(string name) =>
+        _buffers.TryGetValue(name, out var b) ? b : throw new BundleException($"the UNet plan has no buffer '{name}'.");
+
+    /// <summary>Runs every step in order.</summary>
+    public void Run(RunOptions runOptions, StageTimings? timings)
+    {
+        foreach (var step in _steps)
+            step(runOptions, timings);
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _parts)
+            p.Dispose();
+        foreach (var b in _owned)
+            b.Dispose();
+        _parts.Clear();
+        _owned.Clear();
+    }
+
+    private void AssignBuffers(StepPlan plan, Dictionary<string, TensorContract> contracts)
+    {
+        var lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < plan.Steps.Count; i++)
+        {
+            foreach (var name in plan.Steps[i].Inputs)
+                lastUse[name] = i;
+        }
+
+        var pinned = plan.Inputs.Concat(plan.Outputs).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in pinned)
+            _buffers[name] = New(contracts.TryGetValue(name, out var c) ? c : throw new BundleException($"the UNet plan's tensor '{name}' is read or written by no part."));
+
+        var free = new Dictionary<string, Stack<CpuTensor>>(StringComparer.Ordinal);
+        var releaseAfter = new List<(int Step, string Name)>();
+        for (int i = 0; i < plan.Steps.Count; i++)
+        {
+            foreach (var name in plan.Steps[i].Outputs.Where(n => !pinned.Contains(n)))
+            {
+                var c = contracts[name];
+                string key = c.DType + "[" + string.Join(",", c.Shape) + "]";
+                _buffers[name] = free.TryGetValue(key, out var stack) && stack.Count > 0 ? stack.Pop() : New(c with { Name = name });
+                if (!lastUse.TryGetValue(name, out int last))
+                    throw new BundleException($"the UNet plan writes '{name}' at step {i} but no later step reads it.");
+                releaseAfter.Add((last, name));
+            }
+
+            // Buffers whose last reader is step i become free for step i+1's outputs.
+            foreach (var (_, name) in releaseAfter.Where(r => r.Step == i))
+            {
+                var c = contracts[name];
+                string key = c.DType + "[" + string.Join(",", c.Shape) + "]";
+                if (!free.TryGetValue(key, out var stack))
+                    free[key] = stack = new Stack<CpuTensor>();
+                stack.Push(_buffers[name]);
+            }
+        }
+    }
+
+    private CpuTensor New(TensorContract contract)
+    {
+        var t = new CpuTensor(contract);
+        _owned.Add(t);
+        return t;
+    }
+}
