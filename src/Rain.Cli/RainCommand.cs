@@ -12,6 +12,7 @@ internal static class RainCommand
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 }

@@ -26,6 +26,10 @@ internal sealed class CpuPipeline : IDisposable
     {
         Bundle = bundle;
         _options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+
+        // ONNX Runtime's workers spin after each run by default; between the 43 UNet parts that steals the cores the C#
+        // attention needs, so they sleep instead.
+        _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         try
         {
             var m = bundle.Manifest;

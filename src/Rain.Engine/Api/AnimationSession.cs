@@ -1,0 +1,313 @@
+using System.Diagnostics;
+using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Media;
+
+namespace Rain.Engine.Api;
+
+/// <summary>
+/// One endless stream for one reference image: push pose images, read animated frames in order.
+/// </summary>
+/// <remarks>
+/// <para><b>Steps.</b> Every p pushed poses make one step on the session's own thread. Chunk c (poses c·p … c·p+p−1)
+/// enters at step c and its frames come out at step c + L − 1: the first frames after L − 1 steps (RAIN: the 4th step).
+/// Frames come out in pose order; frame i belongs to pose i. A trailing partial chunk is not processed.</para>
+/// <para><b>Queues.</b> Both queues are bounded (<see cref="EngineOptions.InputCapacity"/>, <see cref="EngineOptions.OutputCapacity"/>).
+/// When the pose queue is full, <see cref="TryPushPose"/> returns false and <see cref="PushPose"/> waits — or, with
+/// <see cref="EngineOptions.LatestFrameWins"/>, the oldest pending pose is dropped. When the frame queue is full the step
+/// thread waits for the reader.</para>
+/// <para><b>Threading and ownership.</b> Push from any thread (one pusher keeps the order yours); read from any thread.
+/// A pushed <see cref="RgbImage"/> is read later by the step thread: do not modify it after pushing. Frames are lent:
+/// dispose each <see cref="AnimatedFrame"/> after use.</para>
+/// <para><b>Errors.</b> A pose of the wrong size is refused at push (<see cref="ArgumentException"/>) and the session stays
+/// usable. If a step fails, the session closes: pushes and reads then throw <see cref="InvalidOperationException"/> with
+/// the cause as inner exception. <see cref="Dispose"/> stops the step thread and releases the engine for a new session.</para>
+/// </remarks>
+public sealed class AnimationSession : IDisposable
+{
+    private readonly RainEngine _engine;
+    private readonly CpuStreamer _streamer;
+    private readonly EngineOptions _options;
+    private readonly object _gate = new(); // Monitor.Wait/Pulse need a monitor object, not a System.Threading.Lock.
+    private readonly (RgbImage Pose, long Entered)[] _input;
+    private readonly AnimatedFrame?[] _output;
+    private readonly Stack<AnimatedFrame> _pool = new();
+    private readonly long[][] _enteredByLevel;
+    private readonly LatencyRecorder _frameLatency = new();
+    private readonly Thread _thread;
+    private readonly int _p, _levels;
+    private int _inHead, _inCount, _outHead, _outCount;
+    private bool _inputComplete, _finished, _disposed;
+    private Exception? _fault;
+    private long _steps, _framesOut, _dropped, _firstStepStart, _lastFrameOut, _allocLast, _allocTotal;
+
+    internal AnimationSession(RainEngine engine, CpuStreamer streamer, EngineOptions options)
+    {
+        _engine = engine;
+        _streamer = streamer;
+        _options = options;
+        _p = engine.FramesPerStep;
+        _levels = engine.Bundle.Manifest.Levels;
+        _input = new (RgbImage, long)[options.InputCapacity];
+        _output = new AnimatedFrame?[Math.Max(options.OutputCapacity, _p)];
+        _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
+        for (int i = 0; i < _output.Length + _p; i++)
+            _pool.Push(new AnimatedFrame(engine.Width, engine.Height, Return));
+        _thread = new Thread(Loop) { IsBackground = true, Name = "rain-session" };
+        _thread.Start();
+    }
+
+    /// <summary>Width of pose images and frames.</summary>
+    public int Width => _engine.Width;
+
+    /// <summary>Height of pose images and frames.</summary>
+    public int Height => _engine.Height;
+
+    /// <summary>A snapshot of the telemetry: step time, per-stage time, frame latency, fps, drops, allocations.</summary>
+    public SessionStatistics Statistics
+    {
+        get
+        {
+            lock (_gate)
+            {
+                double seconds = _framesOut > 0 ? Stopwatch.GetElapsedTime(_firstStepStart, _lastFrameOut).TotalSeconds : 0;
+                return new SessionStatistics(
+                    _steps,
+                    _framesOut,
+                    _dropped,
+                    seconds > 0 ? _framesOut / seconds : 0,
+                    _streamer.Timings.Step.Summarize(),
+                    _frameLatency.Summarize(),
+                    _streamer.Timings.Summaries(),
+                    _allocLast,
+                    _allocTotal);
+            }
+        }
+    }
+
+    /// <summary>Queues a pose image without waiting. False when the queue is full (never with latest-frame-wins).</summary>
+    /// <exception cref="ArgumentException">The image is not the bundle's size; nothing was queued.</exception>
+    /// <exception cref="InvalidOperationException">The session closed after an error, or input was completed.</exception>
+    public bool TryPushPose(RgbImage pose)
+    {
+        _streamer.CheckPose(pose);
+        long now = Stopwatch.GetTimestamp();
+        lock (_gate)
+        {
+            ThrowIfClosed();
+            if (_inCount == _input.Length)
+            {
+                if (!_options.LatestFrameWins)
+                    return false;
+                _inHead = (_inHead + 1) % _input.Length;
+                _inCount--;
+                _dropped++;
+            }
+
+            _input[(_inHead + _inCount) % _input.Length] = (pose, now);
+            _inCount++;
+            Monitor.PulseAll(_gate);
+            return true;
+        }
+    }
+
+    /// <summary>Queues a pose image, waiting while the queue is full (never with latest-frame-wins).</summary>
+    /// <exception cref="ArgumentException">The image is not the bundle's size; nothing was queued.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    public void PushPose(RgbImage pose, CancellationToken cancellationToken = default)
+    {
+        using var registration = cancellationToken.CanBeCanceled ? cancellationToken.Register(Wake) : default;
+        while (!TryPushPose(pose))
+        {
+            lock (_gate)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (_inCount == _input.Length && _fault is null && !_disposed)
+                    Monitor.Wait(_gate);
+            }
+        }
+    }
+
+    /// <summary>No more poses: complete chunks still queued are processed, then reading ends (<see cref="ReadFrame"/> returns null).</summary>
+    public void CompleteInput()
+    {
+        lock (_gate)
+        {
+            _inputComplete = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Takes the next frame if one is ready.</summary>
+    /// <exception cref="InvalidOperationException">The session closed after an error.</exception>
+    public bool TryReadFrame(out AnimatedFrame? frame)
+    {
+        lock (_gate)
+        {
+            if (_fault is not null)
+                throw new InvalidOperationException("The session closed after a step failed; see the inner exception.", _fault);
+            return Dequeue(out frame);
+        }
+    }
+
+    /// <summary>Waits for the next frame, in order; null once input is complete and every frame has been read.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    /// <exception cref="InvalidOperationException">The session closed after an error.</exception>
+    public AnimatedFrame? ReadFrame(CancellationToken cancellationToken = default)
+    {
+        using var registration = cancellationToken.CanBeCanceled ? cancellationToken.Register(Wake) : default;
+        lock (_gate)
+        {
+            while (true)
+            {
+                if (_fault is not null)
+                    throw new InvalidOperationException("The session closed after a step failed; see the inner exception.", _fault);
+                if (Dequeue(out var frame))
+                    return frame;
+                if (_finished || _disposed)
+                    return null;
+                cancellationToken.ThrowIfCancellationRequested();
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
+    /// <summary>Stops the step thread (a step in progress completes), drops queued poses and frames, and frees the engine for a new session.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            Monitor.PulseAll(_gate);
+        }
+
+        if (Thread.CurrentThread != _thread)
+            _thread.Join();
+        _engine.Release(this);
+    }
+
+    private void Wake()
+    {
+        lock (_gate)
+            Monitor.PulseAll(_gate);
+    }
+
+    private void ThrowIfClosed()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_fault is not null)
+            throw new InvalidOperationException("The session closed after a step failed; see the inner exception.", _fault);
+        if (_inputComplete)
+            throw new InvalidOperationException("Input was completed (CompleteInput); no more poses are accepted.");
+    }
+
+    private bool Dequeue(out AnimatedFrame? frame)
+    {
+        frame = null;
+        if (_outCount == 0)
+            return false;
+        frame = _output[_outHead];
+        _output[_outHead] = null;
+        _outHead = (_outHead + 1) % _output.Length;
+        _outCount--;
+        Monitor.PulseAll(_gate);
+        return true;
+    }
+
+    private void Return(AnimatedFrame frame)
+    {
+        lock (_gate)
+            _pool.Push(frame);
+    }
+
+    private void Loop()
+    {
+        var poses = new RgbImage[_p];
+        var frames = new AnimatedFrame[_p];
+        var buffers = new byte[_p][];
+        try
+        {
+            while (true)
+            {
+                lock (_gate)
+                {
+                    while (_inCount < _p && !_inputComplete && !_disposed)
+                        Monitor.Wait(_gate);
+                    if (_disposed || _inCount < _p)
+                        break;
+                    long[] entered = _enteredByLevel[_steps % _levels];
+                    for (int i = 0; i < _p; i++)
+                    {
+                        (poses[i], entered[i]) = _input[_inHead];
+                        _input[_inHead] = default;
+                        _inHead = (_inHead + 1) % _input.Length;
+                    }
+
+                    _inCount -= _p;
+                    for (int i = 0; i < _p; i++)
+                    {
+                        frames[i] = _pool.Count > 0 ? _pool.Pop() : new AnimatedFrame(Width, Height, Return);
+                        buffers[i] = frames[i].Image.Pixels;
+                    }
+
+                    if (_steps == 0)
+                        _firstStepStart = Stopwatch.GetTimestamp();
+                    Monitor.PulseAll(_gate);
+                }
+
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                var outcome = _streamer.Step(poses, buffers);
+                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Array.Clear(poses);
+
+                lock (_gate)
+                {
+                    _steps++;
+                    _allocLast = allocated;
+                    _allocTotal += allocated;
+                    if (!outcome.Emit)
+                    {
+                        foreach (var f in frames)
+                            _pool.Push(f);
+                        continue;
+                    }
+
+                    // The emitted chunk entered L−1 steps ago; its poses' entry times are kept per level slot.
+                    long[] entered = _enteredByLevel[outcome.DecodedChunk % _levels];
+                    for (int i = 0; i < _p; i++)
+                    {
+                        while (_outCount == _output.Length && !_disposed)
+                            Monitor.Wait(_gate);
+                        if (_disposed)
+                            return;
+                        long now = Stopwatch.GetTimestamp();
+                        var f = frames[i];
+                        f.Index = (outcome.DecodedChunk * _p) + i;
+                        f.LatencyMilliseconds = Stopwatch.GetElapsedTime(entered[i], now).TotalMilliseconds;
+                        f.Lent = true;
+                        _frameLatency.Record(f.LatencyMilliseconds);
+                        _output[(_outHead + _outCount) % _output.Length] = f;
+                        _outCount++;
+                        _framesOut++;
+                        _lastFrameOut = now;
+                        Monitor.PulseAll(_gate);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            lock (_gate)
+                _fault = e;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _finished = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+namespace Rain.Engine.Api;
+
+/// <summary>Where the engine runs the networks.</summary>
+public enum EngineBackend
+{
+    /// <summary>ONNX Runtime's CPU provider, float32: the embedded default.</summary>
+    Cpu,
+
+    /// <summary>Our CUDA kernels and bindings (not available in this build).</summary>
+    Cuda,
+
+    /// <summary>TensorRT FP16 engines in a CUDA graph (not available in this build).</summary>
+    TensorRt,
+}
+
+/// <summary>
+/// How an engine runs. Immutable; every value is checked when it is set, so an invalid configuration never reaches the
+/// backend (an <see cref="ArgumentOutOfRangeException"/> names the option and what is allowed).
+/// </summary>
+public sealed record EngineOptions
+{
+    private readonly int _threads;
+    private readonly int _inputCapacity = 64;
+    private readonly int _outputCapacity = 64;
+
+    /// <summary>The backend; only <see cref="EngineBackend.Cpu"/> is available in this build.</summary>
+    public EngineBackend Backend { get; init; } = EngineBackend.Cpu;
+
+    /// <summary>Seed of the counter-based noise: the same seed, bundle and poses give the same frames.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>ONNX Runtime intra-op threads; 0 lets ONNX Runtime use every core.</summary>
+    public int Threads
+    {
+        get => _threads;
+        init => _threads = value is >= 0 and <= 1024 ? value : throw new ArgumentOutOfRangeException(nameof(Threads), value, "Threads must be 0 (all cores) to 1024.");
+    }
+
+    /// <summary>Pose images a session queues before <see cref="AnimationSession.TryPushPose"/> reports full (at least 1).</summary>
+    public int InputCapacity
+    {
+        get => _inputCapacity;
+        init => _inputCapacity = value is >= 1 and <= 1 << 16 ? value : throw new ArgumentOutOfRangeException(nameof(InputCapacity), value, "InputCapacity must be 1 to 65536 pose images.");
+    }
+
+    /// <summary>Output frames a session queues before its step loop waits for the reader (at least 1).</summary>
+    public int OutputCapacity
+    {
+        get => _outputCapacity;
+        init => _outputCapacity = value is >= 1 and <= 1 << 16 ? value : throw new ArgumentOutOfRangeException(nameof(OutputCapacity), value, "OutputCapacity must be 1 to 65536 frames.");
+    }
+
+    /// <summary>For live input: when the pose queue is full, the oldest pending pose is dropped for the new one (counted in <see cref="SessionStatistics.DroppedPoses"/>).</summary>
+    public bool LatestFrameWins { get; init; }
+
+    /// <summary>Check every bundle file's sha256 on load (reads each byte once).</summary>
+    public bool VerifyBundleHashes { get; init; } = true;
+
+    /// <summary>Run the cross-noise attention over spatial positions in parallel; off = on the step thread only, which allocates nothing.</summary>
+    public bool ParallelAttention { get; init; } = true;
+}

@@ -1,0 +1,22 @@
+namespace Rain.Engine.Api;
+
+/// <summary>A snapshot of a session's telemetry (see <see cref="AnimationSession.Statistics"/>).</summary>
+/// <param name="Steps">Stream steps completed.</param>
+/// <param name="FramesOut">Frames emitted.</param>
+/// <param name="DroppedPoses">Pose images dropped because the queue was full (latest-frame-wins only).</param>
+/// <param name="FramesPerSecond">Frames emitted per second, from the first step's start to the last frame out.</param>
+/// <param name="StepTime">Whole-step durations (ms).</param>
+/// <param name="FrameLatency">Per frame, its pose entering to its image leaving (ms).</param>
+/// <param name="Stages">Per-stage time per step (ms).</param>
+/// <param name="AllocatedBytesLastStep">Managed bytes the step thread allocated during the last step (0 in steady state).</param>
+/// <param name="AllocatedBytesTotal">Managed bytes the step thread allocated inside steps since the start.</param>
+public sealed record SessionStatistics(
+    long Steps,
+    long FramesOut,
+    long DroppedPoses,
+    double FramesPerSecond,
+    LatencySummary StepTime,
+    LatencySummary FrameLatency,
+    IReadOnlyDictionary<Stage, LatencySummary> Stages,
+    long AllocatedBytesLastStep,
+    long AllocatedBytesTotal);

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Rain.Engine.Api;
+using Rain.Engine.Media;
+using Rain.Engine.Streaming;
+
+namespace Rain.Engine.Backends.Cpu;
+
+/// <summary>
+/// One stream on the CPU pipeline, step by step: p pose images in, the UNet over the window, the LCM step and roll
+/// (<see cref="StreamState"/>, with its clean start), and — for real chunks only — the TAESDV decode of the p cleanest
+/// frames into caller buffers. A step allocates nothing. Not thread-safe.
+/// </summary>
+internal sealed class CpuStreamer
+{
+    private readonly CpuPipeline _pipe;
+    private readonly int _p, _height, _width;
+
+    public CpuStreamer(CpuPipeline pipe, ulong seed, StageTimings timings)
+    {
+        _pipe = pipe;
+        var m = pipe.Bundle.Manifest;
+        _p = m.FramesPerLevel;
+        _height = m.Height;
+        _width = m.Width;
+        State = new StreamState(new LcmSchedule(pipe.Bundle.Stream), m.PoseChannels, seed);
+        Timings = timings;
+        pipe.ResetMemories();
+    }
+
+    public StreamState State { get; }
+
+    public StageTimings Timings { get; }
+
+    /// <summary>Checks that <paramref name="pose"/> fits the stream (size, buffer) without touching any state.</summary>
+    public void CheckPose(RgbImage pose)
+    {
+        ArgumentNullException.ThrowIfNull(pose);
+        if (pose.Width != _width || pose.Height != _height)
+            throw new ArgumentException($"A pose image must be {_width}x{_height} (the bundle's size); got {pose.Width}x{pose.Height}.", nameof(pose));
+    }
+
+    /// <summary>
+    /// Runs one step on the p poses of the newest chunk. When the step emits (a real chunk left the window), its p
+    /// frames are written as interleaved RGB into <paramref name="frames"/> (p buffers of H·W·3 bytes).
+    /// </summary>
+    public StepOutcome Step(ReadOnlySpan<RgbImage> poses, ReadOnlySpan<byte[]> frames)
+    {
+        if (poses.Length != _p || frames.Length != _p)
+            throw new ArgumentException($"A step takes p = {_p} poses and {_p} frame buffers; got {poses.Length} and {frames.Length}.");
+        long stepStart = Stopwatch.GetTimestamp();
+        long t = stepStart;
+        byte[] u8 = _pipe.PoseU8.Bytes!;
+        int plane = _height * _width;
+        for (int i = 0; i < _p; i++)
+        {
+            CheckPose(poses[i]);
+            byte[] px = poses[i].Pixels;
+            int frameBase = i * 3 * plane;
+            for (int j = 0; j < plane; j++)
+            {
+                u8[frameBase + j] = px[j * 3];
+                u8[frameBase + plane + j] = px[(j * 3) + 1];
+                u8[frameBase + (2 * plane) + j] = px[(j * 3) + 2];
+            }
+        }
+
+        Timings.Add(Stage.PoseInput, t);
+        _pipe.RunPoseGuider(Timings);
+
+        t = Stopwatch.GetTimestamp();
+        _pipe.PoseFeatures.F.AsSpan().CopyTo(State.NewPoseFeatureSlots());
+        State.Latents.CopyTo(_pipe.UNet.Buffer("sample").F);
+        State.PoseFeatures.CopyTo(_pipe.UNet.Buffer("pose_cond_fea").F);
+        Timings.Add(Stage.Copies, t);
+
+        _pipe.RunUNet(Timings);
+
+        t = Stopwatch.GetTimestamp();
+        var outcome = State.Advance(_pipe.UNet.Buffer("model_output").F);
+        Timings.Add(Stage.Scheduler, t);
+
+        // Clean start: filler chunks are never decoded, so the first real frame meets zero decoder memories.
+        if (outcome.Emit)
+        {
+            t = Stopwatch.GetTimestamp();
+            State.DecodeInput.CopyTo(_pipe.DecoderLatents.F);
+            Timings.Add(Stage.Copies, t);
+            _pipe.RunDecoder(Timings);
+            t = Stopwatch.GetTimestamp();
+            var images = _pipe.Images.F.AsSpan();
+            for (int i = 0; i < _p; i++)
+                Preprocess.FrameToRgb(images.Slice(i * 3 * plane, 3 * plane), _width, _height, frames[i]);
+            Timings.Add(Stage.FrameOutput, t);
+        }
+
+        Timings.EndStep(stepStart);
+        return outcome;
+    }
+}
