@@ -71,10 +71,10 @@ internal sealed class CpuPipeline : IDisposable
             ClipEmbeds = clip.TryGetValue("image_embeds", out var e) ? e : throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds'.");
             VaeImages = vae[_vae.Manifest.Inputs[0].Name];
             ReferenceLatents = vaeOut;
-            UNet.Buffer("timestep").Longs!.AsSpan().Clear();
+            UNet.Buffer("timestep").I64.Clear();
             for (int f = 0; f < m.Timesteps.Length; f++)
-                UNet.Buffer("timestep").Longs![f] = m.Timesteps[f];
-            m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F, 0);
+                UNet.Buffer("timestep").I64[f] = m.Timesteps[f];
+            m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F);
         }
         catch
         {
@@ -117,13 +117,13 @@ internal sealed class CpuPipeline : IDisposable
     {
         var m = Bundle.Manifest;
         float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
-        clip.CopyTo(ClipPixels.F, 0);
+        clip.CopyTo(ClipPixels.F);
         _clip.Run(_run);
         var ehs = UNet.Buffer("encoder_hidden_states").F;
         if (ClipEmbeds.F.Length != ehs.Length)
             throw new BundleException($"{Bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the UNet's encoder_hidden_states ({UNet.Buffer("encoder_hidden_states").Contract}).");
-        ClipEmbeds.F.CopyTo(ehs, 0);
-        Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F, 0);
+        ClipEmbeds.F.CopyTo(ehs);
+        Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F);
         _vae.Run(_run);
         _reference.Run(_run);
     }
@@ -170,7 +170,7 @@ internal sealed class CpuPipeline : IDisposable
         foreach (var set in _memories)
         {
             foreach (var t in set)
-                t.F.AsSpan().Clear();
+                t.F.Clear();
         }
 
         _memoryBinding = 0;

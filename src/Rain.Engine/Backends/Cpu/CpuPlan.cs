@@ -56,14 +56,14 @@ internal sealed class CpuPlan : IDisposable
                 }
                 else if (step.Kind == PlanStep.CrossNoiseAttention)
                 {
-                    float[] q = Buffer(step.Inputs[0]).F, k = Buffer(step.Inputs[1]).F, v = Buffer(step.Inputs[2]).F, o = Buffer(step.Outputs[0]).F;
+                    CpuTensor q = Buffer(step.Inputs[0]), k = Buffer(step.Inputs[1]), v = Buffer(step.Inputs[2]), o = Buffer(step.Outputs[0]);
                     int f = step.Frames!.Value, n = step.Tokens!.Value, c = step.Channels!.Value, heads = step.Heads!.Value;
-                    CrossNoiseAttention.Validate(f, n, c, heads, q.Length, k.Length, v.Length, o.Length);
+                    CrossNoiseAttention.Validate(f, n, c, heads, q.F.Length, k.F.Length, v.F.Length, o.F.Length);
                     bool parallel = parallelAttention && (long)f * n * c >= 1 << 16;
                     _steps.Add((_, t) =>
                     {
                         long start = Stopwatch.GetTimestamp();
-                        CrossNoiseAttention.Reference(q, k, v, o, f, n, c, heads, parallel);
+                        CrossNoiseAttention.Reference(q.F, k.F, v.F, o.F, f, n, c, heads, parallel);
                         t?.Add(Stage.Attention, start);
                     });
                 }
