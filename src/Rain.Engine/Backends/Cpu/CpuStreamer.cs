@@ -29,7 +29,8 @@ internal sealed class CpuStreamer
 
     public StreamState State { get; }
 
-    public StageTimings Timings { get; }
+    /// <summary>Where step times go (the bench swaps in a fresh one after warm-up).</summary>
+    public StageTimings Timings { get; set; }
 
     /// <summary>Checks that <paramref name="pose"/> fits the stream (size, buffer) without touching any state.</summary>
     public void CheckPose(RgbImage pose)
