@@ -55,7 +55,7 @@ internal static class BenchChart
         {
             float y = barTop + (row++ * rowHeight);
             canvas.DrawText(stage.ToString(), 8, y + 16, font, ink);
-            float w = (float)((right - 140) * summary.Mean / stageMax);
+            float w = (float)((right - 240) * summary.Mean / stageMax);
             canvas.DrawRect(140, y + 4, Math.Max(w, 1), rowHeight - 10, bar);
             canvas.DrawText(string.Create(ci, $"{summary.Mean:F2} ms"), 145 + w, y + 16, font, ink);
         }
