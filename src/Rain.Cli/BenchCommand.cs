@@ -69,6 +69,7 @@ internal static class BenchCommand
             streamer.Timings = new StageTimings(Math.Max(steps, 1));
             var stepMs = new double[steps];
             var allocated = new long[steps];
+            var rss = new long[steps];
             var wall = Stopwatch.StartNew();
             for (int i = 0; i < steps; i++)
             {
@@ -77,6 +78,9 @@ internal static class BenchCommand
                 Step();
                 stepMs[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
                 allocated[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+
+                // Sampled outside the allocation window (reading the working set allocates).
+                rss[i] = Environment.WorkingSet;
                 ExportCommand.Progress(e, i + 1, steps, string.Create(ci, $"steps, {stepMs[i]:F0} ms"));
             }
 
@@ -108,6 +112,7 @@ internal static class BenchCommand
                 ["buffer_bytes"] = pipe.BufferBytes,
                 ["peak_rss_bytes"] = LatencyReport.PeakRssBytes(),
                 ["step_ms_series"] = new JsonArray([.. stepMs.Select(v => (JsonNode?)Math.Round(v, 3))]),
+                ["rss_bytes_series"] = new JsonArray([.. rss.Select(v => (JsonNode?)v)]),
             };
 
             o.WriteLine(string.Create(ci, $"{steps} steps: {steps * p / seconds:F2} fps ({p} frames per step)"));
@@ -117,6 +122,8 @@ internal static class BenchCommand
             o.WriteLine(string.Create(ci, $"engine overhead (step − ONNX Runtime runs − attention kernels): {overhead:F3} ms = {overhead / step.Mean:P2} of the step"));
             o.WriteLine(string.Create(ci, $"managed allocation per step: mean {allocated.Average():F0} B, max {allocated.Max()} B{(serialAttention ? "" : " (parallel attention allocates Parallel.For work items; --serial-attention allocates none)")}"));
             o.WriteLine(string.Create(ci, $"peak RSS {LatencyReport.PeakRssBytes() / 1e6:F0} MB; engine buffers {pipe.BufferBytes / 1e6:F0} MB"));
+            int tenth = Math.Max(1, steps / 10);
+            o.WriteLine(string.Create(ci, $"drift: first {tenth} steps mean {stepMs[..tenth].Average():F2} ms, RSS {rss[tenth - 1] / 1e6:F0} MB; last {tenth} steps mean {stepMs[^tenth..].Average():F2} ms, RSS {rss[^1] / 1e6:F0} MB"));
             if (jsonPath is not null)
                 LatencyReport.Write(jsonPath, result);
             if (chartPath is not null)

@@ -97,7 +97,7 @@ internal static class DemoCommand
         try
         {
             var rain = RainConfig.Load(RainPresets.Materialize(Preset, root));
-            BundleExport.Write(rain, temp, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name));
+            BundleExport.Write(rain, temp, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'");
             e.WriteLine();
             if (Directory.Exists(folder))
                 Directory.Delete(folder, recursive: true);

@@ -71,9 +71,20 @@ internal sealed class CpuPipeline : IDisposable
             ClipEmbeds = clip.TryGetValue("image_embeds", out var e) ? e : throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds'.");
             VaeImages = vae[_vae.Manifest.Inputs[0].Name];
             ReferenceLatents = vaeOut;
+            // The manifest's sizes drive the host-side loops; the parts' contracts must agree with them.
+            int p = m.FramesPerLevel, f = p * m.Levels, h = m.Height / 8, w = m.Width / 8;
+            Expect(PoseU8, [p, 3, m.Height, m.Width]);
+            Expect(PoseFeatures, [p, m.PoseChannels, h, w]);
+            Expect(DecoderLatents, [p, 4, h, w]);
+            Expect(Images, [p, 3, m.Height, m.Width]);
+            Expect(UNet.Buffer("sample"), [f, 4, h, w]);
+            Expect(UNet.Buffer("pose_cond_fea"), [f, m.PoseChannels, h, w]);
+            Expect(UNet.Buffer("model_output"), [f, 4, h, w]);
+            Expect(UNet.Buffer("timestep"), [f]);
+            Expect(UNet.Buffer("timestep_cond"), [1, m.GuidanceEmbedding.Length]);
             UNet.Buffer("timestep").I64.Clear();
-            for (int f = 0; f < m.Timesteps.Length; f++)
-                UNet.Buffer("timestep").I64[f] = m.Timesteps[f];
+            for (int i = 0; i < m.Timesteps.Length; i++)
+                UNet.Buffer("timestep").I64[i] = m.Timesteps[i];
             m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F);
         }
         catch
@@ -128,7 +139,7 @@ internal sealed class CpuPipeline : IDisposable
         _reference.Run(_run);
     }
 
-    /// <summary>Runs one whole network by name on its own buffers (replay of recorded inputs); returns its tensors by name.</summary>
+    /// <summary>Runs one whole network by name on its bound buffers (replay of recorded inputs); the decoder advances its memories.</summary>
     public void RunNetwork(string name)
     {
         var n = name switch
@@ -199,6 +210,12 @@ internal sealed class CpuPipeline : IDisposable
         var t = new CpuTensor(c);
         _owned.Add(t);
         return t;
+    }
+
+    private void Expect(CpuTensor t, long[] shape)
+    {
+        if (!t.Contract.Shape.AsSpan().SequenceEqual(shape))
+            throw new BundleException($"{Path.Combine(Bundle.Folder, ModelBundle.ManifestFileName)}: tensor '{t.Contract.Name}' is [{string.Join(", ", t.Contract.Shape)}] in its part's contract, but the manifest's sizes imply [{string.Join(", ", shape)}].");
     }
 
     private Dictionary<string, CpuTensor> BindOwn(OrtNetwork n)
