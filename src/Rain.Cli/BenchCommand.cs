@@ -24,7 +24,7 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "measured steps", DefaultValueFactory = _ => 50 };
         var warmup = new Option<int>("--warmup") { Description = "steps run before measuring (at least L-1 so that decoding is included)", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0 = all cores)", DefaultValueFactory = _ => 0 };
-        var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (allocation-free)" };
+        var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (no attention worker threads)" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON" };
         var chart = new Option<string?>("--chart") { Description = "write a PNG chart: step time over the run and the stage breakdown" };
         var command = new Command("bench", "Benchmark the stream step on the CPU backend: fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
@@ -120,7 +120,7 @@ internal static class BenchCommand
             foreach (var (stage, s) in stages)
                 o.WriteLine(string.Create(ci, $"  {stage,-12} mean {s.Mean,10:F3} ms  p50 {s.P50,10:F3}  p99 {s.P99,10:F3}  {s.Mean / step.Mean,7:P1}"));
             o.WriteLine(string.Create(ci, $"engine overhead (step − ONNX Runtime runs − attention kernels): {overhead:F3} ms = {overhead / step.Mean:P2} of the step"));
-            o.WriteLine(string.Create(ci, $"managed allocation per step: mean {allocated.Average():F0} B, max {allocated.Max()} B{(serialAttention ? "" : " (parallel attention allocates Parallel.For work items; --serial-attention allocates none)")}"));
+            o.WriteLine(string.Create(ci, $"managed allocation per step: mean {allocated.Average():F0} B, max {allocated.Max()} B"));
             o.WriteLine(string.Create(ci, $"peak RSS {LatencyReport.PeakRssBytes() / 1e6:F0} MB; engine buffers {pipe.BufferBytes / 1e6:F0} MB"));
             int tenth = Math.Max(1, steps / 10);
             o.WriteLine(string.Create(ci, $"drift: first {tenth} steps mean {stepMs[..tenth].Average():F2} ms, RSS {rss[tenth - 1] / 1e6:F0} MB; last {tenth} steps mean {stepMs[^tenth..].Average():F2} ms, RSS {rss[^1] / 1e6:F0} MB"));

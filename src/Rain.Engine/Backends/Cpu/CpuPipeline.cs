@@ -33,7 +33,9 @@ internal sealed class CpuPipeline : IDisposable
         try
         {
             var m = bundle.Manifest;
-            UNet = new CpuPlan(bundle, _options, parallelAttention);
+            // The attention shares the cores ONNX Runtime uses for the parts (they never run at the same time).
+            int cores = threads > 0 ? threads : Environment.ProcessorCount;
+            UNet = new CpuPlan(bundle, _options, parallelAttention ? cores - 1 : 0);
             _clip = Load("clip_vision");
             var clip = BindOwn(_clip);
             _vae = Load("vae_encoder");
