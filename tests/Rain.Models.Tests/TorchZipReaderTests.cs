@@ -180,6 +180,19 @@ public sealed class TorchZipReaderTests : IDisposable
     }
 
     [Fact]
+    public void OversizedPickleIsRefusedBeforeReading()
+    {
+        string path = WriteZip(PickleBuilder.StateDict([new WriterTensor("w", "F32", [4], Bytes(16, 0))]), ("0", Bytes(16, 0)));
+        byte[] bytes = File.ReadAllBytes(path);
+        int record = CentralRecord(bytes, "archive/data.pkl");
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(record + 24), 0x7FFFFFFF);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Refused(_dir.Write("bomb.pth", bytes), "2147483647 bytes, more than the 67108864 accepted");
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Equal("archive/data.pkl", e.Entry);
+    }
+
+    [Fact]
     public void StorageSmallerThanDeclaredIsRefused()
     {
         var pickle = new PickleBuilder().Proto().EmptyDict().Str("w").Tensor("FloatStorage", "0", 100, 0, [100], [1]).SetItem().Stop().ToArray();
