@@ -35,11 +35,13 @@ public sealed class MutationFuzzTests(ITestOutputHelper output)
         string path = dir.File("mutant");
         var clock = Stopwatch.StartNew();
         int runs = 0, refused = 0;
+        long worstAllocation = 0;
         const int Budget = 4000;
         while (runs < Budget && clock.Elapsed < TimeSpan.FromSeconds(3.5))
         {
             byte[] mutant = Mutate(original, hotStart, hotLength, rng);
             File.WriteAllBytes(path, mutant);
+            long before = GC.GetAllocatedBytesForCurrentThread();
             try
             {
                 using var c = Checkpoint.Open(path);
@@ -59,10 +61,14 @@ public sealed class MutationFuzzTests(ITestOutputHelper output)
                 Assert.Fail($"mutant {runs} of {golden} (seed {seed}) threw {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
             }
 
+            // Reading every tensor as float32 costs at most 4 bytes per stored byte; parsing must stay small beside it.
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            worstAllocation = Math.Max(worstAllocation, allocated);
+            Assert.True(allocated < (4L * mutant.Length) + (4 << 20), $"mutant {runs} of {golden} (seed {seed}) allocated {allocated} bytes for a {mutant.Length}-byte file");
             runs++;
         }
 
-        output.WriteLine($"{golden}: {runs} mutants in {clock.Elapsed.TotalSeconds:F1} s, {refused} refused, {runs - refused} read");
+        output.WriteLine($"{golden}: {runs} mutants in {clock.Elapsed.TotalSeconds:F1} s, {refused} refused, {runs - refused} read, at most {worstAllocation / 1024} KiB allocated by one");
         Assert.True(runs >= 200, $"only {runs} mutants ran");
         Assert.True(refused > 0 && refused < runs, "mutations should both break and spare files");
     }
