@@ -11,7 +11,7 @@ namespace Rain.Models.Checkpoints;
 /// </summary>
 public static class TorchZipReader
 {
-    /// <summary>Largest data.pkl accepted (a state dict needs a few hundred KB: the golden denoising UNet's, 1273 keys as in full size, is 323 KB).</summary>
+    /// <summary>Largest data.pkl accepted (a state dict needs a few hundred KB: the golden denoising UNet's, with 1273 keys, is 323 KB).</summary>
     public const int MaxPickleBytes = 64 << 20;
 
     /// <summary>Opens and validates a torch.save zip checkpoint.</summary>
