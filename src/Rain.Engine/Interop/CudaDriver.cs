@@ -68,6 +68,9 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(NativeLibraries.Cuda, EntryPoint = "cuCtxGetCurrent")]
     public static partial int CtxGetCurrent(nint* context);
 
+    [LibraryImport(NativeLibraries.Cuda, EntryPoint = "cuCtxSynchronize")]
+    public static partial int CtxSynchronize();
+
     [LibraryImport(NativeLibraries.Cuda, EntryPoint = "cuMemAlloc_v2")]
     public static partial int MemAlloc(ulong* pointer, nuint bytes);
 

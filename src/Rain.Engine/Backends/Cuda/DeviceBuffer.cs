@@ -4,7 +4,9 @@ namespace Rain.Engine.Backends.Cuda;
 
 /// <summary>
 /// Device memory allocated once; its address never changes, so a captured CUDA graph may refer to it. The synchronous
-/// copies are for set-up and tests; a step moves data with <see cref="CudaStream"/>'s asynchronous copies.
+/// methods (<see cref="Upload{T}"/>, <see cref="Download{T}"/>, <see cref="Fill"/> …) synchronise the whole context
+/// before and after, so they are ordered with every stream's work; they are for set-up and tests. A step moves data
+/// with <see cref="CudaStream"/>'s asynchronous copies.
 /// </summary>
 public sealed unsafe class DeviceBuffer : IDisposable
 {
@@ -42,9 +44,9 @@ public sealed unsafe class DeviceBuffer : IDisposable
         where T : unmanaged
     {
         long bytes = CheckSize<T>(source.Length);
-        _handle.Device.MakeCurrent();
+        MakeCurrentSynchronized();
         fixed (T* p = source)
-            CudaDriver.ThrowIfFailed(CudaDriver.MemcpyHtoD(Address, p, (nuint)bytes));
+            Synchronized(CudaDriver.MemcpyHtoD(Address, p, (nuint)bytes));
     }
 
     /// <summary>Copies the start of the buffer to <paramref name="destination"/> (synchronous).</summary>
@@ -52,23 +54,23 @@ public sealed unsafe class DeviceBuffer : IDisposable
         where T : unmanaged
     {
         long bytes = CheckSize<T>(destination.Length);
-        _handle.Device.MakeCurrent();
+        MakeCurrentSynchronized();
         fixed (T* p = destination)
-            CudaDriver.ThrowIfFailed(CudaDriver.MemcpyDtoH(p, Address, (nuint)bytes));
+            Synchronized(CudaDriver.MemcpyDtoH(p, Address, (nuint)bytes));
     }
 
     /// <summary>Sets every byte to <paramref name="value"/> (synchronous).</summary>
     public void Fill(byte value)
     {
-        _handle.Device.MakeCurrent();
-        CudaDriver.ThrowIfFailed(CudaDriver.MemsetD8(Address, value, (nuint)Bytes));
+        MakeCurrentSynchronized();
+        Synchronized(CudaDriver.MemsetD8(Address, value, (nuint)Bytes));
     }
 
     /// <summary>Sets every 32-bit word to <paramref name="value"/> (synchronous; e.g. a NaN pattern to poison outputs).</summary>
     public void Fill32(uint value)
     {
-        _handle.Device.MakeCurrent();
-        CudaDriver.ThrowIfFailed(CudaDriver.MemsetD32(Address, value, (nuint)(Bytes / 4)));
+        MakeCurrentSynchronized();
+        Synchronized(CudaDriver.MemsetD32(Address, value, (nuint)(Bytes / 4)));
     }
 
     /// <summary>Copies all of <paramref name="source"/> into this buffer (synchronous).</summary>
@@ -77,12 +79,26 @@ public sealed unsafe class DeviceBuffer : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         if (source.Bytes > Bytes)
             throw new ArgumentException($"The source ({source.Bytes} bytes) is larger than this buffer ({Bytes} bytes).", nameof(source));
-        _handle.Device.MakeCurrent();
-        CudaDriver.ThrowIfFailed(CudaDriver.MemcpyDtoD(Address, source.Address, (nuint)source.Bytes));
+        MakeCurrentSynchronized();
+        Synchronized(CudaDriver.MemcpyDtoD(Address, source.Address, (nuint)source.Bytes));
     }
 
     /// <summary>Frees the memory.</summary>
     public void Dispose() => _handle.Dispose();
+
+    // The call has already run when this is entered (arguments are evaluated first), so synchronise before it in
+    // the callers via MakeCurrentSynchronized and after it here.
+    private static void Synchronized(int result, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(result))] string call = "")
+    {
+        CudaDriver.ThrowIfFailed(result, call);
+        CudaDriver.ThrowIfFailed(CudaDriver.CtxSynchronize());
+    }
+
+    private void MakeCurrentSynchronized()
+    {
+        _handle.Device.MakeCurrent();
+        CudaDriver.ThrowIfFailed(CudaDriver.CtxSynchronize());
+    }
 
     private long CheckSize<T>(int length)
         where T : unmanaged
