@@ -134,23 +134,28 @@ internal static class NativeLibraries
             }
             catch (DllNotFoundException e)
             {
-                trace.Add($"{candidate} ({FirstLine(e.Message)})");
+                trace.Add($"{candidate} ({LoaderReason(e.Message)})");
             }
             catch (BadImageFormatException e)
             {
-                trace.Add($"{candidate} (not a loadable library: {FirstLine(e.Message)})");
+                trace.Add($"{candidate} (not a loadable library: {LoaderReason(e.Message)})");
             }
         }
 
         return new LoadResult(0, null, trace);
     }
 
-    private static string FirstLine(string message)
+    private static string LoaderReason(string message)
     {
-        // The runtime's message repeats every path it tried; the loader's own reason is the useful part.
-        string line = message.Split('\n', 2)[0].Trim();
-        int colon = line.LastIndexOf(": ", StringComparison.Ordinal);
-        string reason = colon >= 0 ? line[(colon + 2)..] : line;
-        return reason.Length > 160 ? reason[..160] + "…" : reason;
+        // The runtime's message starts with generic advice; the loader's own lines ("name: reason") follow. Keep the
+        // first of those reasons.
+        foreach (string line in message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Skip(1))
+        {
+            int colon = line.LastIndexOf(": ", StringComparison.Ordinal);
+            string reason = colon >= 0 ? line[(colon + 2)..] : line;
+            return reason.Length > 160 ? reason[..160] + "…" : reason;
+        }
+
+        return message.Length > 160 ? message[..160] + "…" : message;
     }
 }

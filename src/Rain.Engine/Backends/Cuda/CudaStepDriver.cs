@@ -41,22 +41,20 @@ public sealed class CudaStepDriver : IDisposable
     private CudaGraph? _graph;
 
     /// <summary>Allocates every buffer and fills the starting window (<see cref="Reset"/>).</summary>
-    public CudaStepDriver(CudaDevice device, CudaKernels kernels, CudaStepOptions options, int imageHeight, int imageWidth)
+    public CudaStepDriver(CudaDevice device, CudaKernels kernels, CudaStepOptions options)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(kernels);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WarmupSteps, 0);
-        ArgumentOutOfRangeException.ThrowIfLessThan(imageHeight, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(imageWidth, 1);
         _kernels = kernels;
         _options = options;
         _useGraph = options.UseGraph && Environment.GetEnvironmentVariable("RAIN_CUDA_GRAPHS") != "0";
         var c = options.Schedule.Config;
-        (ImageHeight, ImageWidth) = (imageHeight, imageWidth);
+        (ImageHeight, ImageWidth) = (c.Height, c.Width);
         long latentBytes = (long)c.Frames * c.LatentFrameElements * sizeof(float);
         long chunkBytes = (long)c.FramesPerLevel * c.LatentFrameElements * sizeof(float);
-        long imageBytes = (long)c.FramesPerLevel * imageHeight * imageWidth * 3;
+        long imageBytes = (long)c.FramesPerLevel * c.Height * c.Width * 3;
 
         _stream = Own(device.CreateStream());
         Latents = Own(device.Allocate(latentBytes));
@@ -88,10 +86,10 @@ public sealed class CudaStepDriver : IDisposable
         }
     }
 
-    /// <summary>Image height of pose images and frames.</summary>
+    /// <summary>Image height of pose images and frames (the stream configuration's).</summary>
     public int ImageHeight { get; }
 
-    /// <summary>Image width of pose images and frames.</summary>
+    /// <summary>Image width of pose images and frames (the stream configuration's).</summary>
     public int ImageWidth { get; }
 
     /// <summary>The latent window <c>[F, 4, h, w]</c> fp32 the denoiser reads (cleanest level first).</summary>
@@ -105,6 +103,9 @@ public sealed class CudaStepDriver : IDisposable
 
     /// <summary>The denoised latents of the chunk leaving the window, <c>[p, 4, h, w]</c> fp32 (the decoder's input).</summary>
     public DeviceBuffer DecodeInput { get; }
+
+    /// <summary>The newest pose images as uploaded, RGB8 <c>[p, H, W, 3]</c> (tests build echo decoders from it).</summary>
+    internal DeviceBuffer PoseRgb => _poseRgb;
 
     /// <summary>The decoded frames <c>[p, 3, H, W]</c> fp16 (the decoder's output; values outside [0, 1] are clamped).</summary>
     public DeviceBuffer Frames { get; }
