@@ -151,7 +151,7 @@ internal static class NativeLibraries
         // first of those reasons.
         foreach (string line in message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Skip(1))
         {
-            int colon = line.LastIndexOf(": ", StringComparison.Ordinal);
+            int colon = line.IndexOf(": ", StringComparison.Ordinal);
             string reason = colon >= 0 ? line[(colon + 2)..] : line;
             return reason.Length > 160 ? reason[..160] + "…" : reason;
         }
