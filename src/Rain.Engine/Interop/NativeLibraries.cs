@@ -67,18 +67,18 @@ internal static class NativeLibraries
         {
             if (Results.TryGetValue(logicalName, out var cached))
                 return cached;
-            var result = Probe(logicalName);
+            var result = Probe(logicalName, Environment.GetEnvironmentVariable);
             Results[logicalName] = result;
             return result;
         }
     }
 
-    /// <summary>The candidate files for a logical name on this OS, in probing order.</summary>
-    public static IReadOnlyList<string> Candidates(string logicalName)
+    /// <summary>The candidate files for a logical name on this OS, in probing order, given an environment.</summary>
+    public static IReadOnlyList<string> Candidates(string logicalName, Func<string, string?> environment)
     {
         var names = FileNames(logicalName);
         var list = new List<string>();
-        string? explicitPath = Environment.GetEnvironmentVariable(logicalName == Cuda ? "RAIN_CUDA_DRIVER_PATH" : "RAIN_NVRTC_PATH");
+        string? explicitPath = environment(logicalName == Cuda ? "RAIN_CUDA_DRIVER_PATH" : "RAIN_NVRTC_PATH");
         if (!string.IsNullOrWhiteSpace(explicitPath))
         {
             if (Directory.Exists(explicitPath))
@@ -87,7 +87,7 @@ internal static class NativeLibraries
                 list.Add(explicitPath);
         }
 
-        string? dirs = Environment.GetEnvironmentVariable(SearchDirsVariable);
+        string? dirs = environment(SearchDirsVariable);
         if (!string.IsNullOrWhiteSpace(dirs))
         {
             foreach (string dir in dirs.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -114,10 +114,11 @@ internal static class NativeLibraries
         return Load(libraryName).Handle;
     }
 
-    private static LoadResult Probe(string logicalName)
+    /// <summary>Tries every candidate in order (uncached); never throws.</summary>
+    internal static LoadResult Probe(string logicalName, Func<string, string?> environment)
     {
         var trace = new List<string>();
-        foreach (string candidate in Candidates(logicalName))
+        foreach (string candidate in Candidates(logicalName, environment))
         {
             bool isPath = candidate.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal);
             if (isPath && !File.Exists(candidate))
