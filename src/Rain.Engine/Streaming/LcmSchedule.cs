@@ -18,7 +18,8 @@ namespace Rain.Engine.Streaming;
 /// re-noise to a timestep no level evaluates and would add noise to the decoded frames; we follow the diffusers
 /// LCM semantics instead.
 /// c_skip = σ²/((s·t)² + σ²) and c_out = s·t/√((s·t)² + σ²), s = timestep scaling (10), σ = σ_data (0.5).
-/// All coefficients are computed in float64 and stored as float32.
+/// √ᾱ and √(1−ᾱ) are float32 operations on the float32 ᾱ table, as in the original; c_skip and c_out are computed
+/// in float64 and rounded to float32.
 /// </remarks>
 public sealed class LcmSchedule
 {
@@ -52,16 +53,16 @@ public sealed class LcmSchedule
             int level = f / p;
             int t = LevelTimesteps[level];
             int tPrev = level == 0 ? -1 : LevelTimesteps[level - 1];
-            double a = Training.AlphaCumprod(t), aPrev = Training.AlphaCumprod(tPrev);
+            float a = Training.AlphaCumprod(t), aPrev = Training.AlphaCumprod(tPrev);
             double scaled = s * t;
             FrameTimesteps[f] = t;
             PrevTimesteps[f] = tPrev;
-            AlphaProd[f] = (float)a;
-            AlphaProdPrev[f] = (float)aPrev;
-            SqrtAlphaProd[f] = (float)Math.Sqrt(a);
-            SqrtOneMinusAlphaProd[f] = (float)Math.Sqrt(1.0 - a);
-            SqrtAlphaProdPrev[f] = (float)Math.Sqrt(aPrev);
-            SqrtOneMinusAlphaProdPrev[f] = (float)Math.Sqrt(1.0 - aPrev);
+            AlphaProd[f] = a;
+            AlphaProdPrev[f] = aPrev;
+            SqrtAlphaProd[f] = MathF.Sqrt(a);
+            SqrtOneMinusAlphaProd[f] = MathF.Sqrt(1f - a);
+            SqrtAlphaProdPrev[f] = MathF.Sqrt(aPrev);
+            SqrtOneMinusAlphaProdPrev[f] = MathF.Sqrt(1f - aPrev);
             CSkip[f] = (float)(sigma2 / ((scaled * scaled) + sigma2));
             COut[f] = (float)(scaled / Math.Sqrt((scaled * scaled) + sigma2));
         }

@@ -1,0 +1,22 @@
+namespace Rain.Engine.Interop.TensorRt;
+
+/// <summary>A TensorRT call failed, TensorRT is missing, or its version is not one the binding supports.</summary>
+public sealed class TrtException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public TrtException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with an inner cause.</summary>
+    public TrtException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    /// <summary>Creates the exception with no message.</summary>
+    public TrtException()
+    {
+    }
+}

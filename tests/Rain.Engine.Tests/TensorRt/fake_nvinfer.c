@@ -1,0 +1,376 @@
+/*
+ * A fake libnvinfer / libnvonnxparser for the TensorRT binding's contract tests. Written from scratch in C (no
+ * NVIDIA headers): objects are laid out as TensorRT 10.x objects are on Linux (Itanium C++ ABI) — public wrappers
+ * [vptr][mImpl] whose vtable holds the complete and deleting destructors at slots 0 and 1, impl objects whose
+ * vtables put each method at the slot of shared/trt-abi/vtables.json, the parser with its destructor mid-vtable,
+ * and Dims64 (72 bytes) returned through the hidden buffer. Every slot not implemented traps (records the call and
+ * returns 0). It checks our side of the ABI, not TensorRT itself.
+ *
+ * Built twice from this file: plain for libnvinfer.so.10, with -DFAKE_PARSER for libnvonnxparser.so.10.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define NSLOTS 64
+
+typedef struct { int32_t nbDims; int64_t d[8]; } Dims64;
+typedef void (*fn_t)(void);
+
+typedef struct Impl Impl;
+typedef struct Pub { void **vtable; Impl *impl; } Pub;
+
+/* One impl struct for every kind; fields used per kind. */
+struct Impl {
+    void **vtable;
+    Pub *pub;
+    const char *kind;
+    void *logger;
+    /* network / plan description */
+    char in_name[32], out_name[32];
+    Dims64 in_dims;
+    int flags_set[8];
+    int nflags;
+    uint64_t workspace;
+    int profiles;
+    /* context */
+    Pub *engine;
+    void *in_addr, *out_addr, *dev_mem;
+    int64_t dev_size;
+    Dims64 ctx_in_dims;
+    /* host memory */
+    char *data;
+    size_t size;
+    int wrong_pimpl;
+};
+
+/* ---- shared state: events, counters, settings (in the library that defines them) ---- */
+#ifndef FAKE_PARSER
+static char g_events[1 << 16];
+static size_t g_len;
+static int g_live;
+static int g_version = 101600;
+static int g_wrong_pimpl;
+static void *g_last_stream;
+
+EXPORT void fake_event(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(g_events + g_len, sizeof g_events - g_len, fmt, ap);
+    va_end(ap);
+    if (n > 0 && g_len + (size_t)n + 1 < sizeof g_events) { g_len += (size_t)n; g_events[g_len++] = ';'; g_events[g_len] = 0; }
+}
+EXPORT const char *fake_events(void) { return g_events; }
+EXPORT int fake_live_objects(void) { return g_live; }
+EXPORT void fake_set_version(int v) { g_version = v; }
+EXPORT void fake_set_wrong_pimpl(int on) { g_wrong_pimpl = on; }
+EXPORT void *fake_last_stream(void) { return g_last_stream; }
+EXPORT void fake_reset(void) { g_len = 0; g_events[0] = 0; g_live = 0; g_version = 101600; g_wrong_pimpl = 0; g_last_stream = 0; }
+EXPORT void fake_live_delta(int d) { g_live += d; }
+EXPORT int getInferLibVersion(void) { return g_version; }
+#else
+void fake_event(const char *fmt, ...);
+void fake_live_delta(int d);
+#endif
+
+static void trap(void) { fake_event("trap"); }
+
+static void log_to(void *logger, int severity, const char *msg)
+{
+    void **vt = *(void ***)logger;
+    ((void (*)(void *, int32_t, const char *))vt[0])(logger, severity, msg);
+}
+
+/* ---- public wrapper: slot 0 complete dtor, slot 1 deleting dtor ---- */
+static void pub_complete_dtor(Pub *p) { (void)p; fake_event("complete-dtor-called"); }
+static void pub_deleting_dtor(Pub *p)
+{
+    fake_event("delete %s", p->impl->kind);
+    fake_live_delta(-1);
+    free(p->impl->data);
+    free(p->impl);
+    free(p);
+}
+static void *g_pub_vtable[2] = { (void *)pub_complete_dtor, (void *)pub_deleting_dtor };
+
+static void **new_vtable(void)
+{
+    void **vt = malloc(sizeof(void *) * NSLOTS);
+    for (int i = 0; i < NSLOTS; i++) vt[i] = (void *)trap;
+    return vt;
+}
+
+static Pub *new_object(const char *kind, void **vtable, void *logger)
+{
+    Impl *impl = calloc(1, sizeof(Impl));
+    Pub *pub = calloc(1, sizeof(Pub));
+    impl->vtable = vtable;
+    impl->pub = pub;
+    impl->kind = kind;
+    impl->logger = logger;
+    pub->vtable = g_pub_vtable;
+    pub->impl = impl;
+    fake_live_delta(1);
+    fake_event("new %s", kind);
+    return pub;
+}
+
+static Pub *get_pimpl(Impl *self) { return self->wrong_pimpl ? (Pub *)0x10 : self->pub; }
+
+#ifndef FAKE_PARSER
+/* ---- IHostMemory: 2 data, 3 size ---- */
+static void *hm_data(Impl *self) { return self->data; }
+static size_t hm_size(Impl *self) { return self->size; }
+static void **hm_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[2] = (void *)hm_data; vt[3] = (void *)hm_size; }
+    return vt;
+}
+
+/* ---- IOptimizationProfile: 2 setDimensions ---- */
+static bool prof_set_dims(Impl *self, const char *name, int32_t selector, const Dims64 *dims)
+{
+    if (strcmp(name, "x") != 0 || dims->nbDims < 1 || dims->nbDims > 8) return false;
+    fake_event("setDimensions %s sel=%d nb=%d d0=%lld d1=%lld", name, selector, dims->nbDims, (long long)dims->d[0], (long long)(dims->nbDims > 1 ? dims->d[1] : -1));
+    self->in_dims = *dims;
+    return true;
+}
+static void **prof_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[2] = (void *)prof_set_dims; }
+    return vt;
+}
+
+/* ---- IBuilderConfig: 11 setFlag, 25 addOptimizationProfile, 43 setMemoryPoolLimit ---- */
+static Impl *g_profile_for_config;
+static void cfg_set_flag(Impl *self, int32_t flag) { if (self->nflags < 8) self->flags_set[self->nflags++] = flag; fake_event("setFlag %d", flag); }
+static int32_t cfg_add_profile(Impl *self, Pub *profile)
+{
+    fake_event("addOptimizationProfile");
+    g_profile_for_config = profile->impl;
+    return self->profiles++;
+}
+static void cfg_set_pool(Impl *self, int32_t pool, size_t bytes) { fake_event("setMemoryPoolLimit %d %zu", pool, bytes); if (pool == 0) self->workspace = bytes; }
+static void **cfg_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[11] = (void *)cfg_set_flag; vt[25] = (void *)cfg_add_profile; vt[43] = (void *)cfg_set_pool; }
+    return vt;
+}
+
+/* ---- INetworkDefinition: no calls through slots (the parser fills it) ---- */
+static void **net_vtable(void)
+{
+    static void **vt;
+    if (!vt) vt = new_vtable();
+    return vt;
+}
+
+/* ---- IBuilder: 7 createBuilderConfig, 8 createNetworkV2, 9 createOptimizationProfile, 14 buildSerializedNetwork ---- */
+static Pub *b_create_config(Impl *self) { return new_object("IBuilderConfig", cfg_vtable(), self->logger); }
+static Pub *b_create_network(Impl *self, uint32_t flags) { fake_event("createNetworkV2 flags=%u", flags); return new_object("INetworkDefinition", net_vtable(), self->logger); }
+static Pub *g_profile;
+static Pub *b_create_profile(Impl *self)
+{
+    /* owned by the builder: freed with it, never deleted by the caller */
+    Pub *p = new_object("IOptimizationProfile", prof_vtable(), self->logger);
+    fake_live_delta(-1);
+    g_profile = p;
+    return p;
+}
+static Pub *b_build(Impl *self, Pub *network, Pub *config)
+{
+    Impl *net = network->impl, *cfg = config->impl;
+    if (strcmp(net->kind, "INetworkDefinition") != 0 || strcmp(cfg->kind, "IBuilderConfig") != 0) { fake_event("build: wrong argument objects"); return NULL; }
+    if (!net->in_name[0]) { log_to(self->logger, 1, "fake: the network is empty (nothing was parsed)"); return NULL; }
+    Dims64 dims = g_profile_for_config ? g_profile_for_config->in_dims : (Dims64){0};
+    char *plan = malloc(512);
+    int n = snprintf(plan, 512, "FAKEPLAN in=%s out=%s nb=%d d0=%lld d1=%lld flags=%d,%d ws=%llu",
+                     net->in_name, net->out_name, dims.nbDims, (long long)dims.d[0], (long long)dims.d[1],
+                     cfg->nflags > 0 ? cfg->flags_set[0] : -1, cfg->nflags > 1 ? cfg->flags_set[1] : -1, (unsigned long long)cfg->workspace);
+    Pub *hm = new_object("IHostMemory", hm_vtable(), self->logger);
+    hm->impl->data = plan;
+    hm->impl->size = (size_t)n;
+    log_to(self->logger, 3, "fake: built a plan");
+    return hm;
+}
+static void **builder_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[7] = (void *)b_create_config; vt[8] = (void *)b_create_network; vt[9] = (void *)b_create_profile; vt[14] = (void *)b_build; }
+    return vt;
+}
+
+/* ---- IExecutionContext: 2 getPImpl, 7 getEngine, 21 setInputShape, 22 getTensorShape, 24 setTensorAddress,
+ *      37 enqueueV3, 49 setDeviceMemoryV2 ---- */
+static Pub *ctx_get_engine(Impl *self) { return self->engine; }
+static bool ctx_set_input_shape(Impl *self, const char *name, const Dims64 *dims)
+{
+    if (strcmp(name, self->engine->impl->in_name) != 0) return false;
+    self->ctx_in_dims = *dims;
+    fake_event("setInputShape %s nb=%d", name, dims->nbDims);
+    return true;
+}
+static Dims64 ctx_get_shape(Impl *self, const char *name)
+{
+    Dims64 d = { -1, {0} };
+    if (strcmp(name, self->engine->impl->in_name) == 0 || strcmp(name, self->engine->impl->out_name) == 0) d = self->ctx_in_dims;
+    return d;
+}
+static bool ctx_set_address(Impl *self, const char *name, void *p)
+{
+    Impl *e = self->engine->impl;
+    if (strcmp(name, e->in_name) == 0) self->in_addr = p;
+    else if (strcmp(name, e->out_name) == 0) self->out_addr = p;
+    else return false;
+    fake_event("setTensorAddress %s", name);
+    return true;
+}
+static bool ctx_enqueue(Impl *self, void *stream)
+{
+    g_last_stream = stream;
+    if (!self->in_addr || !self->out_addr || !self->dev_mem || self->ctx_in_dims.nbDims < 1) { log_to(self->logger, 1, "fake: enqueue without shapes, addresses or device memory"); return false; }
+    int64_t n = 1;
+    for (int i = 0; i < self->ctx_in_dims.nbDims; i++) n *= self->ctx_in_dims.d[i];
+    const float *x = self->in_addr;
+    float *y = self->out_addr;
+    for (int64_t i = 0; i < n; i++) y[i] = 2.0f * x[i];
+    fake_event("enqueueV3");
+    return true;
+}
+static void ctx_set_dev_mem(Impl *self, void *p, int64_t size) { self->dev_mem = p; self->dev_size = size; fake_event("setDeviceMemoryV2 %lld", (long long)size); }
+static void **ctx_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[2] = (void *)get_pimpl; vt[7] = (void *)ctx_get_engine; vt[21] = (void *)ctx_set_input_shape; vt[22] = (void *)ctx_get_shape;
+               vt[24] = (void *)ctx_set_address; vt[37] = (void *)ctx_enqueue; vt[49] = (void *)ctx_set_dev_mem; }
+    return vt;
+}
+
+/* ---- ICudaEngine: 2 getPImpl, 5 createExecutionContext, 19 getTensorShape, 20 getTensorDataType,
+ *      23 getTensorIOMode, 30 getNbIOTensors, 31 getIOTensorName, 52 getDeviceMemorySizeV2 ---- */
+static Pub *e_create_ctx(Impl *self, int32_t strategy)
+{
+    if (strategy != 2) { log_to(self->logger, 1, "fake: only kUSER_MANAGED contexts"); return NULL; }
+    Pub *c = new_object("IExecutionContext", ctx_vtable(), self->logger);
+    c->impl->engine = self->pub;
+    c->impl->wrong_pimpl = g_wrong_pimpl;
+    return c;
+}
+static Dims64 e_get_shape(Impl *self, const char *name)
+{
+    Dims64 d = { -1, {0} };
+    if (strcmp(name, self->in_name) == 0 || strcmp(name, self->out_name) == 0) d = self->in_dims;
+    return d;
+}
+static int32_t e_get_dtype(Impl *self, const char *name) { (void)self; (void)name; return 0; }
+static int32_t e_get_iomode(Impl *self, const char *name) { return strcmp(name, self->in_name) == 0 ? 1 : strcmp(name, self->out_name) == 0 ? 2 : 0; }
+static int32_t e_nb_io(Impl *self) { (void)self; return 2; }
+static const char *e_io_name(Impl *self, int32_t i) { return i == 0 ? self->in_name : i == 1 ? self->out_name : NULL; }
+static int64_t e_dev_size(Impl *self) { (void)self; return 4096; }
+static void **engine_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[2] = (void *)get_pimpl; vt[5] = (void *)e_create_ctx; vt[19] = (void *)e_get_shape; vt[20] = (void *)e_get_dtype;
+               vt[23] = (void *)e_get_iomode; vt[30] = (void *)e_nb_io; vt[31] = (void *)e_io_name; vt[52] = (void *)e_dev_size; }
+    return vt;
+}
+
+/* ---- IRuntime: 2 getPImpl, 3 deserializeCudaEngine(blob, size) ---- */
+static Pub *rt_deserialize(Impl *self, const void *blob, size_t size)
+{
+    char text[512] = {0};
+    if (size < 8 || size >= sizeof text || memcmp(blob, "FAKEPLAN", 8) != 0) { log_to(self->logger, 1, "fake: not a plan"); return NULL; }
+    memcpy(text, blob, size);
+    Pub *e = new_object("ICudaEngine", engine_vtable(), self->logger);
+    long long d0 = 0, d1 = 0;
+    int nb = 0;
+    sscanf(text, "FAKEPLAN in=%31s out=%31s nb=%d d0=%lld d1=%lld", e->impl->in_name, e->impl->out_name, &nb, &d0, &d1);
+    e->impl->in_dims.nbDims = nb;
+    e->impl->in_dims.d[0] = d0;
+    e->impl->in_dims.d[1] = d1;
+    e->impl->wrong_pimpl = g_wrong_pimpl;
+    return e;
+}
+static void **runtime_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[2] = (void *)get_pimpl; vt[3] = (void *)rt_deserialize; }
+    return vt;
+}
+
+EXPORT void *createInferRuntime_INTERNAL(void *logger, int32_t version)
+{
+    fake_event("createInferRuntime version=%d", version);
+    log_to(logger, 3, "fake: runtime created");
+    Pub *r = new_object("IRuntime", runtime_vtable(), logger);
+    r->impl->wrong_pimpl = g_wrong_pimpl;
+    return r;
+}
+
+EXPORT void *createInferBuilder_INTERNAL(void *logger, int32_t version)
+{
+    fake_event("createInferBuilder version=%d", version);
+    log_to(logger, 4, "fake: builder created");
+    return new_object("IBuilder", builder_vtable(), logger);
+}
+
+#else /* FAKE_PARSER */
+
+/* ---- IParserError: 1 desc, 6 nodeName, 10/11 destructors ---- */
+typedef struct { void **vtable; char desc[128]; char node[64]; } ParserError;
+static const char *pe_desc(ParserError *e) { return e->desc; }
+static const char *pe_node(ParserError *e) { return e->node; }
+static void *g_error_vtable[12];
+
+/* ---- IParser (no impl): 0 parse, 5 getNbErrors, 6 getError, 8 complete dtor, 9 deleting dtor ---- */
+typedef struct { void **vtable; Pub *network; void *logger; int nerrors; ParserError error; } Parser;
+static bool p_parse(Parser *self, const void *data, size_t size, const char *path)
+{
+    fake_event("parse %zu bytes path=%s", size, path ? path : "(null)");
+    if (size >= 3 && memcmp(data, "BAD", 3) == 0) {
+        self->nerrors = 1;
+        self->error.vtable = g_error_vtable;
+        snprintf(self->error.desc, sizeof self->error.desc, "unsupported operator FancyOp");
+        snprintf(self->error.node, sizeof self->error.node, "down_blocks.0.fancy");
+        log_to(self->logger, 1, "fake parser: unsupported operator");
+        return false;
+    }
+    Impl *net = self->network->impl;
+    snprintf(net->in_name, sizeof net->in_name, "x");
+    snprintf(net->out_name, sizeof net->out_name, "y");
+    return true;
+}
+static int32_t p_nb_errors(Parser *self) { return self->nerrors; }
+static ParserError *p_get_error(Parser *self, int32_t i) { return i == 0 && self->nerrors ? &self->error : NULL; }
+static void p_complete_dtor(Parser *self) { (void)self; fake_event("parser-complete-dtor-called"); }
+static void p_deleting_dtor(Parser *self) { fake_event("delete IParser"); fake_live_delta(-1); free(self); }
+static void *g_parser_vtable[NSLOTS];
+
+EXPORT void *createNvOnnxParser_INTERNAL(void *network, void *logger, int version)
+{
+    for (int i = 0; i < NSLOTS; i++) g_parser_vtable[i] = (void *)trap;
+    g_parser_vtable[0] = (void *)p_parse;
+    g_parser_vtable[5] = (void *)p_nb_errors;
+    g_parser_vtable[6] = (void *)p_get_error;
+    g_parser_vtable[8] = (void *)p_complete_dtor;
+    g_parser_vtable[9] = (void *)p_deleting_dtor;
+    for (int i = 0; i < 12; i++) g_error_vtable[i] = (void *)trap;
+    g_error_vtable[1] = (void *)pe_desc;
+    g_error_vtable[6] = (void *)pe_node;
+    Parser *p = calloc(1, sizeof(Parser));
+    p->vtable = g_parser_vtable;
+    p->network = network;
+    p->logger = logger;
+    fake_live_delta(1);
+    fake_event("createNvOnnxParser version=%d", version);
+    return p;
+}
+#endif
