@@ -18,13 +18,30 @@ template <> struct Vec<1> { typedef unsigned short T; };
 template <> struct Vec<2> { typedef unsigned int T; };
 template <> struct Vec<8> { typedef uint4 T; };
 
+// Packs VEC halves into one vector register by shifts: writing the halves through a rain_half* into a local V would
+// break strict aliasing, which LLVM (NVRTC) and GCC may exploit (the host-emulation test caught exactly that).
+__device__ __forceinline__ unsigned int pair(rain_half lo, rain_half hi) { return (unsigned int)lo | ((unsigned int)hi << 16); }
+template <int VEC> __device__ __forceinline__ typename Vec<VEC>::T pack(const rain_half* h);
+template <> __device__ __forceinline__ unsigned short pack<1>(const rain_half* h) { return h[0]; }
+template <> __device__ __forceinline__ unsigned int pack<2>(const rain_half* h) { return pair(h[0], h[1]); }
+template <> __device__ __forceinline__ uint4 pack<8>(const rain_half* h)
+{
+    uint4 r;
+    r.x = pair(h[0], h[1]);
+    r.y = pair(h[2], h[3]);
+    r.z = pair(h[4], h[5]);
+    r.w = pair(h[6], h[7]);
+    return r;
+}
+
 // Shared memory per warp: q, k, v as [F][d] halves, then the probabilities [F][F+1] floats (the pad column keeps
 // lane f's writes of row f on distinct banks). The launcher computes the same size (CrossNoiseAttentionKernel).
+// Every warp's slice is a multiple of 16 bytes, so each slice (and its 16-byte vector stores) stays aligned.
 __device__ __forceinline__ rain_u32 warp_shared_bytes(int frames, int d)
 {
     rain_u32 halves = 3u * frames * d * 2u;
     halves = (halves + 15u) & ~15u;
-    return halves + (rain_u32)frames * (frames + 1) * 4u;
+    return (halves + (rain_u32)frames * (frames + 1) * 4u + 15u) & ~15u;
 }
 
 template <int VEC>
@@ -106,11 +123,10 @@ __device__ __forceinline__ void attention(
             for (int t = 0; t < VEC; ++t)
                 acc[t] = __fmaf_rn(w, half_to_float(vg[t]), acc[t]);
         }
-        V packed;
-        rain_half* ph = (rain_half*)&packed;
+        rain_half h[VEC];
         for (int t = 0; t < VEC; ++t)
-            ph[t] = float_to_half(acc[t]);
-        *(V*)(out + f * frameStride + base + (rain_u64)j * VEC) = packed;
+            h[t] = float_to_half(acc[t]);
+        *(V*)(out + f * frameStride + base + (rain_u64)j * VEC) = pack<VEC>(h);
     }
 }
 

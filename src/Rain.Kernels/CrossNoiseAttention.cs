@@ -73,11 +73,14 @@ public static class CrossNoiseAttention
         return new KernelLaunch("cross_noise_attention", $"cross_noise_attention_v{vec}", grid, new Dim3(32 * warpsPerBlock), warpsPerBlock * perWarp, arguments);
     }
 
-    /// <summary>Shared memory of one warp: q, k, v as [F][d] halves (padded to 16 bytes), then the [F][F+1] fp32 probabilities.</summary>
+    /// <summary>
+    /// Shared memory of one warp: q, k, v as [F][d] halves (padded to 16 bytes), then the [F][F+1] fp32 probabilities,
+    /// padded to 16 bytes so that every warp's slice keeps the alignment of 16-byte vector stores (as in the kernel).
+    /// </summary>
     internal static uint WarpSharedBytes(int frames, int d)
     {
         long halves = ((3L * frames * d * 2) + 15) & ~15L;
-        return (uint)Math.Min(uint.MaxValue, halves + ((long)frames * (frames + 1) * 4));
+        return (uint)Math.Min(uint.MaxValue, (halves + ((long)frames * (frames + 1) * 4) + 15) & ~15L);
     }
 
     /// <summary>Runs the attention core on the CPU (parallel over spatial positions). <paramref name="output"/> must not overlap the inputs.</summary>

@@ -44,7 +44,9 @@ public sealed class LauncherTests
         Assert.Equal((uint)(((long)tokens * heads + warpsPerBlock - 1) / warpsPerBlock), launch.Grid.X);
         int d = channels / heads;
         long qkv = ((3L * frames * d * 2) + 15) & ~15L;
-        Assert.Equal((uint)((qkv + (frames * (frames + 1) * 4)) * warpsPerBlock), launch.SharedBytes);
+        long perWarp = (qkv + (frames * (frames + 1) * 4) + 15) & ~15L;
+        Assert.Equal(0, perWarp % 16);
+        Assert.Equal((uint)(perWarp * warpsPerBlock), launch.SharedBytes);
         Assert.True(launch.SharedBytes <= CrossNoiseAttention.SharedBytesLimit);
         Assert.Equal(9, launch.Arguments.Count);
         Assert.Equal(1f / MathF.Sqrt(d), MemoryMarshal.Read<float>(launch.Arguments[8]));

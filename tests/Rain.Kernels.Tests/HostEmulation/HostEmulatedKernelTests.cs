@@ -64,17 +64,19 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
         if (!Ready())
             return;
         var (q, k, v, expected) = AttentionInputs(frames, tokens, channels, heads);
-        int count = q.Length, o = offsetBytes / 2;
-        var dq = Pinned(q, o);
-        var dk = Pinned(k, o);
-        var dv = Pinned(v, o);
-        var dout = GC.AllocateArray<ushort>(count + o + 8, pinned: true);
+        int count = q.Length;
+        // Tensors start 16-byte aligned (as cuMemAlloc's do) plus the offset under test.
+        var (dq, iq) = Aligned(q, offsetBytes);
+        var (dk, ik) = Aligned(k, offsetBytes);
+        var (dv, iv) = Aligned(v, offsetBytes);
+        var (dout, io) = Aligned(new ushort[count], offsetBytes);
         dout.AsSpan().Fill(0x7E7E);
-        var launch = CrossNoiseAttention.Launch(Address(dq) + (ulong)offsetBytes, Address(dk) + (ulong)offsetBytes, Address(dv) + (ulong)offsetBytes, Address(dout) + (ulong)offsetBytes, frames, tokens, channels, heads);
+        var launch = CrossNoiseAttention.Launch(Address(dq, iq), Address(dk, ik), Address(dv, iv), Address(dout, io), frames, tokens, channels, heads);
         output.WriteLine(launch.ToString());
         HostKernels.Run(launch);
-        AssertClose(expected, dout.AsSpan(o, count).ToArray());
-        Assert.All(dout.Skip(o + count), x => Assert.Equal(0x7E7E, x));
+        AssertClose(expected, dout.AsSpan(io, count).ToArray());
+        Assert.All(dout.Skip(io + count), x => Assert.Equal(0x7E7E, x));
+        Assert.All(dout.Take(io), x => Assert.Equal(0x7E7E, x));
     }
 
     [Theory]
@@ -190,12 +192,17 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
 
     private static float[] ToFloats(ushort[] halves) => [.. halves.Select(h => (float)BitConverter.UInt16BitsToHalf(h))];
 
-    private static ushort[] Pinned(ushort[] values, int offset)
+    /// <summary>A pinned copy of <paramref name="values"/> whose element <c>start</c> sits <paramref name="offsetBytes"/> past a 16-byte boundary.</summary>
+    private static (ushort[] Array, int Start) Aligned(ushort[] values, int offsetBytes)
     {
-        var a = GC.AllocateArray<ushort>(values.Length + offset + 8, pinned: true);
-        values.CopyTo(a, offset);
-        return a;
+        var a = GC.AllocateArray<ushort>(values.Length + 16, pinned: true);
+        ulong address = Address(a);
+        int start = (int)((16 - (address % 16)) % 16 / 2) + (offsetBytes / 2);
+        values.CopyTo(a, start);
+        return (a, start);
     }
+
+    private static ulong Address(ushort[] pinnedArray, int index) => Address(pinnedArray) + ((ulong)index * 2);
 
     private static unsafe ulong Address<T>(T[] pinnedArray)
         where T : unmanaged => (ulong)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinnedArray));

@@ -64,7 +64,7 @@ internal static unsafe class HostKernels
         string library = Path.Combine(dir, "libkernels_host.so");
         try
         {
-            using var p = Process.Start(new ProcessStartInfo("g++", $"-std=c++20 -O2 -ffp-contract=off -fno-fast-math -shared -fPIC -pthread -Wall -Werror -o {library} {Path.Combine(dir, "harness.cpp")}")
+            using var p = Process.Start(new ProcessStartInfo("g++", $"-std=c++20 -O2 -ffp-contract=off -fno-fast-math -shared -fPIC -pthread -Wall -Werror -fsanitize=alignment -fno-sanitize-recover=all -o {library} {Path.Combine(dir, "harness.cpp")}")
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,

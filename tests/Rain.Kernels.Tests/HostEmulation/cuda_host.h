@@ -19,7 +19,7 @@
 #define __shared__
 
 struct dim3 { unsigned x, y, z; };
-struct uint4 { unsigned x, y, z, w; };
+struct alignas(16) uint4 { unsigned x, y, z, w; }; // aligned as on the GPU, so that -fsanitize=alignment sees what the GPU would fault on
 
 extern thread_local dim3 threadIdx;
 extern dim3 blockIdx, blockDim, gridDim;
