@@ -35,6 +35,17 @@ public sealed unsafe class CudaKernels : IDisposable
         return _origins[op];
     }
 
+    /// <summary>
+    /// Loads the module and looks up the entry point of <paramref name="launch"/> now. Capture needs this: loading a
+    /// module is not allowed while a stream is being captured, so every kernel of a graph is prepared before.
+    /// </summary>
+    public void Prepare(KernelLaunch launch)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        _device.MakeCurrent();
+        _ = Function(launch.Op, launch.EntryPoint);
+    }
+
     /// <summary>Enqueues <paramref name="launch"/> on <paramref name="stream"/> (also while the stream is being captured).</summary>
     public void Launch(CudaStream stream, KernelLaunch launch)
     {

@@ -36,6 +36,8 @@ public sealed class CudaStepDriver : IDisposable
     private readonly DeviceBuffer _nextLatents, _noise, _newNoise, _coefficients, _stepIndex, _poseRgb, _framesRgb;
     private readonly PinnedBuffer _poseStaging, _frameStaging, _stepStaging;
     private readonly bool _useGraph;
+    private readonly KernelLaunch _poseToPlanar, _stepRoll, _framesToRgb, _newNoiseLaunch;
+    private readonly KernelLaunch[] _renoise;
     private IPartRunner[] _denoiser = [];
     private IPartRunner[] _decoder = [];
     private CudaGraph? _graph;
@@ -56,25 +58,38 @@ public sealed class CudaStepDriver : IDisposable
         long chunkBytes = (long)c.FramesPerLevel * c.LatentFrameElements * sizeof(float);
         long imageBytes = (long)c.FramesPerLevel * c.Height * c.Width * 3;
 
-        _stream = Own(device.CreateStream());
-        Latents = Own(device.Allocate(latentBytes));
-        _nextLatents = Own(device.Allocate(latentBytes));
-        ModelOutput = Own(device.Allocate(latentBytes));
-        _noise = Own(device.Allocate(latentBytes));
-        _newNoise = Own(device.Allocate(chunkBytes));
-        DecodeInput = Own(device.Allocate(chunkBytes));
-        _coefficients = Own(device.Allocate((long)c.Frames * LcmStepRollKernel.CoefficientsPerFrame * sizeof(float)));
-        _stepIndex = Own(device.Allocate(sizeof(long)));
-        _poseRgb = Own(device.Allocate(imageBytes));
-        PoseImages = Own(device.Allocate(imageBytes * sizeof(ushort)));
-        Frames = Own(device.Allocate(imageBytes * sizeof(ushort)));
-        _framesRgb = Own(device.Allocate(imageBytes));
-        _poseStaging = Own(device.AllocatePinned(imageBytes));
-        _frameStaging = Own(device.AllocatePinned(imageBytes));
-        _stepStaging = Own(device.AllocatePinned(sizeof(long)));
-
         try
         {
+            _stream = Own(device.CreateStream());
+            Latents = Own(device.Allocate(latentBytes));
+            _nextLatents = Own(device.Allocate(latentBytes));
+            ModelOutput = Own(device.Allocate(latentBytes));
+            _noise = Own(device.Allocate(latentBytes));
+            _newNoise = Own(device.Allocate(chunkBytes));
+            DecodeInput = Own(device.Allocate(chunkBytes));
+            _coefficients = Own(device.Allocate((long)c.Frames * LcmStepRollKernel.CoefficientsPerFrame * sizeof(float)));
+            _stepIndex = Own(device.Allocate(sizeof(long)));
+            _poseRgb = Own(device.Allocate(imageBytes));
+            PoseImages = Own(device.Allocate(imageBytes * sizeof(ushort)));
+            Frames = Own(device.Allocate(imageBytes * sizeof(ushort)));
+            _framesRgb = Own(device.Allocate(imageBytes));
+            _poseStaging = Own(device.AllocatePinned(imageBytes));
+            _frameStaging = Own(device.AllocatePinned(imageBytes));
+            _stepStaging = Own(device.AllocatePinned(sizeof(long)));
+
+            int p = c.FramesPerLevel, levels = c.Levels, e = c.LatentFrameElements, chunkElements = p * e;
+            // Every launch of the step is fixed (stable addresses, per-step values read from device memory), so it is
+            // described and validated once, here.
+            _poseToPlanar = FrameConversion.Rgb8ToPlanarLaunch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width);
+            // Re-noising of level ℓ ≥ 1 uses stream (chunk at ℓ, ℓ−1); the next chunk's starting noise is (step + 1, L−1).
+            _renoise = [.. Enumerable.Range(1, levels - 1).Select(level => NoiseKernel.Launch(options.Seed, _stepIndex.Address, -(levels - 1 - level), level - 1, 0, chunkElements,
+                _noise.At<float>((long)level * chunkElements), 0))];
+            _newNoiseLaunch = NoiseKernel.Launch(options.Seed, _stepIndex.Address, 1, levels - 1, 0, chunkElements, _newNoise.Address, 0);
+            _stepRoll = LcmStepRollKernel.Launch(ModelOutput.Address, Latents.Address, _noise.Address, _newNoise.Address,
+                _nextLatents.Address, DecodeInput.Address, _coefficients.Address, c.Frames, p, e);
+            _framesToRgb = FrameConversion.PlanarToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width);
+            foreach (var launch in new[] { _poseToPlanar, _newNoiseLaunch, _stepRoll, _framesToRgb })
+                kernels.Prepare(launch);
             var s = options.Schedule;
             _coefficients.Upload<float>(LcmStepRollKernel.PackCoefficients(s.SqrtAlphaProd, s.SqrtOneMinusAlphaProd, s.COut, s.CSkip, s.SqrtAlphaProdPrev, s.SqrtOneMinusAlphaProdPrev));
             Reset();
@@ -193,29 +208,19 @@ public sealed class CudaStepDriver : IDisposable
 
     private void Enqueue(CudaStream stream)
     {
-        var c = _options.Schedule.Config;
-        int p = c.FramesPerLevel, levels = c.Levels, e = c.LatentFrameElements;
-        int chunkElements = p * e;
         stream.CopyToDevice(_stepStaging, 0, _stepIndex, 0, sizeof(long));
         stream.CopyToDevice(_poseStaging, 0, _poseRgb, 0, _poseRgb.Bytes);
-        _kernels.Launch(stream, FrameConversion.Rgb8ToPlanarLaunch(_poseRgb.Address, PoseImages.Address, p, ImageHeight, ImageWidth));
+        _kernels.Launch(stream, _poseToPlanar);
         foreach (var part in _denoiser)
             part.Enqueue(stream);
-
-        // Re-noising of level ℓ ≥ 1 uses stream (chunk at ℓ, ℓ−1); the next chunk's starting noise is (step + 1, L−1).
-        for (int level = 1; level < levels; level++)
-        {
-            _kernels.Launch(stream, NoiseKernel.Launch(_options.Seed, _stepIndex.Address, -(levels - 1 - level), level - 1, 0, chunkElements,
-                _noise.At<float>((long)level * chunkElements), 0));
-        }
-
-        _kernels.Launch(stream, NoiseKernel.Launch(_options.Seed, _stepIndex.Address, 1, levels - 1, 0, chunkElements, _newNoise.Address, 0));
-        _kernels.Launch(stream, LcmStepRollKernel.Launch(ModelOutput.Address, Latents.Address, _noise.Address, _newNoise.Address,
-            _nextLatents.Address, DecodeInput.Address, _coefficients.Address, c.Frames, p, e));
+        foreach (var launch in _renoise)
+            _kernels.Launch(stream, launch);
+        _kernels.Launch(stream, _newNoiseLaunch);
+        _kernels.Launch(stream, _stepRoll);
         stream.Copy(_nextLatents, 0, Latents, 0, Latents.Bytes);
         foreach (var part in _decoder)
             part.Enqueue(stream);
-        _kernels.Launch(stream, FrameConversion.PlanarToRgb8Launch(Frames.Address, _framesRgb.Address, p, ImageHeight, ImageWidth));
+        _kernels.Launch(stream, _framesToRgb);
         stream.CopyToHost(_framesRgb, 0, _frameStaging, 0, _framesRgb.Bytes);
     }
 

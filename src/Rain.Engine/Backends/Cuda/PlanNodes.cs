@@ -8,13 +8,17 @@ public sealed class KernelNode : IPartRunner
     private readonly CudaKernels _kernels;
     private readonly KernelLaunch _launch;
 
-    /// <summary>Creates the node; <paramref name="launch"/> comes from a Rain.Kernels launcher, which validated it.</summary>
+    /// <summary>
+    /// Creates the node; <paramref name="launch"/> comes from a Rain.Kernels launcher, which validated it. The kernel's
+    /// module is loaded here, so that the node can be captured into a graph.
+    /// </summary>
     public KernelNode(CudaKernels kernels, KernelLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(kernels);
         ArgumentNullException.ThrowIfNull(launch);
         _kernels = kernels;
         _launch = launch;
+        kernels.Prepare(launch);
     }
 
     /// <inheritdoc/>
