@@ -27,5 +27,8 @@ public sealed class StepDriverTests(ITestOutputHelper output)
     public void GraphReplayEqualsEagerAndFollowsStreamState() => output.WriteLine(StepChecks.GraphVersusEager(Gpu.Device));
 
     [GpuFact]
+    public void GraphsReplayDeviceValuesAndUpdateInPlace() => output.WriteLine(StepChecks.GraphUpdate(Gpu.Device));
+
+    [GpuFact]
     public void EveryHandleIsReleased() => output.WriteLine(StepChecks.Leaks(Gpu.Device));
 }

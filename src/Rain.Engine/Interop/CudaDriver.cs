@@ -16,6 +16,7 @@ internal static unsafe partial class CudaDriver
     public const int Success = 0;
     public const int ErrorNoDevice = 100;
     public const int ErrorNotReady = 600;
+    public const int ErrorGraphExecUpdateFailure = 910;
     public const int DeviceAttributeMaxSharedMemoryPerBlock = 8;
     public const int DeviceAttributeMultiprocessorCount = 16;
     public const int DeviceAttributeComputeCapabilityMajor = 75;

@@ -73,6 +73,54 @@ public static class StepChecks
         return $"step driver: {steps} steps, graph replay (captured after 2) bit-identical to eager, both within {worst:E2} of StreamState; frames = pose images";
     }
 
+    public static string GraphUpdate(CudaDevice device)
+    {
+        using var kernels = new CudaKernels(device);
+        using var stream = device.CreateStream();
+        using var chunk = device.Allocate(sizeof(long));
+        using var output = device.Allocate(1000 * 4);
+        chunk.Upload<long>([4]);
+        var first = NoiseKernel.Launch(9, chunk.Address, 0, 1, 0, 1000, output.Address, 0);
+        var second = NoiseKernel.Launch(9, chunk.Address, 3, 2, 0, 1000, output.Address, 0);
+        kernels.Prepare(first);
+        using var graph = CudaGraph.Capture(stream, s => kernels.Launch(s, first));
+        var got = new float[1000];
+        var expected = new float[1000];
+
+        output.Fill32(0x7FC00000);
+        graph.Launch(stream);
+        stream.Synchronize();
+        output.Download<float>(got);
+        new CounterNoise(9).Fill(4, 1, 0, expected);
+        Compare.Bits("graph replay of noise (chunk 4, level 1)", expected, got);
+
+        chunk.Upload<long>([5]); // read at replay time: the same graph now draws chunk 5
+        graph.Launch(stream);
+        stream.Synchronize();
+        output.Download<float>(got);
+        new CounterNoise(9).Fill(5, 1, 0, expected);
+        Compare.Bits("graph replay after the device chunk changed", expected, got);
+
+        if (!graph.TryUpdate(stream, s => kernels.Launch(s, second)))
+            throw new CheckFailedException("cuGraphExecUpdate refused new arguments for the same topology.");
+        graph.Launch(stream);
+        stream.Synchronize();
+        output.Download<float>(got);
+        new CounterNoise(9).Fill(5 + 3, 2, 0, expected);
+        Compare.Bits("graph replay after TryUpdate (chunk 5 + 3, level 2)", expected, got);
+
+        if (graph.TryUpdate(stream, s =>
+        {
+            kernels.Launch(s, first);
+            kernels.Launch(s, second);
+        }))
+        {
+            throw new CheckFailedException("cuGraphExecUpdate accepted a graph with a different topology.");
+        }
+
+        return "graph: replay reads per-step values from device memory; TryUpdate takes new arguments and refuses a new topology";
+    }
+
     public static string Leaks(CudaDevice device)
     {
         long live = CudaResources.Live, leaked = CudaResources.Leaked;

@@ -55,7 +55,9 @@ public sealed unsafe class CudaGraph : IDisposable
 
     /// <summary>
     /// Captures <paramref name="enqueue"/> again and updates the instantiated graph in place (new kernel arguments,
-    /// same topology). Returns false, leaving the graph as it was, when the driver refuses the update (topology changed).
+    /// same topology), much cheaper than a new instantiation. Returns false when the driver refuses the update (the
+    /// topology or a node type changed); the graph must then be captured anew with <see cref="Capture"/> before it is
+    /// launched again. Other failures throw. Needs a CUDA 12 driver or newer.
     /// </summary>
     public bool TryUpdate(CudaStream stream, Action<CudaStream> enqueue)
     {
@@ -63,7 +65,10 @@ public sealed unsafe class CudaGraph : IDisposable
         using var graph = Record(stream, enqueue);
         CudaDriver.GraphExecUpdateResultInfo info;
         int result = CudaDriver.GraphExecUpdate(_exec.Value, graph.Value, &info);
-        return result == CudaDriver.Success;
+        if (result == CudaDriver.ErrorGraphExecUpdateFailure)
+            return false;
+        CudaDriver.ThrowIfFailed(result, "cuGraphExecUpdate_v2");
+        return true;
     }
 
     /// <summary>Destroys the executable graph and the graph.</summary>
