@@ -53,5 +53,5 @@ if (bench)
 }
 
 Console.WriteLine();
-Console.WriteLine(failed == 0 ? "all checks passed" : $"{failed} check(s) FAILED");
+Console.WriteLine(!checks ? "checks not run (--bench-only)" : failed == 0 ? "all checks passed" : $"{failed} check(s) FAILED");
 return failed == 0 ? 0 : 1;
