@@ -56,6 +56,13 @@ internal static class Program
         {
             return Compile(src, output, require);
         }
+        catch (AggregateException e) when (e.InnerExceptions.All(i => i is NvrtcException or IOException))
+        {
+            // Parallel compilation: report every kernel that failed, each with its compiler log.
+            foreach (var inner in e.InnerExceptions)
+                Console.Error.WriteLine($"kernelc: {inner.Message}");
+            return 1;
+        }
         catch (Exception e) when (e is NvrtcException or IOException)
         {
             Console.Error.WriteLine($"kernelc: {e.Message}");
@@ -85,6 +92,8 @@ internal static class Program
         var jobs = KernelBuild.Ops.SelectMany(op => sms.SelectMany(KernelBuild.Targets).Select(target => (op, target))).ToArray();
         var sources = KernelBuild.Ops.ToDictionary(op => op, op => File.ReadAllText(Path.Combine(src, op + ".cu")));
         Directory.CreateDirectory(output);
+        // Nothing stale survives: a failed run leaves no stamp (so the build step reruns) and no old images.
+        File.Delete(Path.Combine(output, "kernels.stamp"));
         foreach (string stale in Directory.EnumerateFiles(output, "*.ptx").Concat(Directory.EnumerateFiles(output, "*.cubin")))
             File.Delete(stale);
 
