@@ -10,8 +10,8 @@ namespace Rain.Kernels;
 /// </summary>
 /// <remarks>
 /// out[f, n, h·d + i] = Σ_g softmax_g(⟨q[f, n, h], k[g, n, h]⟩ / √d) · v[g, n, h·d + i].
-/// This class is the CPU reference (the oracle of the CUDA kernel <c>cross_noise_attention</c>) and the CPU backend's
-/// implementation; it accumulates in float32 with the maximum subtracted before exponentiation.
+/// This class is the CPU reference (the oracle of the CUDA kernel <c>kernels/cross_noise_attention.cu</c>), the CPU
+/// backend's implementation and the kernel's launcher (<see cref="Launch"/>); it accumulates in float32 with the maximum subtracted before exponentiation.
 /// </remarks>
 public static class CrossNoiseAttention
 {
@@ -21,16 +21,66 @@ public static class CrossNoiseAttention
     /// <summary>Checks the shape arguments and span lengths; throws <see cref="ArgumentException"/> naming the problem.</summary>
     public static void Validate(int frames, int tokens, int channels, int heads, int qLength, int kLength, int vLength, int outLength)
     {
+        ValidateShape(frames, tokens, channels, heads);
+        long expected = (long)frames * tokens * channels;
+        if (qLength != expected || kLength != expected || vLength != expected || outLength != expected)
+            throw new ArgumentException(
+                $"cross_noise_attention: q, k, v and out must each hold F·N·C = {frames}·{tokens}·{channels} = {expected} elements; got q {qLength}, k {kLength}, v {vLength}, out {outLength}.");
+    }
+
+    /// <summary>Checks F, N, C and heads; throws <see cref="ArgumentException"/> naming the problem.</summary>
+    public static void ValidateShape(int frames, int tokens, int channels, int heads)
+    {
         if (frames is < 1 or > MaxFrames)
             throw new ArgumentOutOfRangeException(nameof(frames), frames, $"cross_noise_attention: F must be between 1 and {MaxFrames}; got {frames}.");
         if (tokens < 1)
             throw new ArgumentOutOfRangeException(nameof(tokens), tokens, $"cross_noise_attention: the number of spatial positions N must be positive; got {tokens}.");
         if (heads < 1 || channels < 1 || channels % heads != 0)
             throw new ArgumentException($"cross_noise_attention: channels ({channels}) must be a positive multiple of heads ({heads}).");
-        long expected = (long)frames * tokens * channels;
-        if (qLength != expected || kLength != expected || vLength != expected || outLength != expected)
-            throw new ArgumentException(
-                $"cross_noise_attention: q, k, v and out must each hold F·N·C = {frames}·{tokens}·{channels} = {expected} elements; got q {qLength}, k {kLength}, v {vLength}, out {outLength}.");
+    }
+
+    /// <summary>Shared memory the CUDA kernel may use per block without opting in to more (48 KiB on every SM ≥ 8.0).</summary>
+    public const int SharedBytesLimit = 48 * 1024;
+
+    /// <summary>
+    /// Describes the CUDA launch of the kernel on fp16 tensors at device addresses <paramref name="q"/>,
+    /// <paramref name="k"/>, <paramref name="v"/> and <paramref name="output"/> (each F·N·C halves, layout
+    /// <c>[F, N, C]</c>). Validates everything before any device work: shapes, null or misaligned addresses, and
+    /// whether a (n, head) pair's F rows of q, k, v fit in shared memory. One warp per (n, head); the widest vector
+    /// load the head size, channel count and alignment allow (8, 2 or 1 halves).
+    /// </summary>
+    public static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads)
+    {
+        ValidateShape(frames, tokens, channels, heads);
+        ulong[] addresses = [q, k, v, output];
+        if (addresses.Any(a => a == 0 || a % 2 != 0))
+            throw new ArgumentException($"cross_noise_attention: q, k, v and out must be non-null, 2-byte aligned device addresses; got q 0x{q:X}, k 0x{k:X}, v 0x{v:X}, out 0x{output:X}.");
+        if (output == q || output == k || output == v)
+            throw new ArgumentException("cross_noise_attention: the output must not alias q, k or v (the kernel reads every frame of a position after writing none).", nameof(output));
+
+        int d = channels / heads;
+        uint perWarp = WarpSharedBytes(frames, d);
+        if (perWarp > SharedBytesLimit)
+            throw new ArgumentException($"cross_noise_attention: F = {frames} frames of head size d = {d} need {perWarp} bytes of shared memory per (n, head), more than {SharedBytesLimit}; use fewer frames or more heads.");
+
+        int vec = d % 8 == 0 && channels % 8 == 0 && addresses.All(a => a % 16 == 0) ? 8
+            : d % 2 == 0 && channels % 2 == 0 && addresses.All(a => a % 4 == 0) ? 2
+            : 1;
+        long warps = (long)tokens * heads;
+        uint warpsPerBlock = (uint)Math.Clamp(Math.Min(SharedBytesLimit / perWarp, warps), 1, 8);
+        var grid = KernelLaunch.Blocks(warps, warpsPerBlock, "cross_noise_attention");
+        var arguments = new KernelArguments().Add(q).Add(k).Add(v).Add(output).Add(frames).Add(tokens).Add(channels).Add(heads).Add(1f / MathF.Sqrt(d));
+        return new KernelLaunch("cross_noise_attention", $"cross_noise_attention_v{vec}", grid, new Dim3(32 * warpsPerBlock), warpsPerBlock * perWarp, arguments);
+    }
+
+    /// <summary>
+    /// Shared memory of one warp: q, k, v as [F][d] halves (padded to 16 bytes), then the [F][F+1] fp32 probabilities,
+    /// padded to 16 bytes so that every warp's slice keeps the alignment of 16-byte vector stores (as in the kernel).
+    /// </summary>
+    internal static uint WarpSharedBytes(int frames, int d)
+    {
+        long halves = ((3L * frames * d * 2) + 15) & ~15L;
+        return (uint)Math.Min(uint.MaxValue, (halves + ((long)frames * (frames + 1) * 4) + 15) & ~15L);
     }
 
     /// <summary>Runs the attention core on the CPU (parallel over spatial positions). <paramref name="output"/> must not overlap the inputs.</summary>

@@ -1,0 +1,57 @@
+using Rain.Bench.Gpu;
+using Rain.Engine.Backends.Cuda;
+using Rain.Gpu.Checks;
+
+// Rain.Bench.Gpu [--checks-only | --bench-only]: the GPU checks (the same code as tests/Rain.Gpu.Tests), then the
+// kernel benchmarks, each against a baseline and the bandwidth floor measured in the same run. Exit code: 0 all
+// checks passed, 1 a check failed, 2 no usable GPU.
+bool checks = !args.Contains("--bench-only"), bench = !args.Contains("--checks-only");
+var capability = CudaDevice.Probe();
+Console.WriteLine($"device: {capability.Reason}");
+if (!capability.Available)
+    return 2;
+
+using var device = CudaDevice.Open();
+using (var kernels = new CudaKernels(device))
+{
+    foreach (string op in Rain.Kernels.KernelImages.Ops)
+        Console.WriteLine($"kernel {op}: {kernels.Load(op)}");
+}
+
+int failed = 0;
+if (checks)
+{
+    Console.WriteLine();
+    Console.WriteLine("| check | result |");
+    Console.WriteLine("| --- | --- |");
+    (string Name, Func<CudaDevice, string> Run)[] all =
+    [
+        ("noise", KernelChecks.Noise), ("cross_noise_attention", d => KernelChecks.Attention(d)),
+        ("baseline attention", d => KernelChecks.Attention(d, baseline: true)), ("lcm_step_roll", KernelChecks.LcmStepRoll),
+        ("frame conversion", KernelChecks.FrameConversion), ("graph vs eager step", d => StepChecks.GraphVersusEager(d)), ("graph update", StepChecks.GraphUpdate),
+        ("handle leaks", StepChecks.Leaks),
+    ];
+    foreach (var (name, run) in all)
+    {
+        try
+        {
+            Console.WriteLine($"| {name} | PASS: {run(device)} |");
+        }
+        catch (Exception e)
+        {
+            // Every check runs and reports, whatever one of them throws.
+            failed++;
+            Console.WriteLine($"| {name} | FAIL: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} |");
+        }
+    }
+}
+
+if (bench)
+{
+    Console.WriteLine();
+    KernelBench.Run(device, Console.Out);
+}
+
+Console.WriteLine();
+Console.WriteLine(!checks ? "checks not run (--bench-only)" : failed == 0 ? "all checks passed" : $"{failed} check(s) FAILED");
+return failed == 0 ? 0 : 1;

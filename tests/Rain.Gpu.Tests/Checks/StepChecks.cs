@@ -1,0 +1,162 @@
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Streaming;
+using Rain.Kernels;
+
+namespace Rain.Gpu.Checks;
+
+/// <summary>
+/// The step driver: a graph-replayed stream and an eager one stay bit-identical step after step and both follow the
+/// CPU <see cref="StreamState"/>; the frames out are the pose images in (the test decoder echoes them); an attention
+/// node in the plan computes the reference result; and every CUDA handle is released.
+/// </summary>
+public static class StepChecks
+{
+    public static string GraphVersusEager(CudaDevice device, int steps = 7)
+    {
+        var config = new StreamConfig { FramesPerLevel = 2, Levels = 3, Height = 64, Width = 128 };
+        var schedule = new LcmSchedule(config);
+        const ulong seed = 0x5EED;
+        using var kernels = new CudaKernels(device);
+        using var graphed = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, seed, UseGraph: true, WarmupSteps: 2));
+        using var eager = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, seed, UseGraph: false));
+
+        // An attention core in the plan (as between two network parts), on scratch tensors of its own.
+        const int frames = 6, tokens = 37, channels = 64, heads = 8;
+        var random = new Random(17);
+        int count = frames * tokens * channels;
+        var q = KernelChecks.RandomHalves(random, count);
+        var expectedAttention = new float[count];
+        CrossNoiseAttention.Reference(KernelChecks.ToFloats(q), KernelChecks.ToFloats(q), KernelChecks.ToFloats(q), expectedAttention, frames, tokens, channels, heads);
+        using var dq = KernelChecks.Up(device, q);
+        using var dAttention = device.Allocate(count * 2L);
+
+        foreach (var driver in new[] { graphed, eager })
+        {
+            var attention = new KernelNode(kernels, CrossNoiseAttention.Launch(dq.Address, dq.Address, dq.Address, dAttention.Address, frames, tokens, channels, heads));
+            // Test networks: v̂ = x (the denoiser copies the latents) and a decoder that echoes the pose images.
+            var denoiser = new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes);
+            var decoder = new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(driver.PoseRgb.Address, driver.Frames.Address, config.FramesPerLevel, config.Height, config.Width));
+            driver.SetParts([attention, denoiser], [decoder]);
+        }
+
+        var cpu = new StreamState(schedule, poseChannels: 1, seed);
+        var latentsGraphed = new float[config.Frames * config.LatentFrameElements];
+        var latentsEager = new float[latentsGraphed.Length];
+        Compare.Identical("starting window", Download(graphed.Latents, latentsGraphed), Download(eager.Latents, latentsEager));
+        Compare.Bits("starting window vs StreamState", cpu.Latents, latentsGraphed);
+        double worst = 0;
+        for (int step = 0; step < steps; step++)
+        {
+            random.NextBytes(graphed.PoseInput);
+            graphed.PoseInput.CopyTo(eager.PoseInput);
+            dAttention.Fill(0x7E);
+            var a = graphed.Step();
+            var b = eager.Step();
+            _ = cpu.NewPoseFeatureSlots();
+            var c = cpu.Advance(cpu.Latents.ToArray());
+            if (a != c || b != c)
+                throw new CheckFailedException($"step {step}: outcomes {a} (graph), {b} (eager), {c} (CPU) differ.");
+            if (graphed.IsCaptured != step >= 2 || eager.IsCaptured)
+                throw new CheckFailedException($"step {step}: captured = {graphed.IsCaptured} (graph, warm-up 2), {eager.IsCaptured} (eager).");
+            Compare.Identical($"step {step} frames (graph) vs pose images", graphed.PoseInput.ToArray(), graphed.FrameOutput);
+            Compare.Identical($"step {step} frames (eager) vs pose images", eager.PoseInput.ToArray(), eager.FrameOutput);
+            Compare.Identical($"step {step} latents graph vs eager", Download(graphed.Latents, latentsGraphed), Download(eager.Latents, latentsEager));
+            worst = Math.Max(worst, Compare.Close($"step {step} latents vs StreamState", cpu.Latents, latentsGraphed, 1e-5, 1e-5));
+            var decodeGpu = new float[cpu.DecodeInput.Length];
+            graphed.DecodeInput.Download<float>(decodeGpu);
+            worst = Math.Max(worst, Compare.Close($"step {step} decode input vs StreamState", cpu.DecodeInput, decodeGpu, 1e-5, 1e-5));
+            var attentionGot = new ushort[count];
+            dAttention.Download<ushort>(attentionGot);
+            Compare.Close($"step {step} attention node", expectedAttention, KernelChecks.ToFloats(attentionGot), 2e-3, 2e-3);
+        }
+
+        return $"step driver: {steps} steps, graph replay (captured after 2) bit-identical to eager, both within {worst:E2} of StreamState; frames = pose images";
+    }
+
+    public static string GraphUpdate(CudaDevice device)
+    {
+        using var kernels = new CudaKernels(device);
+        using var stream = device.CreateStream();
+        using var chunk = device.Allocate(sizeof(long));
+        using var output = device.Allocate(1000 * 4);
+        chunk.Upload<long>([4]);
+        var first = NoiseKernel.Launch(9, chunk.Address, 0, 1, 0, 1000, output.Address, 0);
+        var second = NoiseKernel.Launch(9, chunk.Address, 3, 2, 0, 1000, output.Address, 0);
+        kernels.Prepare(first);
+        using var graph = CudaGraph.Capture(stream, s => kernels.Launch(s, first));
+        var got = new float[1000];
+        var expected = new float[1000];
+
+        output.Fill32(0x7FC00000);
+        graph.Launch(stream);
+        stream.Synchronize();
+        output.Download<float>(got);
+        new CounterNoise(9).Fill(4, 1, 0, expected);
+        Compare.Bits("graph replay of noise (chunk 4, level 1)", expected, got);
+
+        chunk.Upload<long>([5]); // read at replay time: the same graph now draws chunk 5
+        graph.Launch(stream);
+        stream.Synchronize();
+        output.Download<float>(got);
+        new CounterNoise(9).Fill(5, 1, 0, expected);
+        Compare.Bits("graph replay after the device chunk changed", expected, got);
+
+        if (!graph.TryUpdate(stream, s => kernels.Launch(s, second)))
+            throw new CheckFailedException("cuGraphExecUpdate refused new arguments for the same topology.");
+        graph.Launch(stream);
+        stream.Synchronize();
+        output.Download<float>(got);
+        new CounterNoise(9).Fill(5 + 3, 2, 0, expected);
+        Compare.Bits("graph replay after TryUpdate (chunk 5 + 3, level 2)", expected, got);
+
+        if (graph.TryUpdate(stream, s =>
+        {
+            kernels.Launch(s, first);
+            kernels.Launch(s, second);
+        }))
+        {
+            throw new CheckFailedException("cuGraphExecUpdate accepted a graph with a different topology.");
+        }
+
+        return "graph: replay reads per-step values from device memory; TryUpdate takes new arguments and refuses a new topology";
+    }
+
+    public static string Leaks(CudaDevice device)
+    {
+        long live = CudaResources.Live, leaked = CudaResources.Leaked;
+        var schedule = new LcmSchedule(new StreamConfig { FramesPerLevel = 2, Levels = 2, Height = 64, Width = 64 });
+        using (var kernels = new CudaKernels(device))
+        {
+            using var driver = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 1, UseGraph: true, WarmupSteps: 0));
+            driver.SetParts([new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes)], []);
+            for (int i = 0; i < 3; i++)
+                driver.Step();
+            if (CudaResources.Live <= live)
+                throw new CheckFailedException($"the live-handle counter did not count the driver's handles ({CudaResources.Live} ≤ {live}).");
+        }
+
+        var buffer = device.Allocate(64);
+        buffer.Dispose();
+        bool threw = false;
+        try
+        {
+            _ = buffer.Address;
+        }
+        catch (ObjectDisposedException)
+        {
+            threw = true;
+        }
+
+        if (!threw)
+            throw new CheckFailedException("a disposed device buffer still handed out its address.");
+        if (CudaResources.Live != live || CudaResources.Leaked != leaked)
+            throw new CheckFailedException($"handles: {CudaResources.Live - live} still live and {CudaResources.Leaked - leaked} leaked after disposing everything.");
+        return "handles: every buffer, stream, module and graph released on dispose (live and leaked counters back to their start)";
+    }
+
+    private static float[] Download(DeviceBuffer buffer, float[] destination)
+    {
+        buffer.Download<float>(destination);
+        return destination;
+    }
+}

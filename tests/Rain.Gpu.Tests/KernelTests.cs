@@ -1,0 +1,34 @@
+using Rain.Gpu.Checks;
+using Xunit.Abstractions;
+
+namespace Rain.Gpu.Tests;
+
+public sealed class KernelTests(ITestOutputHelper output)
+{
+    [GpuFact]
+    public void NoiseIsBitIdenticalToCounterNoise() => output.WriteLine(KernelChecks.Noise(Gpu.Device));
+
+    [GpuFact]
+    public void CrossNoiseAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device));
+
+    [GpuFact]
+    public void BaselineAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device, baseline: true));
+
+    [GpuFact]
+    public void LcmStepRollMatchesLcmStepStepRoll() => output.WriteLine(KernelChecks.LcmStepRoll(Gpu.Device));
+
+    [GpuFact]
+    public void FrameConversionIsBitIdenticalToTheCpuReference() => output.WriteLine(KernelChecks.FrameConversion(Gpu.Device));
+}
+
+public sealed class StepDriverTests(ITestOutputHelper output)
+{
+    [GpuFact]
+    public void GraphReplayEqualsEagerAndFollowsStreamState() => output.WriteLine(StepChecks.GraphVersusEager(Gpu.Device));
+
+    [GpuFact]
+    public void GraphsReplayDeviceValuesAndUpdateInPlace() => output.WriteLine(StepChecks.GraphUpdate(Gpu.Device));
+
+    [GpuFact]
+    public void EveryHandleIsReleased() => output.WriteLine(StepChecks.Leaks(Gpu.Device));
+}

@@ -1,0 +1,209 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Rain.Engine.Streaming;
+using Xunit.Abstractions;
+
+namespace Rain.Kernels.Tests.HostEmulation;
+
+/// <summary>
+/// The kernel sources executed on the CPU (see <see cref="HostKernels"/>) through their launchers, against the CPU
+/// references: the same checks the GPU tests make, here on every machine with g++. This is where the noise kernel's
+/// transcription of CounterNoise (constants, operation order, fused multiply-adds) is proven bit for bit, and where
+/// the launchers' grids, shared-memory sizes and argument order are proven to fit the kernels.
+/// </summary>
+public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
+{
+    private bool Ready()
+    {
+        if (HostKernels.IsAvailable(out string problem))
+            return true;
+        Assert.False(HostKernels.RequiredHere, problem);
+        output.WriteLine($"not run here: {problem}");
+        return false;
+    }
+
+    [Theory]
+    [InlineData(42UL, 0L, 0, 0L, 4096)]
+    [InlineData(0xDEADBEEFCAFEUL, -3L, 2, 5L, 1001)]
+    [InlineData(7UL, long.MinValue + 3, 31, NoiseKernel.MaxStreamElements - 13, 13)]
+    [InlineData(1UL, 123456789012L, 1, 3L, 1)]
+    [InlineData(ulong.MaxValue, -1L, 3, 2L, 20001)]
+    public void NoiseIsBitIdenticalToCounterNoise(ulong seed, long chunk, int level, long first, int count)
+    {
+        if (!Ready())
+            return;
+        const int guard = 8;
+        var out32 = GC.AllocateArray<float>(count + guard, pinned: true);
+        var out16 = GC.AllocateArray<ushort>(count + guard, pinned: true);
+        var chunkSlot = GC.AllocateArray<long>(1, pinned: true);
+        out32.AsSpan().Fill(float.NaN);
+        out16.AsSpan().Fill(0x7E7E);
+        chunkSlot[0] = unchecked(chunk - 5);
+        HostKernels.Run(NoiseKernel.Launch(seed, Address(chunkSlot), 5, level, first, count, Address(out32), Address(out16)));
+
+        var expected = new float[count];
+        new CounterNoise(seed).Fill(chunk, level, first, expected);
+        Assert.Equal(MemoryMarshal.Cast<float, uint>(expected).ToArray(), MemoryMarshal.Cast<float, uint>(out32.AsSpan(0, count)).ToArray());
+        Assert.Equal(expected.Select(v => BitConverter.HalfToUInt16Bits((Half)v)), out16.Take(count));
+        Assert.All(out32.Skip(count), v => Assert.True(float.IsNaN(v)));
+        Assert.All(out16.Skip(count), v => Assert.Equal(0x7E7E, v));
+    }
+
+    [Theory]
+    [InlineData(16, 5, 320, 8, 0)]    // RAIN d = 40, 16-byte vectors
+    [InlineData(16, 3, 640, 8, 0)]    // d = 80
+    [InlineData(16, 3, 1280, 8, 0)]   // d = 160, two warps per block
+    [InlineData(32, 2, 1280, 8, 0)]   // F = 32, d = 160: one warp per block
+    [InlineData(16, 5, 320, 8, 2)]    // misaligned: the scalar path
+    [InlineData(3, 7, 32, 8, 0)]      // golden d = 4: 4-byte vectors
+    [InlineData(7, 5, 64, 8, 0)]      // golden d = 8
+    [InlineData(5, 13, 15, 3, 0)]     // odd d
+    [InlineData(1, 9, 320, 8, 0)]     // a single frame: the output is v
+    public void CrossNoiseAttentionMatchesTheReference(int frames, int tokens, int channels, int heads, int offsetBytes)
+    {
+        if (!Ready())
+            return;
+        var (q, k, v, expected) = AttentionInputs(frames, tokens, channels, heads);
+        int count = q.Length;
+        // Tensors start 16-byte aligned (as cuMemAlloc's do) plus the offset under test.
+        var (dq, iq) = Aligned(q, offsetBytes);
+        var (dk, ik) = Aligned(k, offsetBytes);
+        var (dv, iv) = Aligned(v, offsetBytes);
+        var (dout, io) = Aligned(new ushort[count], offsetBytes);
+        dout.AsSpan().Fill(0x7E7E);
+        var launch = CrossNoiseAttention.Launch(Address(dq, iq), Address(dk, ik), Address(dv, iv), Address(dout, io), frames, tokens, channels, heads);
+        output.WriteLine(launch.ToString());
+        HostKernels.Run(launch);
+        AssertClose(expected, dout.AsSpan(io, count).ToArray());
+        Assert.All(dout.Skip(io + count), x => Assert.Equal(0x7E7E, x));
+        Assert.All(dout.Take(io), x => Assert.Equal(0x7E7E, x));
+    }
+
+    [Theory]
+    [InlineData(16, 5, 320, 8)]
+    [InlineData(5, 13, 15, 3)]
+    public void BaselineAttentionMatchesTheReference(int frames, int tokens, int channels, int heads)
+    {
+        if (!Ready())
+            return;
+        var (q, k, v, expected) = AttentionInputs(frames, tokens, channels, heads);
+        int count = q.Length;
+        var buffers = Enumerable.Range(0, 8).Select(_ => GC.AllocateArray<ushort>(count, pinned: true)).ToArray();
+        q.CopyTo(buffers[0], 0);
+        k.CopyTo(buffers[1], 0);
+        v.CopyTo(buffers[2], 0);
+        buffers[7].AsSpan().Fill(0x7E7E);
+        HostKernels.Run(BenchBaselineKernels.ToBatched(Address(buffers[0]), Address(buffers[3]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaselineKernels.ToBatched(Address(buffers[1]), Address(buffers[4]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaselineKernels.ToBatched(Address(buffers[2]), Address(buffers[5]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaselineKernels.BatchedAttention(Address(buffers[3]), Address(buffers[4]), Address(buffers[5]), Address(buffers[6]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaselineKernels.FromBatched(Address(buffers[6]), Address(buffers[7]), frames, tokens, channels, heads));
+        AssertClose(expected, buffers[7]);
+    }
+
+    [Theory]
+    [InlineData(3, 4, 257)]
+    [InlineData(4, 4, 64)]
+    [InlineData(1, 6, 5)]
+    public void LcmStepRollMatchesStepRoll(int p, int levels, int e)
+    {
+        if (!Ready())
+            return;
+        var schedule = new LcmSchedule(new StreamConfig { FramesPerLevel = p, Levels = levels, Height = 64, Width = 64 });
+        int frames = p * levels;
+        var random = new Random(99);
+        float[] Rand(int n)
+        {
+            var a = GC.AllocateArray<float>(n, pinned: true);
+            for (int i = 0; i < n; i++)
+                a[i] = (float)((random.NextDouble() * 4) - 2);
+            return a;
+        }
+
+        float[] model = Rand(frames * e), sample = Rand(frames * e), noise = Rand(frames * e), fresh = Rand(p * e);
+        var expectedNext = new float[frames * e];
+        var expectedDecode = new float[p * e];
+        LcmStep.StepRoll(schedule, model, sample, noise, fresh, expectedNext, expectedDecode, e);
+        var table = LcmStepRollKernel.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev);
+        var coefficients = GC.AllocateArray<float>(table.Length, pinned: true);
+        table.CopyTo(coefficients, 0);
+        var next = GC.AllocateArray<float>(frames * e, pinned: true);
+        var decode = GC.AllocateArray<float>(p * e, pinned: true);
+        next.AsSpan().Fill(float.NaN);
+        decode.AsSpan().Fill(float.NaN);
+        HostKernels.Run(LcmStepRollKernel.Launch(Address(model), Address(sample), Address(noise), Address(fresh), Address(next), Address(decode), Address(coefficients), frames, p, e));
+        for (int i = 0; i < next.Length; i++)
+            Assert.True(Math.Abs(next[i] - expectedNext[i]) <= 1e-6 + (1e-5 * Math.Abs(expectedNext[i])), $"next[{i}]: {next[i]} vs {expectedNext[i]}");
+        for (int i = 0; i < decode.Length; i++)
+            Assert.True(Math.Abs(decode[i] - expectedDecode[i]) <= 1e-6 + (1e-5 * Math.Abs(expectedDecode[i])), $"decode[{i}]: {decode[i]} vs {expectedDecode[i]}");
+        Assert.Equal(fresh, next.Skip((frames - p) * e));
+    }
+
+    [Fact]
+    public void FrameConversionIsBitIdenticalBothWays()
+    {
+        if (!Ready())
+            return;
+        const int images = 3, height = 7, width = 13;
+        int count = images * height * width * 3;
+        var random = new Random(5);
+        var rgb = GC.AllocateArray<byte>(count, pinned: true);
+        random.NextBytes(rgb);
+        var expectedPlanar = new Half[count];
+        FrameConversion.Rgb8ToPlanar(rgb, expectedPlanar, images, height, width);
+        Half[] specials = [(Half)(-1f), (Half)2f, Half.NaN, Half.NegativeZero, (Half)(127.5f / 255f), (Half)(0.5f / 255f), Half.One, Half.Zero];
+        var planar = GC.AllocateArray<Half>(count, pinned: true);
+        for (int i = 0; i < count; i++)
+            planar[i] = i % 5 == 0 ? specials[i / 5 % specials.Length] : (Half)random.NextSingle();
+        var expectedRgb = new byte[count];
+        FrameConversion.PlanarToRgb8(planar, expectedRgb, images, height, width);
+
+        var gotPlanar = GC.AllocateArray<ushort>(count, pinned: true);
+        var gotRgb = GC.AllocateArray<byte>(count, pinned: true);
+        gotPlanar.AsSpan().Fill(0x7E7E);
+        gotRgb.AsSpan().Fill(0xA5);
+        HostKernels.Run(FrameConversion.Rgb8ToPlanarLaunch(Address(rgb), Address(gotPlanar), images, height, width));
+        HostKernels.Run(FrameConversion.PlanarToRgb8Launch(Address(planar), Address(gotRgb), images, height, width));
+        Assert.Equal(expectedPlanar.Select(BitConverter.HalfToUInt16Bits), gotPlanar);
+        Assert.Equal(expectedRgb, gotRgb);
+    }
+
+    private static (ushort[] Q, ushort[] K, ushort[] V, float[] Expected) AttentionInputs(int frames, int tokens, int channels, int heads)
+    {
+        int count = frames * tokens * channels;
+        var random = new Random((frames * 31) + channels);
+        ushort[] Halves() => [.. Enumerable.Range(0, count).Select(_ => BitConverter.HalfToUInt16Bits((Half)((random.NextSingle() * 4) - 2)))];
+        ushort[] q = Halves(), k = Halves(), v = Halves();
+        var expected = new float[count];
+        CrossNoiseAttention.Reference(ToFloats(q), ToFloats(k), ToFloats(v), expected, frames, tokens, channels, heads);
+        return (q, k, v, expected);
+    }
+
+    private static void AssertClose(float[] expected, ushort[] actualHalves)
+    {
+        var actual = ToFloats(actualHalves);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            // fp16 output rounding (2^-11 relative) and a different summation order.
+            double bound = 2e-3 + (2e-3 * Math.Abs(expected[i]));
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= bound, $"[{i}]: {actual[i]} vs {expected[i]}");
+        }
+    }
+
+    private static float[] ToFloats(ushort[] halves) => [.. halves.Select(h => (float)BitConverter.UInt16BitsToHalf(h))];
+
+    /// <summary>A pinned copy of <paramref name="values"/> whose element <c>start</c> sits <paramref name="offsetBytes"/> past a 16-byte boundary.</summary>
+    private static (ushort[] Array, int Start) Aligned(ushort[] values, int offsetBytes)
+    {
+        var a = GC.AllocateArray<ushort>(values.Length + 16, pinned: true);
+        ulong address = Address(a);
+        int start = (int)((16 - (address % 16)) % 16 / 2) + (offsetBytes / 2);
+        values.CopyTo(a, start);
+        return (a, start);
+    }
+
+    private static ulong Address(ushort[] pinnedArray, int index) => Address(pinnedArray) + ((ulong)index * 2);
+
+    private static unsafe ulong Address<T>(T[] pinnedArray)
+        where T : unmanaged => (ulong)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinnedArray));
+}
