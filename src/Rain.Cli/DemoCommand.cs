@@ -45,7 +45,9 @@ internal static class DemoCommand
         try
         {
             string bundle = CachedBundle(cache, seed, o, e);
-            var options = new EngineOptions { Seed = seed, Threads = threads };
+            // The scene is generated faster than the engine steps; a queue of one chunk (the tiny preset's p = 4) keeps the pusher just ahead, so the
+            // reported latency is the pipeline's (L steps in the window) rather than time spent waiting in a long queue.
+            var options = new EngineOptions { Seed = seed, Threads = threads, InputCapacity = 4 };
             using var engine = RainEngine.Load(bundle, options);
             Directory.CreateDirectory(output);
             var reference = DemoScene.Reference(engine.Width, engine.Height);
@@ -97,7 +99,7 @@ internal static class DemoCommand
         try
         {
             var rain = RainConfig.Load(RainPresets.Materialize(Preset, root));
-            BundleExport.Write(rain, temp, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name));
+            BundleExport.Write(rain, temp, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'");
             e.WriteLine();
             if (Directory.Exists(folder))
                 Directory.Delete(folder, recursive: true);

@@ -56,7 +56,7 @@ internal static class ExportCommand
 
             var rain = RainConfig.Load(yaml, rainRoot is null ? null : Path.GetFullPath(rainRoot));
             var clock = Stopwatch.StartNew();
-            var manifest = BundleExport.Write(rain, output, random ? seed : null, (done, total, name) => Progress(e, done, total, name));
+            var manifest = BundleExport.Write(rain, output, random ? seed : null, (done, total, name) => Progress(e, done, total, name), preset is null ? null : $"preset '{preset}'");
             e.WriteLine();
             long bytes = Directory.EnumerateFiles(output).Sum(f => new FileInfo(f).Length);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,

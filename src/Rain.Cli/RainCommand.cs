@@ -13,6 +13,8 @@ internal static class RainCommand
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 }

@@ -84,24 +84,15 @@ public static class CrossNoiseAttention
     }
 
     /// <summary>Runs the attention core on the CPU (parallel over spatial positions). <paramref name="output"/> must not overlap the inputs.</summary>
-    public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads) =>
-        Reference(q, k, v, output, frames, tokens, channels, heads, parallel: (long)tokens * channels * frames >= 1 << 16);
-
-    /// <summary>
-    /// Runs the attention core on the CPU, over spatial positions in parallel or on the calling thread only. The serial
-    /// form allocates nothing (the parallel one allocates the scheduler's work items), for allocation-free stream steps.
-    /// </summary>
-    public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads, bool parallel)
+    public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads)
     {
-        Validate(frames, tokens, channels, heads, q.Length, k.Length, v.Length, output.Length);
-        if (output.Overlaps(q) || output.Overlaps(k) || output.Overlaps(v))
-            throw new ArgumentException("cross_noise_attention: the output must not overlap q, k or v.", nameof(output));
+        Check(q, k, v, output, frames, tokens, channels, heads);
         unsafe
         {
             fixed (float* pq = q, pk = k, pv = v, po = output)
             {
                 var job = new Job(pq, pk, pv, po, frames, tokens, channels, heads);
-                if (!parallel)
+                if ((long)tokens * channels * frames < 1 << 16)
                 {
                     for (int n = 0; n < tokens; n++)
                         job.Position(n);
@@ -112,6 +103,34 @@ public static class CrossNoiseAttention
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The attention core for spatial positions <paramref name="firstToken"/> … <paramref name="firstToken"/> +
+    /// <paramref name="tokenCount"/> − 1 only, on the calling thread, allocating nothing: callers that bring their own
+    /// threads split the positions between them (the tensors are the whole <c>[F, N, C]</c> ones).
+    /// </summary>
+    public static void ReferenceTokens(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads, int firstToken, int tokenCount)
+    {
+        Check(q, k, v, output, frames, tokens, channels, heads);
+        if (firstToken < 0 || tokenCount < 0 || firstToken > tokens - tokenCount)
+            throw new ArgumentOutOfRangeException(nameof(tokenCount), $"cross_noise_attention: positions {firstToken} … {firstToken + tokenCount - 1} are not within 0 … {tokens - 1}.");
+        unsafe
+        {
+            fixed (float* pq = q, pk = k, pv = v, po = output)
+            {
+                var job = new Job(pq, pk, pv, po, frames, tokens, channels, heads);
+                for (int n = firstToken; n < firstToken + tokenCount; n++)
+                    job.Position(n);
+            }
+        }
+    }
+
+    private static void Check(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads)
+    {
+        Validate(frames, tokens, channels, heads, q.Length, k.Length, v.Length, output.Length);
+        if (output.Overlaps(q) || output.Overlaps(k) || output.Overlaps(v))
+            throw new ArgumentException("cross_noise_attention: the output must not overlap q, k or v.", nameof(output));
     }
 
     private readonly unsafe struct Job(float* q, float* k, float* v, float* o, int frames, int tokens, int channels, int heads)

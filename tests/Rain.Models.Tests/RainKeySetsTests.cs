@@ -3,6 +3,7 @@ using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Testing;
 using Rain.Testing.Checkpoints;
+using SafetensorsWriter = Rain.Testing.Checkpoints.SafetensorsWriter;
 
 namespace Rain.Models.Tests;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Rain.Engine.Tensors;
 using Rain.Models.Checkpoints;
 using Rain.Testing.Checkpoints;
+using SafetensorsWriter = Rain.Testing.Checkpoints.SafetensorsWriter;
 
 namespace Rain.Models.Tests;
 

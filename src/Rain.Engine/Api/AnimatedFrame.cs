@@ -18,7 +18,7 @@ public sealed class AnimatedFrame : IDisposable
         _return = returnToPool;
     }
 
-    /// <summary>Frame index in the stream: frame i belongs to the i-th pose pushed (0-based).</summary>
+    /// <summary>Frame index in the stream: frame i belongs to the i-th pose processed (0-based; poses dropped by latest-frame-wins are not counted).</summary>
     public long Index { get; internal set; }
 
     /// <summary>The image (RGB, the bundle's size). Owned by the frame; valid until <see cref="Dispose"/>.</summary>

@@ -38,7 +38,7 @@ public sealed class AnimationSession : IDisposable
     private int _inHead, _inCount, _outHead, _outCount;
     private bool _inputComplete, _finished, _disposed;
     private Exception? _fault;
-    private long _steps, _framesOut, _dropped, _firstStepStart, _lastFrameOut, _allocLast, _allocTotal;
+    private long _steps, _framesOut, _dropped, _firstStepStart, _lastFrameOut, _allocLast, _allocTotal, _allocSteps;
 
     internal AnimationSession(RainEngine engine, CpuStreamer streamer, EngineOptions options)
     {
@@ -79,7 +79,8 @@ public sealed class AnimationSession : IDisposable
                     _frameLatency.Summarize(),
                     _streamer.Timings.Summaries(),
                     _allocLast,
-                    _allocTotal);
+                    _allocTotal,
+                    _allocSteps);
             }
         }
     }
@@ -266,6 +267,7 @@ public sealed class AnimationSession : IDisposable
                     _steps++;
                     _allocLast = allocated;
                     _allocTotal += allocated;
+                    _allocSteps += allocated > 0 ? 1 : 0;
                     if (!outcome.Emit)
                     {
                         foreach (var f in frames)

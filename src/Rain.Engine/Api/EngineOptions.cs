@@ -56,6 +56,6 @@ public sealed record EngineOptions
     /// <summary>Check every bundle file's sha256 on load (reads each byte once).</summary>
     public bool VerifyBundleHashes { get; init; } = true;
 
-    /// <summary>Run the cross-noise attention over spatial positions in parallel; off = on the step thread only, which allocates nothing.</summary>
+    /// <summary>Share the cross-noise attention between the step thread and worker threads created once (one per further core, or per further <see cref="Threads"/>); off = the step thread only. Neither allocates per step.</summary>
     public bool ParallelAttention { get; init; } = true;
 }

@@ -10,6 +10,7 @@ namespace Rain.Engine.Api;
 /// <param name="Stages">Per-stage time per step (ms).</param>
 /// <param name="AllocatedBytesLastStep">Managed bytes the step thread allocated during the last step (0 in steady state).</param>
 /// <param name="AllocatedBytesTotal">Managed bytes the step thread allocated inside steps since the start.</param>
+/// <param name="AllocatingSteps">Steps that allocated any managed memory (warm-up only, in steady state none).</param>
 public sealed record SessionStatistics(
     long Steps,
     long FramesOut,
@@ -19,4 +20,5 @@ public sealed record SessionStatistics(
     LatencySummary FrameLatency,
     IReadOnlyDictionary<Stage, LatencySummary> Stages,
     long AllocatedBytesLastStep,
-    long AllocatedBytesTotal);
+    long AllocatedBytesTotal,
+    long AllocatingSteps);

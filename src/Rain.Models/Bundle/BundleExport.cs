@@ -23,7 +23,8 @@ public static class BundleExport
     /// <param name="folder">Output folder (created; existing bundle files are overwritten).</param>
     /// <param name="randomSeed">When set, seeded random weights replace the checkpoints (only the config files are read).</param>
     /// <param name="progress">Called with (files done, files expected, file name) after each network part is written.</param>
-    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null)
+    /// <param name="configName">How to name the configuration in the manifest's <c>source</c> (default: the yaml's path).</param>
+    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null, string? configName = null)
     {
         ArgumentNullException.ThrowIfNull(rain);
         var unet = UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
@@ -60,7 +61,7 @@ public static class BundleExport
         var manifest = new BundleManifest
         {
             FormatVersion = BundleManifest.CurrentFormatVersion,
-            Source = randomSeed is ulong s ? $"random weights, seed {s}, config {rain.Path}" : $"RAIN checkpoint at {rain.Root}, config {rain.Path}",
+            Source = randomSeed is ulong s ? $"random weights, seed {s}, config {configName ?? rain.Path}" : $"RAIN checkpoint at {rain.Root}, config {configName ?? rain.Path}",
             Height = stream.Height,
             Width = stream.Width,
             ReferenceHeight = RainConfig.Has(rain.RootMap, "reference_image_height") ? rain.GetInt(rain.RootMap, "reference_image_height") : stream.Height,

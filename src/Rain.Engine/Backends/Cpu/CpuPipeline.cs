@@ -33,7 +33,9 @@ internal sealed class CpuPipeline : IDisposable
         try
         {
             var m = bundle.Manifest;
-            UNet = new CpuPlan(bundle, _options, parallelAttention);
+            // The attention shares the cores ONNX Runtime uses for the parts (they never run at the same time).
+            int cores = threads > 0 ? threads : Environment.ProcessorCount;
+            UNet = new CpuPlan(bundle, _options, parallelAttention ? cores - 1 : 0);
             _clip = Load("clip_vision");
             var clip = BindOwn(_clip);
             _vae = Load("vae_encoder");
@@ -71,10 +73,21 @@ internal sealed class CpuPipeline : IDisposable
             ClipEmbeds = clip.TryGetValue("image_embeds", out var e) ? e : throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds'.");
             VaeImages = vae[_vae.Manifest.Inputs[0].Name];
             ReferenceLatents = vaeOut;
-            UNet.Buffer("timestep").Longs!.AsSpan().Clear();
-            for (int f = 0; f < m.Timesteps.Length; f++)
-                UNet.Buffer("timestep").Longs![f] = m.Timesteps[f];
-            m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F, 0);
+            // The manifest's sizes drive the host-side loops; the parts' contracts must agree with them.
+            int p = m.FramesPerLevel, f = p * m.Levels, h = m.Height / 8, w = m.Width / 8;
+            Expect(PoseU8, [p, 3, m.Height, m.Width]);
+            Expect(PoseFeatures, [p, m.PoseChannels, h, w]);
+            Expect(DecoderLatents, [p, 4, h, w]);
+            Expect(Images, [p, 3, m.Height, m.Width]);
+            Expect(UNet.Buffer("sample"), [f, 4, h, w]);
+            Expect(UNet.Buffer("pose_cond_fea"), [f, m.PoseChannels, h, w]);
+            Expect(UNet.Buffer("model_output"), [f, 4, h, w]);
+            Expect(UNet.Buffer("timestep"), [f]);
+            Expect(UNet.Buffer("timestep_cond"), [1, m.GuidanceEmbedding.Length]);
+            UNet.Buffer("timestep").I64.Clear();
+            for (int i = 0; i < m.Timesteps.Length; i++)
+                UNet.Buffer("timestep").I64[i] = m.Timesteps[i];
+            m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F);
         }
         catch
         {
@@ -117,18 +130,18 @@ internal sealed class CpuPipeline : IDisposable
     {
         var m = Bundle.Manifest;
         float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
-        clip.CopyTo(ClipPixels.F, 0);
+        clip.CopyTo(ClipPixels.F);
         _clip.Run(_run);
         var ehs = UNet.Buffer("encoder_hidden_states").F;
         if (ClipEmbeds.F.Length != ehs.Length)
             throw new BundleException($"{Bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the UNet's encoder_hidden_states ({UNet.Buffer("encoder_hidden_states").Contract}).");
-        ClipEmbeds.F.CopyTo(ehs, 0);
-        Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F, 0);
+        ClipEmbeds.F.CopyTo(ehs);
+        Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F);
         _vae.Run(_run);
         _reference.Run(_run);
     }
 
-    /// <summary>Runs one whole network by name on its own buffers (replay of recorded inputs); returns its tensors by name.</summary>
+    /// <summary>Runs one whole network by name on its bound buffers (replay of recorded inputs); the decoder advances its memories.</summary>
     public void RunNetwork(string name)
     {
         var n = name switch
@@ -170,7 +183,7 @@ internal sealed class CpuPipeline : IDisposable
         foreach (var set in _memories)
         {
             foreach (var t in set)
-                t.F.AsSpan().Clear();
+                t.F.Clear();
         }
 
         _memoryBinding = 0;
@@ -199,6 +212,12 @@ internal sealed class CpuPipeline : IDisposable
         var t = new CpuTensor(c);
         _owned.Add(t);
         return t;
+    }
+
+    private void Expect(CpuTensor t, long[] shape)
+    {
+        if (!t.Contract.Shape.AsSpan().SequenceEqual(shape))
+            throw new BundleException($"{Path.Combine(Bundle.Folder, ModelBundle.ManifestFileName)}: tensor '{t.Contract.Name}' is [{string.Join(", ", t.Contract.Shape)}] in its part's contract, but the manifest's sizes imply [{string.Join(", ", shape)}].");
     }
 
     private Dictionary<string, CpuTensor> BindOwn(OrtNetwork n)

@@ -19,8 +19,14 @@ internal sealed class CpuPlan : IDisposable
     private readonly Dictionary<string, CpuTensor> _buffers = new(StringComparer.Ordinal);
     private readonly List<CpuTensor> _owned = [];
 
-    public CpuPlan(ModelBundle bundle, SessionOptions options, bool parallelAttention)
+    private readonly AttentionWorkers _attention;
+
+    /// <param name="bundle">The bundle.</param>
+    /// <param name="options">Session options of every part.</param>
+    /// <param name="attentionWorkers">Threads besides the step thread that share the attention kernels (0: none).</param>
+    public CpuPlan(ModelBundle bundle, SessionOptions options, int attentionWorkers)
     {
+        _attention = new AttentionWorkers(attentionWorkers);
         var plan = bundle.Manifest.UNetPlan;
         try
         {
@@ -56,14 +62,13 @@ internal sealed class CpuPlan : IDisposable
                 }
                 else if (step.Kind == PlanStep.CrossNoiseAttention)
                 {
-                    float[] q = Buffer(step.Inputs[0]).F, k = Buffer(step.Inputs[1]).F, v = Buffer(step.Inputs[2]).F, o = Buffer(step.Outputs[0]).F;
+                    CpuTensor q = Buffer(step.Inputs[0]), k = Buffer(step.Inputs[1]), v = Buffer(step.Inputs[2]), o = Buffer(step.Outputs[0]);
                     int f = step.Frames!.Value, n = step.Tokens!.Value, c = step.Channels!.Value, heads = step.Heads!.Value;
-                    CrossNoiseAttention.Validate(f, n, c, heads, q.Length, k.Length, v.Length, o.Length);
-                    bool parallel = parallelAttention && (long)f * n * c >= 1 << 16;
+                    CrossNoiseAttention.Validate(f, n, c, heads, q.F.Length, k.F.Length, v.F.Length, o.F.Length);
                     _steps.Add((_, t) =>
                     {
                         long start = Stopwatch.GetTimestamp();
-                        CrossNoiseAttention.Reference(q, k, v, o, f, n, c, heads, parallel);
+                        _attention.Run(q, k, v, o, f, n, c, heads);
                         t?.Add(Stage.Attention, start);
                     });
                 }
@@ -96,6 +101,7 @@ internal sealed class CpuPlan : IDisposable
 
     public void Dispose()
     {
+        _attention.Dispose();
         foreach (var p in _parts)
             p.Dispose();
         foreach (var b in _owned)

@@ -28,7 +28,7 @@ internal static class CpuReplay
         var timesteps = new float[frames];
         Read(input, "timestep", timesteps);
         for (int f = 0; f < frames; f++)
-            unet.Buffer("timestep").Longs![f] = (long)timesteps[f];
+            unet.Buffer("timestep").I64[f] = (long)timesteps[f];
 
         var sample = new float[frames * latentFrame];
         ReadLayout(input, "init.sample", sample, 4, frames, plane);
@@ -47,12 +47,12 @@ internal static class CpuReplay
         var addNoise = new float[frames * latentFrame];
         var newNoise = new float[p * latentFrame];
         var poseU8 = new float[p * 3 * m.Height * m.Width];
-        var poseAll = unet.Buffer("pose_cond_fea").F;
+        var poseAllTensor = unet.Buffer("pose_cond_fea");
         for (int step = 0; input.TryGet($"step{step:D2}.pose_u8", out _); step++)
         {
             string k = $"step{step:D2}";
             ReadLayout(input, k + ".pose_u8", poseU8, 3, p, m.Height * m.Width);
-            var bytes = pipe.PoseU8.Bytes!;
+            var bytes = pipe.PoseU8.U8;
             for (int i = 0; i < poseU8.Length; i++)
             {
                 float v = poseU8[i];
@@ -62,16 +62,17 @@ internal static class CpuReplay
             ReadLayout(input, k + ".add_noise", addNoise, 4, frames, plane);
             ReadLayout(input, k + ".new_noise", newNoise, 4, p, plane);
             pipe.RunPoseGuider(null);
-            poseCache.CopyTo(poseAll, 0);
-            pipe.PoseFeatures.F.CopyTo(poseAll, poseCache.Length);
-            sample.CopyTo(unet.Buffer("sample").F, 0);
+            var poseAll = poseAllTensor.F;
+            poseCache.CopyTo(poseAll);
+            pipe.PoseFeatures.F.CopyTo(poseAll[poseCache.Length..]);
+            sample.CopyTo(unet.Buffer("sample").F);
             pipe.RunUNet(null);
             var next = new float[sample.Length];
             LcmStep.StepRoll(schedule, unet.Buffer("model_output").F, sample, addNoise, newNoise, next, pipe.DecoderLatents.F, latentFrame);
             pipe.RunDecoder(null);
-            output.Add((k + ".image", [1, p, 3, m.Height, m.Width], (float[])pipe.Images.F.Clone()));
+            output.Add((k + ".image", [1, p, 3, m.Height, m.Width], pipe.Images.F.ToArray()));
             output.Add((k + ".latents", [1, 4, frames, h, w], ToLayout(next, 4, frames, plane)));
-            poseAll.AsSpan(p * poseFrame).CopyTo(poseCache);
+            poseAll[(p * poseFrame)..].CopyTo(poseCache);
             output.Add((k + ".pose_cond_fea_out", [1, c0, frames - p, h, w], ToLayout(poseCache, c0, frames - p, plane)));
             sample = next;
             lastStep = step;
@@ -81,7 +82,7 @@ internal static class CpuReplay
         if (output.Count == 0)
             throw new InvalidDataException($"{input.Path}: no 'step00.pose_u8'; a stream replay file holds init.sample, the constants and stepKK.pose_u8/add_noise/new_noise per step.");
         for (int i = 0; i < pipe.MemoryCount; i++)
-            output.Add(($"step{lastStep:D2}.omem{i}", pipe.CurrentMemories[i].Contract.Shape, (float[])pipe.CurrentMemories[i].F.Clone()));
+            output.Add(($"step{lastStep:D2}.omem{i}", pipe.CurrentMemories[i].Contract.Shape, pipe.CurrentMemories[i].F.ToArray()));
         return output;
     }
 
@@ -97,27 +98,27 @@ internal static class CpuReplay
             case "clip_vision":
                 Read(input, "pixel_values", pipe.ClipPixels.F);
                 pipe.RunNetwork(network);
-                output.Add(("image_embeds", pipe.ClipEmbeds.Contract.Shape, (float[])pipe.ClipEmbeds.F.Clone()));
+                output.Add(("image_embeds", pipe.ClipEmbeds.Contract.Shape, pipe.ClipEmbeds.F.ToArray()));
                 break;
             case "vae_encoder":
                 Read(input, "images", pipe.VaeImages.F);
                 pipe.RunNetwork(network);
-                output.Add(("latents", pipe.ReferenceLatents.Contract.Shape, (float[])pipe.ReferenceLatents.F.Clone()));
+                output.Add(("latents", pipe.ReferenceLatents.Contract.Shape, pipe.ReferenceLatents.F.ToArray()));
                 break;
             case "reference_unet":
                 Read(input, "latents", pipe.ReferenceLatents.F);
                 Read(input, "clip_embeds", unet.Buffer("encoder_hidden_states").F);
                 pipe.RunNetwork(network);
                 foreach (string tap in m.Taps)
-                    output.Add((tap, unet.Buffer(tap).Contract.Shape, (float[])unet.Buffer(tap).F.Clone()));
+                    output.Add((tap, unet.Buffer(tap).Contract.Shape, unet.Buffer(tap).F.ToArray()));
                 break;
             case "pose_guider":
             {
                 int p = m.FramesPerLevel;
-                var u8 = new float[pipe.PoseU8.Bytes!.Length];
+                var u8 = new float[pipe.PoseU8.U8.Length];
                 ReadLayout(input, "pose_u8", u8, 3, p, m.Height * m.Width);
                 for (int i = 0; i < u8.Length; i++)
-                    pipe.PoseU8.Bytes[i] = (byte)Math.Clamp(u8[i], 0, 255);
+                    pipe.PoseU8.U8[i] = (byte)Math.Clamp(u8[i], 0, 255);
                 pipe.RunNetwork(network);
                 output.Add(("pose_cond_fea", [1, m.PoseChannels, p, m.Height / 8, m.Width / 8], ToLayout(pipe.PoseFeatures.F, m.PoseChannels, p, plane)));
                 break;
@@ -132,7 +133,7 @@ internal static class CpuReplay
                 var t = new float[frames];
                 Read(input, "timestep", t);
                 for (int f = 0; f < frames; f++)
-                    unet.Buffer("timestep").Longs![f] = (long)t[f];
+                    unet.Buffer("timestep").I64[f] = (long)t[f];
                 foreach (string tap in m.Taps)
                     Read(input, tap, unet.Buffer(tap).F);
                 pipe.RunUNet(null);
@@ -148,9 +149,9 @@ internal static class CpuReplay
                 for (int i = 0; i < pipe.MemoryCount; i++)
                     Read(input, $"pmem{i}", pipe.CurrentMemories[i].F);
                 pipe.RunNetwork(network);
-                output.Add(("images_ntchw", [1, p, 3, m.Height, m.Width], (float[])pipe.Images.F.Clone()));
+                output.Add(("images_ntchw", [1, p, 3, m.Height, m.Width], pipe.Images.F.ToArray()));
                 for (int i = 0; i < pipe.MemoryCount; i++)
-                    output.Add(($"omem{i}", pipe.CurrentMemories[i].Contract.Shape, (float[])pipe.CurrentMemories[i].F.Clone()));
+                    output.Add(($"omem{i}", pipe.CurrentMemories[i].Contract.Shape, pipe.CurrentMemories[i].F.ToArray()));
                 break;
             }
 

@@ -29,7 +29,8 @@ internal sealed class CpuStreamer
 
     public StreamState State { get; }
 
-    public StageTimings Timings { get; }
+    /// <summary>Where step times go (the bench swaps in a fresh one after warm-up).</summary>
+    public StageTimings Timings { get; set; }
 
     /// <summary>Checks that <paramref name="pose"/> fits the stream (size, buffer) without touching any state.</summary>
     public void CheckPose(RgbImage pose)
@@ -49,7 +50,7 @@ internal sealed class CpuStreamer
             throw new ArgumentException($"A step takes p = {_p} poses and {_p} frame buffers; got {poses.Length} and {frames.Length}.");
         long stepStart = Stopwatch.GetTimestamp();
         long t = stepStart;
-        byte[] u8 = _pipe.PoseU8.Bytes!;
+        var u8 = _pipe.PoseU8.U8;
         int plane = _height * _width;
         for (int i = 0; i < _p; i++)
         {
@@ -68,7 +69,7 @@ internal sealed class CpuStreamer
         _pipe.RunPoseGuider(Timings);
 
         t = Stopwatch.GetTimestamp();
-        _pipe.PoseFeatures.F.AsSpan().CopyTo(State.NewPoseFeatureSlots());
+        _pipe.PoseFeatures.F.CopyTo(State.NewPoseFeatureSlots());
         State.Latents.CopyTo(_pipe.UNet.Buffer("sample").F);
         State.PoseFeatures.CopyTo(_pipe.UNet.Buffer("pose_cond_fea").F);
         Timings.Add(Stage.Copies, t);
@@ -87,7 +88,7 @@ internal sealed class CpuStreamer
             Timings.Add(Stage.Copies, t);
             _pipe.RunDecoder(Timings);
             t = Stopwatch.GetTimestamp();
-            var images = _pipe.Images.F.AsSpan();
+            var images = _pipe.Images.F;
             for (int i = 0; i < _p; i++)
                 Preprocess.FrameToRgb(images.Slice(i * 3 * plane, 3 * plane), _width, _height, frames[i]);
             Timings.Add(Stage.FrameOutput, t);

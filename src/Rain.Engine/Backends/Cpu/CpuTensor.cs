@@ -1,51 +1,56 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Rain.Engine.Bundle;
 
 namespace Rain.Engine.Backends.Cpu;
 
 /// <summary>
 /// A preallocated host tensor of a fixed contract, wrapped once as an <see cref="OrtValue"/> over the same memory, so
-/// ONNX Runtime reads and writes the managed array in place and nothing is allocated per run.
+/// ONNX Runtime reads and writes it in place and nothing is allocated per run. The memory is a pinned array (it never
+/// moves) and starts on a 64-byte boundary: ONNX Runtime's kernels pick code paths by alignment, so an unaligned buffer
+/// would make results differ in the last bits from one allocation to the next.
 /// </summary>
 internal sealed class CpuTensor : IDisposable
 {
-    public CpuTensor(TensorContract contract)
+    private const int Alignment = 64;
+    private readonly byte[] _storage;
+    private readonly int _offset, _bytes;
+
+    public unsafe CpuTensor(TensorContract contract)
     {
         Contract = contract;
-        int count = checked((int)contract.ElementCount);
-        switch (contract.DType)
+        (TensorElementType type, int size) = contract.DType switch
         {
-            case "float32":
-                Floats = new float[count];
-                Value = OrtValue.CreateTensorValueFromMemory(Floats, contract.Shape);
-                break;
-            case "uint8":
-                Bytes = new byte[count];
-                Value = OrtValue.CreateTensorValueFromMemory(Bytes, contract.Shape);
-                break;
-            case "int64":
-                Longs = new long[count];
-                Value = OrtValue.CreateTensorValueFromMemory(Longs, contract.Shape);
-                break;
-            default:
-                throw new BundleException($"tensor {contract}: element type '{contract.DType}' is not supported (float32, uint8, int64).");
-        }
+            "float32" => (TensorElementType.Float, 4),
+            "uint8" => (TensorElementType.UInt8, 1),
+            "int64" => (TensorElementType.Int64, 8),
+            _ => throw new BundleException($"tensor {contract}: element type '{contract.DType}' is not supported (float32, uint8, int64)."),
+        };
+        _bytes = checked((int)contract.ElementCount * size);
+        _storage = GC.AllocateArray<byte>(_bytes + Alignment, pinned: true);
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
+        _offset = (int)((Alignment - (address % Alignment)) % Alignment);
+        Value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, contract.Shape, address + _offset, _bytes);
     }
 
     public TensorContract Contract { get; }
 
-    public float[]? Floats { get; }
-
-    public byte[]? Bytes { get; }
-
-    public long[]? Longs { get; }
-
     public OrtValue Value { get; }
 
-    /// <summary>The float32 data (throws for other element types).</summary>
-    public float[] F => Floats ?? throw new InvalidOperationException($"tensor {Contract} is not float32.");
+    /// <summary>The float32 data (empty view for other element types is an error).</summary>
+    public Span<float> F => Contract.DType == "float32" ? MemoryMarshal.Cast<byte, float>(Raw) : throw new InvalidOperationException($"tensor {Contract} is not float32.");
 
-    public long Bytes64 => Contract.ElementCount * (Floats is not null ? 4 : Longs is not null ? 8 : 1);
+    /// <summary>The uint8 data.</summary>
+    public Span<byte> U8 => Contract.DType == "uint8" ? Raw : throw new InvalidOperationException($"tensor {Contract} is not uint8.");
+
+    /// <summary>The int64 data.</summary>
+    public Span<long> I64 => Contract.DType == "int64" ? MemoryMarshal.Cast<byte, long>(Raw) : throw new InvalidOperationException($"tensor {Contract} is not int64.");
+
+    public long Bytes64 => _bytes;
+
+    private Span<byte> Raw => _storage.AsSpan(_offset, _bytes);
 
     public void Dispose() => Value.Dispose();
 }

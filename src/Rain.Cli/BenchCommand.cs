@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Rain.Engine.Api;
+using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Bundle;
+
+namespace Rain.Cli;
+
+/// <summary>
+/// <c>rain bench</c>: warm-up, then N stream steps on the CPU backend, driven directly (no queues, so only the step is
+/// timed): fps, step-time percentiles, the per-stage breakdown, the engine's overhead outside ONNX Runtime and the
+/// attention kernels, managed allocation per step, peak RSS; JSON and a PNG chart.
+/// </summary>
+internal static class BenchCommand
+{
+    /// <summary>Stages whose time is spent inside ONNX Runtime runs or the attention kernels; the rest is engine overhead.</summary>
+    internal static readonly Stage[] ComputeStages = [Stage.PoseGuider, Stage.UNetParts, Stage.Attention, Stage.Decode];
+
+    public static Command Create()
+    {
+        var bundle = new Option<string>("--bundle") { Description = "model bundle folder", Required = true };
+        var steps = new Option<int>("--steps") { Description = "measured steps", DefaultValueFactory = _ => 50 };
+        var warmup = new Option<int>("--warmup") { Description = "steps run before measuring (at least L-1 so that decoding is included)", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+        var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (no attention worker threads)" };
+        var json = new Option<string?>("--json") { Description = "write the results as JSON" };
+        var chart = new Option<string?>("--chart") { Description = "write a PNG chart: step time over the run and the stage breakdown" };
+        var command = new Command("bench", "Benchmark the stream step on the CPU backend: fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
+        {
+            bundle, steps, warmup, threads, serial, json, chart,
+        };
+        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error));
+        return command;
+    }
+
+    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e)
+    {
+        if (steps < 1 || warmup < 0)
+        {
+            e.WriteLine("rain bench: --steps must be at least 1 and --warmup at least 0.");
+            return 2;
+        }
+
+        try
+        {
+            var ci = CultureInfo.InvariantCulture;
+            var load = Stopwatch.StartNew();
+            var bundle = ModelBundle.Load(bundlePath);
+            using var pipe = new CpuPipeline(bundle, threads, !serialAttention);
+            var m = bundle.Manifest;
+            o.WriteLine(string.Create(ci, $"bundle {bundle.Folder}: {m.Width}x{m.Height}, p={m.FramesPerLevel} L={m.Levels}, {m.Parts.Count} parts; loaded in {load.Elapsed.TotalSeconds:F1} s; buffers {pipe.BufferBytes / 1e6:F0} MB"));
+            o.WriteLine($"machine: {LatencyReport.Machine()}");
+            pipe.SetReference(DemoScene.Reference(m.Width, m.Height));
+            var streamer = new CpuStreamer(pipe, 0, new StageTimings());
+            int p = m.FramesPerLevel;
+            var poses = Enumerable.Range(0, 4 * p).Select(i => DemoScene.Pose(i, m.Width, m.Height)).ToArray();
+            var frames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
+            long k = 0;
+            void Step() => streamer.Step(poses.AsSpan((int)(k++ % 4) * p, p), frames);
+
+            for (int i = 0; i < warmup; i++)
+            {
+                Step();
+                e.Write(string.Create(ci, $"\rwarm-up {i + 1}/{warmup}"));
+            }
+
+            streamer.Timings = new StageTimings(Math.Max(steps, 1));
+            var stepMs = new double[steps];
+            var allocated = new long[steps];
+            var rss = new long[steps];
+            var wall = Stopwatch.StartNew();
+            for (int i = 0; i < steps; i++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                long t = Stopwatch.GetTimestamp();
+                Step();
+                stepMs[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+                allocated[i] = GC.GetAllocatedBytesForCurrentThread() - before;
+
+                // Sampled outside the allocation window (reading the working set allocates).
+                rss[i] = Environment.WorkingSet;
+                ExportCommand.Progress(e, i + 1, steps, string.Create(ci, $"steps, {stepMs[i]:F0} ms"));
+            }
+
+            double seconds = wall.Elapsed.TotalSeconds;
+            e.WriteLine();
+            var stages = streamer.Timings.Summaries();
+            var step = streamer.Timings.Step.Summarize();
+            double compute = ComputeStages.Sum(s => stages[s].Mean);
+            double overhead = step.Mean - compute;
+            var result = new JsonObject
+            {
+                ["machine"] = LatencyReport.Machine(),
+                ["bundle"] = bundle.Folder,
+                ["size"] = $"{m.Width}x{m.Height}",
+                ["frames_per_level"] = p,
+                ["levels"] = m.Levels,
+                ["threads"] = threads,
+                ["parallel_attention"] = !serialAttention,
+                ["warmup_steps"] = warmup,
+                ["steps"] = steps,
+                ["fps"] = steps * p / seconds,
+                ["step_ms"] = LatencyReport.Summary(step),
+                ["stages_ms"] = new JsonObject(stages.Select(kv => KeyValuePair.Create(kv.Key.ToString(), (JsonNode?)LatencyReport.Summary(kv.Value)))),
+                ["compute_ms_mean"] = compute,
+                ["engine_overhead_ms_mean"] = overhead,
+                ["engine_overhead_share"] = overhead / step.Mean,
+                ["allocated_bytes_per_step_mean"] = allocated.Average(),
+                ["allocated_bytes_per_step_max"] = allocated.Max(),
+                ["buffer_bytes"] = pipe.BufferBytes,
+                ["peak_rss_bytes"] = LatencyReport.PeakRssBytes(),
+                ["step_ms_series"] = new JsonArray([.. stepMs.Select(v => (JsonNode?)Math.Round(v, 3))]),
+                ["rss_bytes_series"] = new JsonArray([.. rss.Select(v => (JsonNode?)v)]),
+            };
+
+            o.WriteLine(string.Create(ci, $"{steps} steps: {steps * p / seconds:F2} fps ({p} frames per step)"));
+            o.WriteLine(string.Create(ci, $"step time  {step}"));
+            foreach (var (stage, s) in stages)
+                o.WriteLine(string.Create(ci, $"  {stage,-12} mean {s.Mean,10:F3} ms  p50 {s.P50,10:F3}  p99 {s.P99,10:F3}  {s.Mean / step.Mean,7:P1}"));
+            o.WriteLine(string.Create(ci, $"engine overhead (step − ONNX Runtime runs − attention kernels): {overhead:F3} ms = {overhead / step.Mean:P2} of the step"));
+            o.WriteLine(string.Create(ci, $"managed allocation per step: mean {allocated.Average():F0} B, max {allocated.Max()} B"));
+            o.WriteLine(string.Create(ci, $"peak RSS {LatencyReport.PeakRssBytes() / 1e6:F0} MB; engine buffers {pipe.BufferBytes / 1e6:F0} MB"));
+            int tenth = Math.Max(1, steps / 10);
+            o.WriteLine(string.Create(ci, $"drift: first {tenth} steps mean {stepMs[..tenth].Average():F2} ms, RSS {rss[tenth - 1] / 1e6:F0} MB; last {tenth} steps mean {stepMs[^tenth..].Average():F2} ms, RSS {rss[^1] / 1e6:F0} MB"));
+            if (jsonPath is not null)
+                LatencyReport.Write(jsonPath, result);
+            if (chartPath is not null)
+                BenchChart.Write(chartPath, stepMs, stages, $"{m.Width}x{m.Height} p={p} L={m.Levels}: {steps * p / seconds:F2} fps, step p50 {step.P50:F0} ms");
+            return 0;
+        }
+        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException)
+        {
+            e.WriteLine($"rain bench: {x.Message}");
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text.Json.Nodes;
+using Rain.Engine.Media;
+using Rain.Testing;
+using Xunit.Abstractions;
+
+namespace Rain.Cli.Tests;
+
+/// <summary>`rain demo`, `rain run` and `rain bench` end to end through the root command, and their clear errors.</summary>
+public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("rain-cli-").FullName;
+
+    private string Bundle()
+    {
+        string bundle = Path.Combine(_folder, "bundle");
+        Assert.Equal(0, Cli.Invoke(output, "export", "--rain-root", GoldenData.Root, "--out", bundle));
+        return bundle;
+    }
+
+    private string Poses(int count)
+    {
+        string poses = Path.Combine(_folder, "poses");
+        Directory.CreateDirectory(poses);
+        for (int i = 0; i < count; i++)
+            ImageCodec.SavePng(DemoScene.Pose(i, 128, 64), Path.Combine(poses, $"pose_{i:D3}.png"));
+        return poses;
+    }
+
+    [Fact]
+    public void Demo_streams_writes_frames_and_a_report_and_reuses_its_cached_bundle()
+    {
+        string cache = Path.Combine(_folder, "cache"), out1 = Path.Combine(_folder, "demo");
+        Assert.Equal(0, Cli.Invoke(output, out string first, out _, "demo", "--out", out1, "--steps", "5", "--cache", cache, "--threads", "1"));
+        Assert.Contains("exported", first, StringComparison.Ordinal);
+
+        // 5 steps, L = 4: chunks 0 and 1 come out, 8 frames.
+        Assert.Equal(8, Directory.GetFiles(Path.Combine(out1, "frames"), "frame_*.png").Length);
+        var frame = ImageCodec.Load(Path.Combine(out1, "frames", "frame_00007.png"));
+        Assert.Equal((128, 64), (frame.Width, frame.Height));
+        var report = JsonNode.Parse(File.ReadAllText(Path.Combine(out1, "latency.json")))!;
+        Assert.Equal(5, report["steps"]!.GetValue<long>());
+        Assert.Equal(8, report["frames"]!.GetValue<long>());
+        Assert.True(report["frame_latency_ms"]!["p99"]!.GetValue<double>() >= report["frame_latency_ms"]!["p50"]!.GetValue<double>());
+        Assert.NotNull(report["stages_ms"]!["UNetParts"]);
+
+        Assert.Equal(0, Cli.Invoke(output, out string second, out _, "demo", "--out", out1, "--steps", "4", "--cache", cache, "--threads", "1"));
+        Assert.Contains("(cached)", second, StringComparison.Ordinal);
+        Assert.Equal(4, Directory.GetFiles(Path.Combine(out1, "frames"), "frame_*.png").Length);
+    }
+
+    [Fact]
+    public void Run_animates_a_folder_of_poses_and_names_a_bad_pose_file()
+    {
+        string bundle = Bundle(), poses = Poses(20), reference = Path.Combine(_folder, "reference.png"), frames = Path.Combine(_folder, "frames");
+        ImageCodec.SavePng(DemoScene.Reference(96, 96), reference);
+        Assert.Equal(0, Cli.Invoke(output, "run", "--bundle", bundle, "--reference", reference, "--poses", poses, "--out", frames, "--threads", "1"));
+        Assert.Equal(8, Directory.GetFiles(frames, "frame_*.png").Length);
+        Assert.True(File.Exists(Path.Combine(frames, "latency.json")));
+
+        ImageCodec.SavePng(DemoScene.Pose(0, 64, 64), Path.Combine(poses, "pose_005.png"));
+        Assert.Equal(2, Cli.Invoke(output, out _, out string wrongSize, "run", "--bundle", bundle, "--reference", reference, "--poses", poses, "--out", frames));
+        Assert.Contains("pose_005.png", wrongSize, StringComparison.Ordinal);
+        Assert.Contains("128x64", wrongSize, StringComparison.Ordinal);
+
+        File.WriteAllBytes(Path.Combine(poses, "pose_005.png"), [0x89, (byte)'P', (byte)'N', (byte)'G', 1, 2, 3]);
+        Assert.Equal(2, Cli.Invoke(output, out _, out string corrupt, "run", "--bundle", bundle, "--reference", reference, "--poses", poses, "--out", frames));
+        Assert.Contains("pose_005.png", corrupt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_reports_percentiles_stages_overhead_and_allocations_as_json_and_a_chart()
+    {
+        string bundle = Bundle(), json = Path.Combine(_folder, "bench.json"), chart = Path.Combine(_folder, "bench.png");
+        Assert.Equal(0, Cli.Invoke(output, out string text, out _, "bench", "--bundle", bundle, "--steps", "3", "--warmup", "3", "--threads", "1", "--serial-attention", "--json", json, "--chart", chart));
+        Assert.Contains("engine overhead", text, StringComparison.Ordinal);
+        var report = JsonNode.Parse(File.ReadAllText(json))!;
+        Assert.Equal(3, report["step_ms_series"]!.AsArray().Count);
+        double step = report["step_ms"]!["mean"]!.GetValue<double>();
+        double compute = report["compute_ms_mean"]!.GetValue<double>();
+        Assert.InRange(compute, 0, step);
+        Assert.Equal(0, report["allocated_bytes_per_step_max"]!.GetValue<long>());
+        Assert.True(report["peak_rss_bytes"]!.GetValue<long>() > 0);
+        var image = ImageCodec.Load(chart);
+        Assert.Equal(900, image.Width);
+    }
+
+    [Fact]
+    public void A_missing_bundle_or_rain_root_is_a_clear_error()
+    {
+        string missing = Path.Combine(_folder, "nowhere");
+        Assert.Equal(2, Cli.Invoke(output, out _, out string bench, "bench", "--bundle", missing));
+        Assert.Contains("bundle.json", bench, StringComparison.Ordinal);
+        Assert.Equal(2, Cli.Invoke(output, out _, out string export, "export", "--rain-root", missing, "--out", Path.Combine(_folder, "b")));
+        Assert.Contains("rain_morpher.yaml", export, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

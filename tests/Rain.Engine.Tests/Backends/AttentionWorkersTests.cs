@@ -1,0 +1,42 @@
+using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Bundle;
+using Rain.Kernels;
+
+namespace Rain.Engine.Tests.Backends;
+
+/// <summary>
+/// The engine's threaded attention equals the kernel's CPU reference bit for bit (every position is computed by the same
+/// code on one thread), for any number of workers, odd sizes included, and allocates nothing per run.
+/// </summary>
+public sealed class AttentionWorkersTests
+{
+    [Theory]
+    [InlineData(0, 16, 128, 32, 8)]
+    [InlineData(1, 16, 128, 32, 8)]
+    [InlineData(3, 16, 131, 48, 4)]
+    [InlineData(5, 12, 7, 64, 2)]
+    public void Matches_the_reference_for_any_number_of_workers(int workers, int frames, int tokens, int channels, int heads)
+    {
+        var contract = new TensorContract("x", "float32", [frames, tokens, channels]);
+        using CpuTensor q = new(contract), k = new(contract), v = new(contract), o = new(contract);
+        var random = new Random(frames * tokens + workers);
+        foreach (var t in new[] { q, k, v })
+        {
+            var span = t.F;
+            for (int i = 0; i < span.Length; i++)
+                span[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+
+        o.F.Fill(float.NaN); // poisoned: every element must be written
+        var expected = new float[o.F.Length];
+        CrossNoiseAttention.Reference(q.F, k.F, v.F, expected, frames, tokens, channels, heads);
+        using var pool = new AttentionWorkers(workers);
+        pool.Run(q, k, v, o, frames, tokens, channels, heads);
+        Assert.Equal(expected, o.F.ToArray());
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+            pool.Run(q, k, v, o, frames, tokens, channels, heads);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
