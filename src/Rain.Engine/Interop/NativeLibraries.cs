@@ -10,7 +10,7 @@ namespace Rain.Engine.Interop;
 /// </summary>
 /// <remarks>
 /// Search order for each library: an explicit file from the environment (<c>RAIN_CUDA_DRIVER_PATH</c>,
-/// <c>RAIN_NVRTC_PATH</c>; a directory is searched too), then every directory of <c>RAIN_CUDA_LIBRARY_DIRS</c>
+/// <c>RAIN_NVRTC_PATH</c>, <c>RAIN_TENSORRT_DIR</c>; a directory is searched too), then every directory of <c>RAIN_CUDA_LIBRARY_DIRS</c>
 /// (path-list; for NVRTC wheels inside a Python environment: <c>site-packages/nvidia/cu13/lib</c> or
 /// <c>site-packages/nvidia/cuda_nvrtc/lib</c>), then the bare names, which the OS loader resolves through its own
 /// path (<c>LD_LIBRARY_PATH</c>, the ld cache, <c>PATH</c> on Windows).
@@ -22,6 +22,12 @@ internal static class NativeLibraries
 
     /// <summary>Logical name of the NVRTC library in the bindings.</summary>
     public const string Nvrtc = "rain-nvrtc";
+
+    /// <summary>Logical name of TensorRT's libnvinfer (majors 11 and 10, newest first).</summary>
+    public const string TensorRt = "rain-nvinfer";
+
+    /// <summary>Logical name of TensorRT's ONNX parser library.</summary>
+    public const string OnnxParser = "rain-nvonnxparser";
 
     /// <summary>Environment variable: a path-list of directories searched before the OS loader path.</summary>
     public const string SearchDirsVariable = "RAIN_CUDA_LIBRARY_DIRS";
@@ -74,11 +80,16 @@ internal static class NativeLibraries
     }
 
     /// <summary>The candidate files for a logical name on this OS, in probing order, given an environment.</summary>
-    public static IReadOnlyList<string> Candidates(string logicalName, Func<string, string?> environment)
+    public static IReadOnlyList<string> Candidates(string logicalName, Func<string, string?> environment, bool loaderPath = true)
     {
         var names = FileNames(logicalName);
         var list = new List<string>();
-        string? explicitPath = environment(logicalName == Cuda ? "RAIN_CUDA_DRIVER_PATH" : "RAIN_NVRTC_PATH");
+        string? explicitPath = environment(logicalName switch
+        {
+            Cuda => "RAIN_CUDA_DRIVER_PATH",
+            Nvrtc => "RAIN_NVRTC_PATH",
+            _ => "RAIN_TENSORRT_DIR",
+        });
         if (!string.IsNullOrWhiteSpace(explicitPath))
         {
             if (Directory.Exists(explicitPath))
@@ -94,7 +105,8 @@ internal static class NativeLibraries
                 list.AddRange(names.Select(n => Path.Combine(dir, n)));
         }
 
-        list.AddRange(names);
+        if (loaderPath)
+            list.AddRange(names);
         return list;
     }
 
@@ -104,6 +116,10 @@ internal static class NativeLibraries
         (Cuda, true) => ["nvcuda.dll"],
         (Nvrtc, false) => ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"],
         (Nvrtc, true) => ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll", "nvrtc64_112_0.dll", "nvrtc64_111_0.dll"],
+        (TensorRt, false) => ["libnvinfer.so.11", "libnvinfer.so.10"],
+        (TensorRt, true) => ["nvinfer_11.dll", "nvinfer_10.dll"],
+        (OnnxParser, false) => ["libnvonnxparser.so.11", "libnvonnxparser.so.10"],
+        (OnnxParser, true) => ["nvonnxparser_11.dll", "nvonnxparser_10.dll"],
         _ => [],
     };
 
@@ -115,10 +131,13 @@ internal static class NativeLibraries
     }
 
     /// <summary>Tries every candidate in order (uncached); never throws.</summary>
-    internal static LoadResult Probe(string logicalName, Func<string, string?> environment)
+    /// <param name="logicalName">The library.</param>
+    /// <param name="environment">Reads environment variables (tests substitute their own).</param>
+    /// <param name="loaderPath">Also try the bare names through the OS loader path; false confines the search to explicit paths.</param>
+    internal static LoadResult Probe(string logicalName, Func<string, string?> environment, bool loaderPath = true)
     {
         var trace = new List<string>();
-        foreach (string candidate in Candidates(logicalName, environment))
+        foreach (string candidate in Candidates(logicalName, environment, loaderPath))
         {
             bool isPath = candidate.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal);
             if (isPath && !File.Exists(candidate))

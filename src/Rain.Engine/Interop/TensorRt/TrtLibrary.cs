@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 
+
 namespace Rain.Engine.Interop.TensorRt;
 
 /// <summary>
@@ -47,44 +48,41 @@ internal sealed unsafe class TrtLibrary
     /// <summary>The version number our tables were derived for, passed to the factories (<c>NV_TENSORRT_VERSION</c>).</summary>
     public int HeaderVersion => Major == 10 ? 10_16_00 : 11_01_00;
 
-    /// <summary>Library names probed, newest major first, for the current OS.</summary>
-    public static IReadOnlyList<(string Infer, string Parser)> CandidateNames() =>
-        OperatingSystem.IsWindows()
-            ? [("nvinfer_11.dll", "nvonnxparser_11.dll"), ("nvinfer_10.dll", "nvonnxparser_10.dll")]
-            : [("libnvinfer.so.11", "libnvonnxparser.so.11"), ("libnvinfer.so.10", "libnvonnxparser.so.10")];
-
     /// <summary>
-    /// Loads TensorRT from <paramref name="directory"/> (or the environment variable <c>RAIN_TENSORRT_DIR</c>, else the
-    /// system search path). Returns null and a description of every attempt when no library was found; throws
-    /// <see cref="TrtException"/> when one was found but cannot be used (unsupported version, missing export).
+    /// Loads TensorRT through the shared resolver (<see cref="NativeLibraries"/>): only <paramref name="directory"/> when
+    /// given; otherwise the environment variable <c>RAIN_TENSORRT_DIR</c>, then <c>RAIN_CUDA_LIBRARY_DIRS</c>, then the OS loader path;
+    /// libnvinfer of major 11, then 10. The ONNX parser of the same major is loaded from beside it when present.
+    /// Returns null and the trace of every attempt when no libnvinfer loads; throws <see cref="TrtException"/> when one
+    /// loads but cannot be used (unsupported version, missing export).
     /// </summary>
     public static TrtLibrary? TryLoad(string? directory, out string trace)
     {
-        directory ??= Environment.GetEnvironmentVariable("RAIN_TENSORRT_DIR");
-        var attempts = new List<string>();
-        foreach (var (inferName, parserName) in CandidateNames())
+        // An explicit directory is the only place looked at: a caller who names a folder means that TensorRT.
+        Func<string, string?> environment = name => directory is null ? Environment.GetEnvironmentVariable(name)
+            : name == "RAIN_TENSORRT_DIR" ? directory : null;
+        var infer = NativeLibraries.Probe(NativeLibraries.TensorRt, environment, loaderPath: directory is null);
+        if (!infer.Loaded)
         {
-            string inferPath = directory is null ? inferName : Path.Combine(directory, inferName);
-            if (!NativeLibrary.TryLoad(inferPath, out nint infer))
-            {
-                attempts.Add($"{inferPath}: not found");
-                continue;
-            }
+            trace = string.Join("; ", infer.Trace);
+            return null;
+        }
 
-            string? parserPath = directory is null ? parserName : Path.Combine(directory, parserName);
-            if (!NativeLibrary.TryLoad(parserPath, out nint parser))
-            {
-                attempts.Add($"{parserPath}: not found (ONNX parsing, needed only to build engines, is unavailable)");
-                parser = 0;
-                parserPath = null;
-            }
-
-            trace = string.Join("; ", attempts.Append($"{inferPath}: loaded"));
-            return Open(infer, parser, inferPath, parserPath);
+        // The parser must have the same major as libnvinfer: take the candidate whose version suffix matches.
+        string suffix = OperatingSystem.IsWindows()
+            ? Path.GetFileName(infer.LoadedFrom!)["nvinfer".Length..]
+            : Path.GetFileName(infer.LoadedFrom!)["libnvinfer".Length..];
+        string parserName = (OperatingSystem.IsWindows() ? "nvonnxparser" : "libnvonnxparser") + suffix;
+        string? inferDir = Path.GetDirectoryName(infer.LoadedFrom!);
+        string parserPath = string.IsNullOrEmpty(inferDir) ? parserName : Path.Combine(inferDir, parserName);
+        var attempts = infer.Trace.ToList();
+        if (!NativeLibrary.TryLoad(parserPath, out nint parser))
+        {
+            attempts.Add($"{parserPath} (not found: ONNX parsing, needed only to build engines, is unavailable)");
+            parser = 0;
         }
 
         trace = string.Join("; ", attempts);
-        return null;
+        return Open(infer.Handle, parser, infer.LoadedFrom!, parser == 0 ? null : parserPath);
     }
 
     /// <summary>Like <see cref="TryLoad"/> but throws a <see cref="TrtException"/> naming every attempt when TensorRT is absent.</summary>

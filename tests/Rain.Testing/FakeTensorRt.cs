@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace Rain.Engine.Tests.TensorRt;
+namespace Rain.Testing;
 
 /// <summary>
 /// Compiles <c>fake_nvinfer.c</c> with the machine's C compiler into libnvinfer.so.10 and libnvonnxparser.so.10 (once
 /// per test run) and exposes the fake's control exports.
 /// </summary>
-internal static unsafe class FakeTensorRt
+public static unsafe class FakeTensorRt
 {
     private static readonly Lazy<string> DirectoryLazy = new(Build);
 
@@ -17,7 +17,7 @@ internal static unsafe class FakeTensorRt
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("The fake libnvinfer is laid out for the Linux (Itanium) 10.x tables.");
-        string source = Path.Combine(AppContext.BaseDirectory, "TensorRt", "fake_nvinfer.c");
+        string source = Path.Combine(AppContext.BaseDirectory, "Native", "fake_nvinfer.c");
         string dir = Path.Combine(Path.GetTempPath(), $"rain-fake-trt-{Environment.ProcessId}");
         System.IO.Directory.CreateDirectory(dir);
         Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -Wl,-soname,libnvinfer.so.10 -o {dir}/libnvinfer.so.10 {source}");
@@ -51,3 +51,7 @@ internal static unsafe class FakeTensorRt
         (Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)Export(lib, "fake_events"))()) ?? string.Empty)
             .Split(';', StringSplitOptions.RemoveEmptyEntries);
 }
+
+/// <summary>Tests that load the fake libnvinfer share its global state: they run one at a time.</summary>
+[Xunit.CollectionDefinition(nameof(FakeTensorRtGroup), DisableParallelization = true)]
+public sealed class FakeTensorRtGroup;

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Bundle;
+using Rain.Engine.Interop.TensorRt;
+
+namespace Rain.Engine.Backends.TensorRt;
+
+/// <summary>Settings of <see cref="EngineBuilder.BuildBundle"/>.</summary>
+internal sealed record EngineBuildSettings
+{
+    /// <summary>Folder of libnvinfer (else RAIN_TENSORRT_DIR, then the loader path).</summary>
+    public string? TensorRtDirectory { get; init; }
+
+    /// <summary>Target SM (major·10 + minor); null = the SM of CUDA device 0.</summary>
+    public int? ComputeCapability { get; init; }
+
+    /// <summary>Allow FP16 kernels (TensorRT 10's kFP16); false builds FP32 plans.</summary>
+    public bool Fp16 { get; init; } = true;
+
+    /// <summary>Builder workspace limit in bytes.</summary>
+    public long WorkspaceBytes { get; init; } = 4L << 30;
+
+    /// <summary>Rebuild plans even when a plan with the same key exists.</summary>
+    public bool Force { get; init; }
+}
+
+/// <summary>What happened to one part.</summary>
+internal readonly record struct PartBuildResult(string Part, bool Built, string PlanPath, double Seconds, long PlanBytes);
+
+/// <summary>
+/// Builds TensorRT plans for every ONNX part of a bundle through the vtable binding: parse (errors with node names),
+/// configure (FP16, workspace), build and serialize; writes <c>engines/&lt;gpu-key&gt;/&lt;part&gt;.&lt;key&gt;.plan</c> and the
+/// folder's <see cref="EngineIndex"/>. Parts whose key is unchanged are skipped. TensorRT's timing cache is not
+/// persisted: <c>ITimingCache</c> is not among the classes whose slots <c>shared/trt-abi</c> derived, and guessing slots
+/// is not an option.
+/// </summary>
+internal static class EngineBuilder
+{
+    /// <summary>Loads TensorRT and resolves the target SM, or throws <see cref="TrtException"/> naming what is missing.</summary>
+    public static (TrtLibrary Library, int Sm) Prepare(EngineBuildSettings settings)
+    {
+        var library = TrtLibrary.Load(settings.TensorRtDirectory);
+        if (library.ParserPath is null)
+            throw new TrtException($"TensorRT's ONNX parser (libnvonnxparser) was not found beside {library.InferPath}; it ships with TensorRT and is needed to build engines.");
+        int sm = settings.ComputeCapability ?? DetectSm();
+        if (library.Enums.BuilderFlagFp16 is null && settings.Fp16)
+        {
+            throw new TrtException(
+                $"TensorRT {library.VersionText} removed the FP16 builder flag (11.x builds strongly typed networks, whose precision comes from the ONNX file). " +
+                "Build FP32 plans with --fp32, or use TensorRT 10.x for FP16 plans from the float32 bundle.");
+        }
+
+        return (library, sm);
+    }
+
+    private static int DetectSm()
+    {
+        var capability = CudaDevice.Probe();
+        if (!capability.Available)
+            throw new TrtException($"Cannot tell which GPU to build for: {capability.Reason}. Run on the target GPU or pass --sm.");
+        return capability.ComputeCapability;
+    }
+
+    /// <summary>Builds (or reuses) a plan for every part of <paramref name="bundle"/>.</summary>
+    public static IReadOnlyList<PartBuildResult> BuildBundle(ModelBundle bundle, EngineBuildSettings settings, TrtLibrary library, int sm, Action<int, int, PartBuildResult>? progress = null)
+    {
+        string gpuKey = EngineIndex.GpuKey(library.VersionText, sm, settings.Fp16);
+        string folder = Path.Combine(bundle.Folder, "engines", gpuKey);
+        Directory.CreateDirectory(folder);
+        var previous = EngineIndex.TryRead(folder);
+        var entries = new Dictionary<string, EnginePlanEntry>(StringComparer.Ordinal);
+        var results = new List<PartBuildResult>();
+        var messages = new List<string>();
+        using var logger = new TrtLogger(library.Slots, (severity, message) =>
+        {
+            if (severity <= TrtSeverity.Warning)
+            {
+                lock (messages)
+                    messages.Add($"{severity}: {message}");
+            }
+        });
+
+        var parts = bundle.Manifest.Parts.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        for (int i = 0; i < parts.Count; i++)
+        {
+            var (name, part) = (parts[i].Key, parts[i].Value);
+            string key = EngineIndex.PartKey(part, library.VersionText, sm, settings.Fp16, settings.WorkspaceBytes);
+            string planFile = $"{name}.{key}.plan";
+            string planPath = Path.Combine(folder, planFile);
+            PartBuildResult result;
+            if (!settings.Force && previous?.Parts.TryGetValue(name, out var old) == true && old.Key == key && File.Exists(planPath))
+            {
+                entries[name] = old;
+                result = new PartBuildResult(name, false, planPath, 0, new FileInfo(planPath).Length);
+            }
+            else
+            {
+                long start = Stopwatch.GetTimestamp();
+                lock (messages)
+                    messages.Clear();
+                byte[] plan = BuildPart(library, logger, bundle.PathOf(name), settings, messages);
+                string temp = planPath + ".tmp";
+                File.WriteAllBytes(temp, plan);
+                File.Move(temp, planPath, overwrite: true);
+                double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                entries[name] = new EnginePlanEntry { Plan = planFile, Key = key, PlanSha256 = Convert.ToHexStringLower(SHA256.HashData(plan)), BuildSeconds = seconds };
+                result = new PartBuildResult(name, true, planPath, seconds, plan.LongLength);
+            }
+
+            results.Add(result);
+            progress?.Invoke(i + 1, parts.Count, result);
+        }
+
+        new EngineIndex { TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", Parts = entries }.Write(folder);
+        foreach (string stale in Directory.GetFiles(folder, "*.plan"))
+        {
+            if (!entries.Values.Any(e => e.Plan == Path.GetFileName(stale)))
+                File.Delete(stale);
+        }
+
+        return results;
+    }
+
+    private static byte[] BuildPart(TrtLibrary library, TrtLogger logger, string onnxPath, EngineBuildSettings settings, List<string> messages)
+    {
+        byte[] model = File.ReadAllBytes(onnxPath);
+        using var builder = new TrtBuilder(library, logger);
+        var network = builder.CreateNetwork(stronglyTyped: library.Major >= 11);
+        var parser = new TrtOnnxParser(library, network, logger);
+        if (!parser.Parse(model, onnxPath))
+        {
+            var errors = parser.Errors().Select(e => e.NodeName is { Length: > 0 } node ? $"node '{node}': {e.Description}" : e.Description);
+            throw new TrtException($"{onnxPath}: TensorRT {library.VersionText}'s ONNX parser refused the model: {string.Join("; ", errors)}");
+        }
+
+        var config = builder.CreateConfig();
+        if (settings.Fp16)
+            config.SetFlag(library.Enums.BuilderFlagFp16!.Value);
+        config.SetWorkspaceLimit((ulong)settings.WorkspaceBytes);
+        try
+        {
+            return builder.BuildSerializedNetwork(network, config);
+        }
+        catch (TrtException e)
+        {
+            string log;
+            lock (messages)
+                log = string.Join(" | ", messages);
+            throw new TrtException($"{onnxPath}: {e.Message} {log}".TrimEnd(), e);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using Rain.Engine.Backends.TensorRt;
+using Rain.Engine.Bundle;
+using Rain.Engine.Interop.TensorRt;
+using Rain.Models.Bundle;
+using Rain.Models.Config;
+using Rain.Testing;
+
+namespace Rain.Models.Tests;
+
+/// <summary>
+/// onnx2trt's build flow over a real exported bundle, against the fake libnvinfer (compiled from C, laid out per the
+/// 10.x Linux tables): every part parsed and built through the binding, plans and index written under the GPU key, a
+/// second run reusing every plan, a change of flags building into another folder. This checks our side of the ABI and
+/// the cache logic, not TensorRT itself.
+/// </summary>
+[Collection(nameof(FakeTensorRtGroup))]
+public sealed class EngineBuildTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"rain-engines-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+            Directory.Delete(_root, recursive: true);
+    }
+
+    private ModelBundle ExportTiny()
+    {
+        string yaml = RainPresets.Materialize("tiny", Path.Combine(_root, "rain"));
+        string folder = Path.Combine(_root, "bundle");
+        BundleExport.Write(RainConfig.Load(yaml), folder, randomSeed: 3);
+        return ModelBundle.Load(folder);
+    }
+
+    [Fact]
+    public void BuildsEveryPartOnceAndReusesUnchangedPlans()
+    {
+        var bundle = ExportTiny();
+        var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90 };
+        var (library, sm) = EngineBuilder.Prepare(settings);
+        FakeTensorRt.Reset(library.InferHandle);
+        Assert.Equal(90, sm);
+
+        var first = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        Assert.Equal(bundle.Manifest.Parts.Count, first.Count);
+        Assert.All(first, r => Assert.True(r.Built));
+        string folder = Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp16");
+        var index = EngineIndex.TryRead(folder) ?? throw new Xunit.Sdk.XunitException("no index.json");
+        Assert.Equal(bundle.Manifest.Parts.Keys.Order(), index.Parts.Keys.Order());
+        foreach (var (part, entry) in index.Parts)
+        {
+            string plan = File.ReadAllText(Path.Combine(folder, entry.Plan));
+            Assert.StartsWith("FAKEPLAN in=x out=y", plan, StringComparison.Ordinal); // parsed, then built by the fake
+            Assert.Contains("flags=0,", plan, StringComparison.Ordinal);                // kFP16 went through setFlag
+            Assert.Contains("ws=4294967296", plan, StringComparison.Ordinal);          // and the workspace limit through setMemoryPoolLimit
+            Assert.StartsWith(part + ".", entry.Plan, StringComparison.Ordinal);
+        }
+
+        string[] events = FakeTensorRt.Events(library.InferHandle);
+        Assert.Equal(bundle.Manifest.Parts.Count, events.Count(e => e.StartsWith("parse ", StringComparison.Ordinal)));
+        Assert.Contains(events, e => e.Contains($"path={bundle.PathOf("unet.part00")}", StringComparison.Ordinal)); // the parser can find external data
+        Assert.DoesNotContain("trap", events);
+        Assert.Equal(0, FakeTensorRt.LiveObjects(library.InferHandle));
+
+        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        Assert.All(second, r => Assert.False(r.Built));
+
+        var fp32 = EngineBuilder.BuildBundle(bundle, settings with { Fp16 = false }, library, sm);
+        Assert.All(fp32, r => Assert.True(r.Built));
+        Assert.True(Directory.Exists(Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp32")));
+    }
+
+    [Fact]
+    public void PartKeysChangeWithEveryInput()
+    {
+        var part = new PartManifest
+        {
+            File = "p.onnx", Sha256 = "aa", DataFile = "p.onnx.data", DataSha256 = "bb",
+            Inputs = [new TensorContract("x", "float32", [1, 4])], Outputs = [new TensorContract("y", "float32", [1, 4])],
+        };
+        string key = EngineIndex.PartKey(part, "10.16.0", 90, true, 1 << 30);
+        Assert.Equal(16, key.Length);
+        Assert.Equal(key, EngineIndex.PartKey(part, "10.16.0", 90, true, 1 << 30));
+        Assert.NotEqual(key, EngineIndex.PartKey(new PartManifest { File = part.File, Sha256 = "ab", DataFile = part.DataFile, DataSha256 = part.DataSha256, Inputs = part.Inputs, Outputs = part.Outputs }, "10.16.0", 90, true, 1 << 30));
+        Assert.NotEqual(key, EngineIndex.PartKey(new PartManifest { File = part.File, Sha256 = part.Sha256, DataFile = part.DataFile, DataSha256 = "bc", Inputs = part.Inputs, Outputs = part.Outputs }, "10.16.0", 90, true, 1 << 30));
+        Assert.NotEqual(key, EngineIndex.PartKey(new PartManifest { File = part.File, Sha256 = part.Sha256, DataFile = part.DataFile, DataSha256 = part.DataSha256, Inputs = [new TensorContract("x", "float32", [2, 4])], Outputs = part.Outputs }, "10.16.0", 90, true, 1 << 30));
+        Assert.NotEqual(key, EngineIndex.PartKey(part, "10.16.1", 90, true, 1 << 30));
+        Assert.NotEqual(key, EngineIndex.PartKey(part, "10.16.0", 89, true, 1 << 30));
+        Assert.NotEqual(key, EngineIndex.PartKey(part, "10.16.0", 90, false, 1 << 30));
+        Assert.NotEqual(key, EngineIndex.PartKey(part, "10.16.0", 90, true, 1 << 31));
+    }
+
+    [Fact]
+    public void WithoutTensorRtTheBuildFailsFastNamingWhatWasTried()
+    {
+        string empty = Path.Combine(_root, "no-trt");
+        Directory.CreateDirectory(empty);
+        var e = Assert.Throws<TrtException>(() => EngineBuilder.Prepare(new EngineBuildSettings { TensorRtDirectory = empty, ComputeCapability = 90 }));
+        Assert.Contains($"{empty}/libnvinfer.so.10 (no such file)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Install TensorRT", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WithoutAGpuAndWithoutSmTheBuildSaysWhy()
+    {
+        // This machine has no CUDA driver; with TensorRT present the missing GPU is named.
+        var e = Assert.Throws<TrtException>(() => EngineBuilder.Prepare(new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory }));
+        Assert.Contains("Cannot tell which GPU to build for", e.Message, StringComparison.Ordinal);
+        Assert.Contains("pass --sm", e.Message, StringComparison.Ordinal);
+    }
+}
