@@ -237,6 +237,7 @@ static bool ctx_enqueue(Impl *self, void *stream)
 {
     g_last_stream = stream;
     if (!self->in_addr || !self->out_addr || !self->dev_mem || self->ctx_in_dims.nbDims < 1) { log_to(self->logger, 1, "fake: enqueue without shapes, addresses or device memory"); return false; }
+    if (self->dev_size < self->engine->impl->dev_size) { log_to(self->logger, 1, "fake: device memory smaller than getDeviceMemorySizeV2"); return false; }
     int64_t n = 1;
     for (int i = 0; i < self->ctx_in_dims.nbDims; i++) n *= self->ctx_in_dims.d[i];
     const float *x = self->in_addr;
@@ -274,7 +275,7 @@ static int32_t e_get_dtype(Impl *self, const char *name) { (void)self; (void)nam
 static int32_t e_get_iomode(Impl *self, const char *name) { return strcmp(name, self->in_name) == 0 ? 1 : strcmp(name, self->out_name) == 0 ? 2 : 0; }
 static int32_t e_nb_io(Impl *self) { (void)self; return 2; }
 static const char *e_io_name(Impl *self, int32_t i) { return i == 0 ? self->in_name : i == 1 ? self->out_name : NULL; }
-static int64_t e_dev_size(Impl *self) { (void)self; return 4096; }
+static int64_t e_dev_size(Impl *self) { return self->dev_size; }
 static void **engine_vtable(void)
 {
     static void **vt;
@@ -296,6 +297,9 @@ static Pub *rt_deserialize(Impl *self, const void *blob, size_t size)
     e->impl->in_dims.nbDims = nb;
     e->impl->in_dims.d[0] = d0;
     e->impl->in_dims.d[1] = d1;
+    /* Optional " dm=<bytes>": the scratch the engine asks for (getDeviceMemorySizeV2); 4096 by default. */
+    const char *dm = strstr(text, " dm=");
+    e->impl->dev_size = dm ? atoll(dm + 4) : 4096;
     e->impl->wrong_pimpl = g_wrong_pimpl;
     return e;
 }

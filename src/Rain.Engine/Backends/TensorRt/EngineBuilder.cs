@@ -112,7 +112,7 @@ internal static class EngineBuilder
             progress?.Invoke(i + 1, parts.Count, result);
         }
 
-        new EngineIndex { TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", Parts = entries }.Write(folder);
+        new EngineIndex { TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", WorkspaceBytes = settings.WorkspaceBytes, Parts = entries }.Write(folder);
         foreach (string stale in Directory.GetFiles(folder, "*.plan"))
         {
             if (!entries.Values.Any(e => e.Plan == Path.GetFileName(stale)))
