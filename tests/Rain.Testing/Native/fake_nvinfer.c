@@ -56,6 +56,7 @@ static int g_live;
 static int g_version = 101600;
 static int g_wrong_pimpl;
 static void *g_last_stream;
+static int g_fail_enqueue;
 
 EXPORT void fake_event(const char *fmt, ...)
 {
@@ -70,12 +71,16 @@ EXPORT int fake_live_objects(void) { return g_live; }
 EXPORT void fake_set_version(int v) { g_version = v; }
 EXPORT void fake_set_wrong_pimpl(int on) { g_wrong_pimpl = on; }
 EXPORT void *fake_last_stream(void) { return g_last_stream; }
-EXPORT void fake_reset(void) { g_len = 0; g_events[0] = 0; g_live = 0; g_version = 101600; g_wrong_pimpl = 0; g_last_stream = 0; }
+/* Makes enqueueV3 return false (as TensorRT does when it refuses, e.g. during a capture it cannot support). */
+EXPORT void fake_set_enqueue_fail(int on) { g_fail_enqueue = on; }
+EXPORT int fake_enqueue_fails(void) { return g_fail_enqueue; }
+EXPORT void fake_reset(void) { g_len = 0; g_events[0] = 0; g_live = 0; g_version = 101600; g_wrong_pimpl = 0; g_last_stream = 0; g_fail_enqueue = 0; }
 EXPORT void fake_live_delta(int d) { g_live += d; }
 EXPORT int getInferLibVersion(void) { return g_version; }
 #else
 void fake_event(const char *fmt, ...);
 void fake_live_delta(int d);
+int fake_enqueue_fails(void);
 #endif
 
 static void trap(void) { fake_event("trap"); }
@@ -236,6 +241,7 @@ static bool ctx_set_address(Impl *self, const char *name, void *p)
 static bool ctx_enqueue(Impl *self, void *stream)
 {
     g_last_stream = stream;
+    if (fake_enqueue_fails()) { log_to(self->logger, 1, "fake: enqueueV3 refused"); return false; }
     if (!self->in_addr || !self->out_addr || !self->dev_mem || self->ctx_in_dims.nbDims < 1) { log_to(self->logger, 1, "fake: enqueue without shapes, addresses or device memory"); return false; }
     if (self->dev_size < self->engine->impl->dev_size) { log_to(self->logger, 1, "fake: device memory smaller than getDeviceMemorySizeV2"); return false; }
     int64_t n = 1;
