@@ -26,7 +26,7 @@ if (checks)
     Console.WriteLine("| --- | --- |");
     (string Name, Func<CudaDevice, string> Run)[] all =
     [
-        ("noise", KernelChecks.Noise), ("cross_noise_attention", d => KernelChecks.Attention(d)),
+        ("noise", KernelChecks.Noise), ("cross_noise_attention", d => KernelChecks.Attention(d)), ("cross_noise_attention fp32", KernelChecks.AttentionFloat32),
         ("baseline attention", d => KernelChecks.Attention(d, baseline: true)), ("lcm_step_roll", KernelChecks.LcmStepRoll),
         ("frame conversion", KernelChecks.FrameConversion), ("graph vs eager step", d => StepChecks.GraphVersusEager(d)), ("graph update", StepChecks.GraphUpdate),
         ("handle leaks", StepChecks.Leaks),

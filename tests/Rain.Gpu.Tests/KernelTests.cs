@@ -12,6 +12,9 @@ public sealed class KernelTests(ITestOutputHelper output)
     public void CrossNoiseAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device));
 
     [GpuFact]
+    public void CrossNoiseAttentionOnFloat32StorageMatchesTheCpuReference() => output.WriteLine(KernelChecks.AttentionFloat32(Gpu.Device));
+
+    [GpuFact]
     public void BaselineAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device, baseline: true));
 
     [GpuFact]

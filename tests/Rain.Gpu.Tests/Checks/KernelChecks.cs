@@ -124,6 +124,56 @@ public static class KernelChecks
         return $"{(baseline ? "baseline attention" : "cross_noise_attention")}: {AttentionShapes.Length} shapes{(baseline ? "" : " × {vector, scalar} paths")} within 2e-3 of the CPU reference (max |err| {worst:E2})";
     }
 
+    /// <summary>The fp32-storage attention (TensorRT's float32 I/O) on the shapes that fit its shared memory, vector and scalar paths.</summary>
+    public static string AttentionFloat32(CudaDevice device)
+    {
+        using var kernels = new CudaKernels(device);
+        using var stream = device.CreateStream();
+        var random = new Random(4321);
+        double worst = 0;
+        int shapes = 0;
+        foreach (var (frames, tokens, channels, heads) in AttentionShapes.Where(s => CrossNoiseAttention.WarpSharedBytes(s.F, s.C / s.Heads, 4) <= CrossNoiseAttention.SharedBytesLimit))
+        {
+            shapes++;
+            int count = frames * tokens * channels;
+            float[] Floats() => [.. Enumerable.Range(0, count).Select(_ => (random.NextSingle() * 4) - 2)];
+            float[] q = Floats(), k = Floats(), v = Floats();
+            var expected = new float[count];
+            CrossNoiseAttention.Reference(q, k, v, expected, frames, tokens, channels, heads);
+            foreach (int offset in new[] { 0, 4 })
+            {
+                long bytes = (count * 4L) + 16;
+                using var dq = device.Allocate(bytes);
+                using var dk = device.Allocate(bytes);
+                using var dv = device.Allocate(bytes);
+                using var dout = device.Allocate(bytes);
+                ulong o = (ulong)offset;
+                UploadFloats(dq, o, q);
+                UploadFloats(dk, o, k);
+                UploadFloats(dv, o, v);
+                dout.Fill32(NaN32);
+                kernels.Launch(stream, CrossNoiseAttention.Launch(dq.Address + o, dk.Address + o, dv.Address + o, dout.Address + o, frames, tokens, channels, heads, TensorStorage.Fp32));
+                stream.Synchronize();
+                var got = new float[bytes / 4];
+                dout.Download<float>(got);
+                // fp32 storage: only the summation order and exp's last bits differ from the reference.
+                string what = $"fp32 attention F={frames} N={tokens} C={channels} heads={heads} offset={offset}";
+                worst = Math.Max(worst, Compare.Close(what, expected, got.AsSpan(offset / 4, count).ToArray(), 1e-5, 1e-4));
+                if (MemoryMarshal.Cast<float, uint>(got.AsSpan((offset / 4) + count)).ContainsAnyExcept(NaN32))
+                    throw new CheckFailedException(what + ": wrote past the output.");
+            }
+        }
+
+        return $"cross_noise_attention (fp32 storage): {shapes} shapes × {{vector, scalar}} paths within 1e-5 + 1e-4·|x| of the CPU reference (max |err| {worst:E2})";
+    }
+
+    private static void UploadFloats(DeviceBuffer buffer, ulong offset, float[] values)
+    {
+        var staging = new byte[buffer.Bytes];
+        MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(staging.AsSpan((int)offset));
+        buffer.Upload<byte>(staging);
+    }
+
     public static string LcmStepRoll(CudaDevice device)
     {
         using var kernels = new CudaKernels(device);
