@@ -5,11 +5,11 @@
 // storage types; the arithmetic (fp32 accumulation, max-subtracted softmax) is the same.
 // Twin: Rain.Kernels.CrossNoiseAttention.Reference.
 //
-// Bandwidth design: one warp per (n, h). The work per (n, h) is tiny (F*F*d multiply-adds for F <= 32), so the
+// Bandwidth design: one warp per (n, h). The work per (n, h) is tiny (2*F*F*d multiply-adds for F <= 32), so the
 // kernel is bound by moving q, k, v in and out once. A warp copies its F rows of d values of q, k and v into shared
-// memory with the widest aligned loads the shapes allow (VEC halves per load), lane f computes the softmax row of
-// query frame f in fp32, then the warp writes out[f, n, h] with the same vector width. Consecutive warps take
-// consecutive (n, h), so a block reads whole C-wide rows of each frame: every fetched sector is used.
+// memory with the widest aligned loads the shapes allow (VEC elements per load); the 32 lanes compute the F*F scores,
+// lane f the softmax of row f in fp32, and the warp writes out[f, n, h] with the same vector width. Consecutive warps
+// take consecutive (n, h), so a block reads whole C-wide rows of each frame: every fetched sector is used.
 #include "common/types.cuh"
 #include "common/half.cuh"
 
@@ -108,21 +108,26 @@ __device__ __forceinline__ void attention(
     }
     __syncwarp();
 
+    // Scores: the F*F dot products spread over all 32 lanes (not F of them), the dominant arithmetic at d = 160.
+    for (int idx = lane; idx < frames * frames; idx += 32)
+    {
+        int f = idx / frames, g = idx - f * frames;
+        const S* qf = sq + f * d;
+        const S* kg = sk + g * d;
+        float dot = 0.0f;
+        for (int i = 0; i < d; ++i)
+            dot = __fmaf_rn(load_float(qf[i]), load_float(kg[i]), dot);
+        prob[f * pitch + g] = __fmul_rn(dot, scale);
+    }
+    __syncwarp();
+
+    // Softmax of row f by lane f, in fp32 with the maximum subtracted first.
     if (lane < frames)
     {
-        const S* qf = sq + lane * d;
         float* row = prob + lane * pitch;
         float max = -__int_as_float(0x7f800000);
         for (int g = 0; g < frames; ++g)
-        {
-            const S* kg = sk + g * d;
-            float dot = 0.0f;
-            for (int i = 0; i < d; ++i)
-                dot = __fmaf_rn(load_float(qf[i]), load_float(kg[i]), dot);
-            float s = __fmul_rn(dot, scale);
-            row[g] = s;
-            max = fmaxf(max, s);
-        }
+            max = fmaxf(max, row[g]);
         float sum = 0.0f;
         for (int g = 0; g < frames; ++g)
         {

@@ -76,11 +76,18 @@ internal static class ExportCommand
         }
     }
 
-    /// <summary>A one-line console progress bar on stderr.</summary>
+    /// <summary>
+    /// A one-line console progress bar on stderr, redrawn in place; when stderr is redirected to a file (logs, CI) a
+    /// plain line every tenth of the way instead, so the log stays readable.
+    /// </summary>
     internal static void Progress(TextWriter e, int done, int total, string name)
     {
         const int Width = 30;
         int filled = (int)Math.Round(Width * Math.Min(1.0, done / (double)total));
-        e.Write(string.Create(CultureInfo.InvariantCulture, $"\r[{new string('#', filled)}{new string('.', Width - filled)}] {done,3}/{total} {name,-24}"));
+        string bar = string.Create(CultureInfo.InvariantCulture, $"[{new string('#', filled)}{new string('.', Width - filled)}] {done,3}/{total} {name,-24}");
+        if (!ReferenceEquals(e, Console.Error) || !Console.IsErrorRedirected)
+            e.Write("\r" + bar);
+        else if (done == total || done % Math.Max(1, total / 10) == 0)
+            e.WriteLine(bar.TrimEnd());
     }
 }

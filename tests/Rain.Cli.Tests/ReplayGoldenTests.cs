@@ -45,6 +45,32 @@ public sealed class ReplayGoldenTests(ITestOutputHelper output) : IDisposable
         Tolerance.AssertClose("pose_cond_fea", GoldenData.Open("02_pose_guider.safetensors").Floats("pose_cond_fea"), MiniSafetensors.Read(result).Floats("pose_cond_fea"), 1e-4, 1e-3, output);
     }
 
+    [Fact]
+    public void Replay_of_the_reference_networks_matches_golden_07_and_03_and_refuses_a_recording_of_another_size()
+    {
+        string bundle = Path.Combine(_folder, "bundle"), result = Path.Combine(_folder, "net.safetensors");
+        Assert.Equal(0, Cli.Invoke(output, "export", "--rain-root", GoldenData.Root, "--out", bundle));
+        (string Network, string Vector, string[] Outputs)[] cases =
+        [
+            ("clip_vision", "07_clip_image_encoder.safetensors", ["image_embeds"]),
+            ("vae_encoder", "07_vae_encoder.safetensors", ["latents"]),
+            ("reference_unet", "03_reference_unet.safetensors", ["d00", "d21", "m", "u32"]),
+        ];
+        foreach (var (network, vector, outputs) in cases)
+        {
+            Assert.Equal(0, Cli.Invoke(output, "replay", "--bundle", bundle, "--network", network, "--inputs", GoldenData.PathOf(vector), "--out", result));
+            var golden = GoldenData.Open(vector);
+            var replay = MiniSafetensors.Read(result);
+            foreach (string name in outputs)
+                Tolerance.AssertClose($"{network}.{name}", golden.Floats(name), replay.Floats(name), 1e-4, 1e-3, output);
+        }
+
+        // Golden 05 decodes a 2×3 latent slice; the bundle's decoder has the static 8×16 shape.
+        Assert.Equal(2, Cli.Invoke(output, out _, out string error, "replay", "--bundle", bundle, "--network", "taesdv_decoder", "--inputs", GoldenData.PathOf("05_taesdv_decode_slice.safetensors"), "--out", result));
+        Assert.Contains("latents_ntchw", error, StringComparison.Ordinal);
+        Assert.Contains("[1, 4, 4, 2, 3]", error, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         try

@@ -68,6 +68,25 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Run_to_mp4_encodes_through_ffmpeg_or_says_it_is_missing_and_writes_pngs()
+    {
+        string bundle = Bundle(), poses = Poses(20), reference = Path.Combine(_folder, "reference.png"), video = Path.Combine(_folder, "out.mp4");
+        ImageCodec.SavePng(DemoScene.Reference(96, 96), reference);
+        Assert.Equal(0, Cli.Invoke(output, out _, out string errors, "run", "--bundle", bundle, "--reference", reference, "--poses", poses, "--out", video, "--threads", "1"));
+        if (FfmpegVideo.Find() is { } ffmpeg)
+        {
+            // Decoded back through ffmpeg: 5 steps of p = 4, L = 4 → 8 frames of the bundle's size.
+            var frames = FfmpegVideo.ReadFrames(ffmpeg, video, 128, 64).ToList();
+            Assert.Equal(8, frames.Count);
+        }
+        else
+        {
+            Assert.Contains("ffmpeg not found", errors, StringComparison.Ordinal);
+            Assert.Equal(8, Directory.GetFiles(Path.Combine(_folder, "out_frames"), "frame_*.png").Length);
+        }
+    }
+
+    [Fact]
     public void Bench_reports_percentiles_stages_overhead_and_allocations_as_json_and_a_chart()
     {
         string bundle = Bundle(), json = Path.Combine(_folder, "bench.json"), chart = Path.Combine(_folder, "bench.png");

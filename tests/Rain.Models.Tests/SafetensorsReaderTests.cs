@@ -75,6 +75,27 @@ public sealed class SafetensorsReaderTests : IDisposable
     }
 
     [Fact]
+    public void EveryHalfAndBFloat16BitPatternConvertsLikeTheScalarDefinition()
+    {
+        // All 65536 patterns (subnormals, infinities, NaNs included) through the vectorised paths, checked one by
+        // one against .NET's scalar Half conversion and bfloat16's definition (the high half of a float32).
+        var bytes = new byte[2 * 65536];
+        for (int i = 0; i < 65536; i++)
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2 * i), (ushort)i);
+        string path = _dir.File("patterns.safetensors");
+        SafetensorsWriter.Write(path, [new WriterTensor("h", "F16", [65536], bytes), new WriterTensor("b", "BF16", [256, 256], bytes)]);
+        using var c = Checkpoint.Open(path);
+        var half = c.ReadFloat32("h");
+        var bf16 = c.ReadFloat32("b");
+        for (int i = 0; i < 65536; i++)
+        {
+            float h = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+            Assert.True(float.IsNaN(h) ? float.IsNaN(half[i]) : BitConverter.SingleToInt32Bits(h) == BitConverter.SingleToInt32Bits(half[i]), $"F16 0x{i:x4}: {half[i]}, expected {h}");
+            Assert.Equal(i << 16, BitConverter.SingleToInt32Bits(bf16[i]));
+        }
+    }
+
+    [Fact]
     public void HeaderOrderIsKeptWhenDataIsLaidOutDifferently()
     {
         const string json = """{"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}""";

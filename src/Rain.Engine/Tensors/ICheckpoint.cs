@@ -1,18 +1,18 @@
 namespace Rain.Engine.Tensors;
 
 /// <summary>
-/// A read-only, memory-mapped view of a checkpoint's tensors (a safetensors file or a torch.save zip). Opening
-/// validates every tensor's position and size against the file, so reads never fail on a well-formed handle;
-/// data is only touched when a tensor is read. Instances are not thread-safe for disposal but may be read from
-/// several threads at once. Obtain one from <see cref="SafetensorsReader.Open"/> (or, at export time, from
-/// Rain.Models' <c>Checkpoint.Open</c>, which also reads torch.save zips).
+/// A read-only, memory-mapped view of a checkpoint's tensors (a safetensors file or a torch.save file). Opening
+/// validates every tensor's position and size against the file, so reads of a listed tensor do not fail (short of
+/// a tensor over 2 GB, which one span cannot hold); data is only touched when a tensor is read. Reads may run on
+/// several threads at once; disposal must not overlap them. Obtain one from <see cref="SafetensorsReader.Open"/> (or,
+/// at export time, from Rain.Models' <c>Checkpoint.Open</c>, which also reads torch.save files).
 /// </summary>
 public interface ICheckpoint : IDisposable
 {
     /// <summary>The file the tensors come from.</summary>
     string Path { get; }
 
-    /// <summary>"safetensors" or "torch-zip".</summary>
+    /// <summary>"safetensors", "torch-zip" or "torch-legacy".</summary>
     string Format { get; }
 
     /// <summary>Every tensor, in the file's order (the state dict's order for .pth, the header's for safetensors).</summary>

@@ -30,11 +30,23 @@ internal sealed unsafe class MappedFile : IDisposable
     /// <summary>Maps <paramref name="path"/>; files shorter than <paramref name="minLength"/> are a format error (an empty file cannot be mapped at all).</summary>
     public static MappedFile Open(string path, int minLength)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
-        long length = stream.Length;
-        if (length < minLength)
-            throw new CheckpointFormatException(path, null, $"file is {length} bytes, too short for a checkpoint (at least {minLength} expected).");
-        var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        // The mapping takes ownership of the stream (leaveOpen: false); until it exists, the stream is ours to close.
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
+        MemoryMappedFile map;
+        long length;
+        try
+        {
+            length = stream.Length;
+            if (length < minLength)
+                throw new CheckpointFormatException(path, null, $"file is {length} bytes, too short for a checkpoint (at least {minLength} expected).");
+            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+
         try
         {
             var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);

@@ -4,7 +4,7 @@ namespace Rain.Models.Checkpoints;
 
 /// <summary>
 /// Opens checkpoints whatever their format, detected from the content rather than the extension: torch.save zip
-/// files (.pth, .bin, .pt), safetensors files, and Hugging Face model folders.
+/// files (.pth, .bin, .pt), legacy pre-1.6 torch.save files, safetensors files, and Hugging Face model folders.
 /// </summary>
 public static class Checkpoint
 {
@@ -38,8 +38,7 @@ public static class Checkpoint
         {
             Format.Zip => TorchZipReader.Open(path),
             Format.Safetensors => SafetensorsReader.Open(path),
-            Format.LegacyTorch => throw new CheckpointFormatException(path, null,
-                "this is a legacy (pre-1.6, non-zip) torch.save file, which is not read. Re-save it with a current PyTorch: `torch.save(torch.load(f), f2)` (or `torch.save(torch.load(f, weights_only=True), f2)`)."),
+            Format.LegacyTorch => LegacyTorchReader.Open(path),
             _ => throw new CheckpointFormatException(path, null, "the content is neither a torch.save zip (PK\\x03\\x04) nor safetensors (8-byte header length, then '{')."),
         };
     }
@@ -83,8 +82,7 @@ public static class Checkpoint
         if (SafetensorsReader.LooksLikeSafetensors(head) || (head.Length >= 9 && head[8] == (byte)'{'))
             return Format.Safetensors;
 
-        // Legacy torch.save starts with a pickle (PROTO 2) of the magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
-        if (head.Length >= 4 && head[0] == 0x80 && head[1] == 2 && head[2] == 0x8a && head[3] == 10)
+        if (LegacyTorchReader.LooksLikeLegacy(head))
             return Format.LegacyTorch;
         return Format.Unknown;
     }

@@ -4,27 +4,27 @@ using Rain.Engine.Tensors;
 namespace Rain.Models.Checkpoints;
 
 // Input reading and the bounded stack, memo and containers.
-internal sealed partial class RestrictedUnpickler
+internal sealed unsafe partial class RestrictedUnpickler
 {
     private byte ReadByte()
     {
-        if (_pos >= _data.Length)
+        if (_pos >= _length)
             throw Error("the pickle is truncated inside an opcode's argument.");
         return _data[_pos++];
     }
 
     private ReadOnlySpan<byte> ReadBytes(int count)
     {
-        if (count > _data.Length - _pos)
-            throw Error($"an argument of {count} bytes runs past the end of the pickle ({_data.Length - _pos} bytes left).");
-        var span = _data.AsSpan(_pos, count);
+        if (count > _length - _pos)
+            throw Error($"an argument of {count} bytes runs past the end of the pickle ({_length - _pos} bytes left).");
+        var span = new ReadOnlySpan<byte>(_data + _pos, count);
         _pos += count;
         return span;
     }
 
     private int Length(ulong length) =>
-        length > (ulong)(_data.Length - _pos)
-            ? throw Error($"a length of {length} bytes runs past the end of the pickle ({_data.Length - _pos} bytes left).")
+        length > (ulong)(_length - _pos)
+            ? throw Error($"a length of {length} bytes runs past the end of the pickle ({_length - _pos} bytes left).")
             : (int)length;
 
     private string ReadString(ulong length)
@@ -43,11 +43,12 @@ internal sealed partial class RestrictedUnpickler
     // GLOBAL's arguments are newline-terminated ASCII names; a state dict's are short.
     private string ReadLine()
     {
-        int end = Array.IndexOf(_data, (byte)'\n', _pos, Math.Min(_data.Length - _pos, MaxGlobalNameLength + 1));
+        var window = new ReadOnlySpan<byte>(_data + _pos, Math.Min(_length - _pos, MaxGlobalNameLength + 1));
+        int end = window.IndexOf((byte)'\n');
         if (end < 0)
             throw Error($"GLOBAL's name is not newline-terminated within {MaxGlobalNameLength} bytes.");
-        string line = Encoding.ASCII.GetString(_data, _pos, end - _pos);
-        _pos = end + 1;
+        string line = Encoding.ASCII.GetString(window[..end]);
+        _pos += end + 1;
         return line;
     }
 

@@ -1,7 +1,7 @@
 namespace Rain.Models.Checkpoints;
 
 // The torch half: allowed globals, what "calling" them builds, and storages named by persistent ids.
-internal sealed partial class RestrictedUnpickler
+internal sealed unsafe partial class RestrictedUnpickler
 {
     private PickleGlobal ResolveGlobal(string module, string name) =>
         PickleGlobals.Find(module, name)
@@ -58,11 +58,15 @@ internal sealed partial class RestrictedUnpickler
             throw Error($"BUILD on a {Describe(target)} (with state {Describe(state)}); only dict state is accepted.");
     }
 
-    // torch.save writes each storage as ('storage', <Typed>Storage, key, location, numel).
+    // torch.save writes each storage as ('storage', <Typed>Storage, key, location, numel); the legacy format
+    // appends view metadata, None for every storage torch ≥ 1.0 wrote (views are refused).
     private StorageRef PersistentLoad(object pid)
     {
-        if (pid is not PickleTuple t || t.Count != 5 || t[0] is not "storage")
-            throw Error($"persistent id is a {Describe(pid)}, expected ('storage', type, key, location, numel).");
+        int expected = _legacy ? 6 : 5;
+        if (pid is not PickleTuple t || t.Count != expected || t[0] is not "storage")
+            throw Error($"persistent id is a {Describe(pid)}, expected ('storage', type, key, location, numel{(_legacy ? ", view" : string.Empty)}).");
+        if (_legacy && t[5] is not PickleNone)
+            throw Error("the legacy file stores a storage view (torch < 1.0); re-save it with a current PyTorch: `torch.save(torch.load(f), f2)`.");
         if (t[1] is not PickleGlobal { Kind: PickleGlobalKind.StorageType } type)
             throw Error($"persistent id names storage type {Describe(t[1])}, expected a typed storage such as torch.FloatStorage.");
         if (t[2] is not string key || key.Length is 0 or > 64)

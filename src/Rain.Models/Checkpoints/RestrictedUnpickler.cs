@@ -10,7 +10,7 @@ namespace Rain.Models.Checkpoints;
 /// Every structure is bounded (stack, memo, marks, container items), and each opcode consumes at least one input
 /// byte, so hostile input ends in a <see cref="CheckpointFormatException"/> in time and memory linear in its size.
 /// </summary>
-internal sealed partial class RestrictedUnpickler
+internal sealed unsafe partial class RestrictedUnpickler
 {
     public const int MaxStack = 1 << 20;
     public const int MaxMemo = 1 << 20;
@@ -20,33 +20,53 @@ internal sealed partial class RestrictedUnpickler
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
-    private readonly byte[] _data;
+    private readonly byte* _data; // pinned by Load for the whole run
+    private readonly int _length;
     private readonly string _path;
     private readonly string _entry;
     private readonly List<object> _stack = [];
     private readonly List<int> _marks = [];
     private readonly Dictionary<long, object> _memo = [];
     private readonly Dictionary<string, StorageRef> _storages = new(StringComparer.Ordinal);
+    private readonly bool _legacy;
     private long _containerItems;
     private int _pos;
     private int _opStart;
 
-    private RestrictedUnpickler(byte[] data, string path, string entry)
+    private RestrictedUnpickler(byte* data, int length, int start, string path, string entry, bool legacy)
     {
         _data = data;
+        _length = length;
+        _pos = start;
         _path = path;
         _entry = entry;
+        _legacy = legacy;
     }
 
     /// <summary>Runs the pickle in <paramref name="data"/> and returns the object STOP leaves on the stack.</summary>
-    public static object Load(byte[] data, string path, string entry) => new RestrictedUnpickler(data, path, entry).Run();
+    public static object Load(ReadOnlySpan<byte> data, string path, string entry) => Load(data, 0, path, entry, legacy: false).Root;
+
+    /// <summary>
+    /// Runs the pickle starting at <paramref name="start"/>; returns its object, the storages its persistent ids
+    /// named, and the offset just past its STOP (where the next pickle of a legacy file begins).
+    /// <paramref name="legacy"/> accepts the pre-1.6 persistent id with a sixth, view, element.
+    /// </summary>
+    public static (object Root, IReadOnlyDictionary<string, StorageRef> Storages, int End) Load(ReadOnlySpan<byte> data, int start, string path, string entry, bool legacy)
+    {
+        fixed (byte* p = data)
+        {
+            var unpickler = new RestrictedUnpickler(p, data.Length, start, path, entry, legacy);
+            var root = unpickler.Run();
+            return (root, unpickler._storages, unpickler._pos);
+        }
+    }
 
     private object Run()
     {
         while (true)
         {
-            if (_pos >= _data.Length)
-                throw Error($"the pickle ends at byte {_data.Length} without STOP.");
+            if (_pos >= _length)
+                throw Error($"the pickle ends at byte {_length} without STOP.");
             _opStart = _pos;
             byte op = _data[_pos++];
             if (op == (byte)'.')

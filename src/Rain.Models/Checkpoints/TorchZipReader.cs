@@ -8,11 +8,11 @@ namespace Rain.Models.Checkpoints;
 /// unpickler that only rebuilds tensors, and each storage <c>&lt;archive&gt;/data/&lt;key&gt;</c> is mapped in place
 /// (torch writes them STORED and 64-byte aligned), so opening reads only the pickle and tensors stay zero-copy.
 /// Tensors must be contiguous (every state dict torch.save writes from module.state_dict() is); a strided view
-/// is refused with a message rather than gathered.
+/// is refused with a message rather than gathered. Legacy (pre-1.6) files go to <see cref="LegacyTorchReader"/>.
 /// </summary>
 public static class TorchZipReader
 {
-    /// <summary>Largest data.pkl accepted (the full-size RAIN UNet's is about 1 MB).</summary>
+    /// <summary>Largest data.pkl accepted (a state dict needs a few hundred KB: the golden denoising UNet's, with 1273 keys, is 323 KB).</summary>
     public const int MaxPickleBytes = 64 << 20;
 
     /// <summary>Opens and validates a torch.save zip checkpoint.</summary>
@@ -57,34 +57,11 @@ public static class TorchZipReader
 
     private static TensorInfo Locate(MappedFile file, ZipDirectory zip, string prefix, string name, TensorRef t)
     {
-        var storage = t.Storage;
-        string entryName = prefix + "data/" + storage.Key;
+        string entryName = prefix + "data/" + t.Storage.Key;
         var entry = zip.Find(entryName)
             ?? throw new CheckpointFormatException(file.Path, name, $"its storage entry '{entryName}' is not in the zip.");
         if (entry.Method != 0 || entry.CompressedSize != entry.UncompressedSize)
             throw new CheckpointFormatException(file.Path, entryName, $"storage is compressed (method {entry.Method}); torch.save writes storages STORED, re-save the file with torch.save.");
-        int size = storage.DType.SizeOf();
-        if (storage.ElementCount > entry.UncompressedSize / size)
-            throw new CheckpointFormatException(file.Path, entryName, $"the pickle declares {storage.ElementCount} {storage.DType} elements ({storage.ElementCount * (long)size} bytes), the entry holds {entry.UncompressedSize} bytes.");
-        var (elements, _) = Shapes.Measure(file.Path, name, t.Size, storage.DType);
-        CheckContiguous(file.Path, name, t);
-        if (elements > 0 && t.StorageOffset > storage.ElementCount - elements)
-            throw new CheckpointFormatException(file.Path, name, $"shape [{string.Join(", ", t.Size)}] at storage offset {t.StorageOffset} needs {t.StorageOffset + elements} elements, storage '{storage.Key}' has {storage.ElementCount}.");
-        long data = zip.DataOffset(entry) + (elements > 0 ? t.StorageOffset * size : 0);
-        return new TensorInfo(name, storage.DType, t.Size, elements, data);
-    }
-
-    // Row-major strides, ignoring dimensions of size 1 (their stride is arbitrary) and empty tensors.
-    private static void CheckContiguous(string path, string name, TensorRef t)
-    {
-        if (t.Size.Contains(0))
-            return;
-        long expected = 1;
-        for (int d = t.Size.Length - 1; d >= 0; d--)
-        {
-            if (t.Size[d] != 1 && t.Stride[d] != expected)
-                throw new CheckpointFormatException(path, name, $"strides [{string.Join(", ", t.Stride)}] of shape [{string.Join(", ", t.Size)}] are not contiguous (row-major); only contiguous tensors are read. Save `{{k: v.contiguous() for k, v in sd.items()}}` instead.");
-            expected *= t.Size[d];
-        }
+        return TorchTensors.Locate(file.Path, name, t, entryName, () => zip.DataOffset(entry), entry.UncompressedSize);
     }
 }

@@ -62,8 +62,14 @@ internal sealed class ZipDirectory
     {
         if (e.UncompressedSize > maxBytes)
             throw Bad(e.Name, $"{e.UncompressedSize} bytes, more than the {maxBytes} accepted for this entry.");
+        if (e.Method == 0 && e.CompressedSize != e.UncompressedSize)
+            throw Bad(e.Name, $"a STORED entry of {e.UncompressedSize} bytes occupies {e.CompressedSize}.");
+
+        // DEFLATE never grows data by more than a few bytes per 16 KB block; anything larger is not this entry.
+        if (e.CompressedSize > maxBytes + (maxBytes / 8) + 1024)
+            throw Bad(e.Name, $"{e.CompressedSize} compressed bytes, more than an entry of at most {maxBytes} bytes needs.");
         long data = DataOffset(e);
-        var stored = _file.Span(data, (int)Math.Min(e.CompressedSize, int.MaxValue));
+        var stored = _file.Span(data, (int)e.CompressedSize);
         if (e.Method == 0)
             return stored.ToArray();
         if (e.Method != 8)

@@ -81,11 +81,14 @@ public sealed class PickleBuilder
         return Tuple();
     }
 
-    /// <summary>One <c>_rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict())</c> call, as torch.save writes it.</summary>
-    public PickleBuilder Tensor(string storageType, string key, long storageNumel, long offset, long[] size, long[] stride) =>
+    /// <summary>
+    /// One <c>_rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict())</c> call, as torch.save
+    /// writes it; the legacy format's persistent id has a sixth element, the view (None).
+    /// </summary>
+    public PickleBuilder Tensor(string storageType, string key, long storageNumel, long offset, long[] size, long[] stride, bool legacy = false) =>
         Global("torch._utils", "_rebuild_tensor_v2")
             .Mark()
-            .Mark().Str("storage").Global("torch", storageType).Str(key).Str("cpu").Number(storageNumel).Tuple().PersId()
+            .Mark().Str("storage").Global("torch", storageType).Str(key).Str("cpu").Number(storageNumel).Op(legacy ? [(byte)'N'] : []).Tuple().PersId()
             .Number(offset).IntTuple(size).IntTuple(stride).False()
             .Global("collections", "OrderedDict").EmptyTuple().Reduce()
             .Tuple().Reduce();
@@ -106,14 +109,14 @@ public sealed class PickleBuilder
         return stride;
     }
 
-    /// <summary>An OrderedDict state dict of the tensors, one storage per tensor keyed "0", "1", ...</summary>
-    public static byte[] StateDict(IReadOnlyList<WriterTensor> tensors)
+    /// <summary>An OrderedDict state dict of the tensors, one storage per tensor keyed "0", "1", ... (or by <paramref name="keys"/>).</summary>
+    public static byte[] StateDict(IReadOnlyList<WriterTensor> tensors, bool legacy = false, IReadOnlyList<string>? keys = null)
     {
         var p = new PickleBuilder().Proto().Global("collections", "OrderedDict").EmptyTuple().Reduce().Mark();
         for (int i = 0; i < tensors.Count; i++)
         {
             var t = tensors[i];
-            p.Str(t.Name).Tensor(WriterTensor.TorchStorage(t.DType), i.ToString(), t.ElementCount, 0, t.Shape, Contiguous(t.Shape));
+            p.Str(t.Name).Tensor(WriterTensor.TorchStorage(t.DType), keys?[i] ?? i.ToString(), t.ElementCount, 0, t.Shape, Contiguous(t.Shape), legacy);
         }
 
         return p.SetItems().Stop().ToArray();

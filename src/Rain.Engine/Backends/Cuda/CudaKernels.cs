@@ -134,15 +134,23 @@ public sealed unsafe class CudaKernels : IDisposable
         if (!NvrtcCompiler.IsAvailable(out string reason))
             throw new CudaException($"No loadable kernel {op} for {_device.Capability.DeviceName}: {why}; and {reason}. Install NVRTC or rebuild with it present.");
         var supported = NvrtcCompiler.SupportedArchs();
-        string target = supported.Contains(sm) ? $"sm_{sm}"
-            : supported.Where(s => s <= sm).DefaultIfEmpty(0).Max() is int best and > 0 ? $"compute_{best}"
-            : throw new CudaException($"No loadable kernel {op}: {why}; NVRTC {NvrtcCompiler.Version} supports none of SM ≤ {sm} ({string.Join(' ', supported)}).");
+        string target = RunTimeTarget(sm, supported)
+            ?? throw new CudaException($"No loadable kernel {op}: {why}; NVRTC {NvrtcCompiler.Version} supports none of SM ≤ {sm} ({string.Join(' ', supported)}).");
         var output = NvrtcCompiler.Compile(op + ".cu", KernelImages.Source(op), KernelImages.Headers(), KernelImages.CompileOptions(target));
         byte[] bytes = target.StartsWith("sm_", StringComparison.Ordinal) && output.Cubin is not null ? output.Cubin : output.Ptx;
         var module = TryLoad(bytes, out string? log)
             ?? throw new CudaException($"Kernel {op} compiled at run time by NVRTC {NvrtcCompiler.Version} for {target} does not load: {log}");
         return (module, $"{target} (NVRTC {NvrtcCompiler.Version} at run time)");
     }
+
+    /// <summary>
+    /// What run-time NVRTC compiles for a device of SM <paramref name="sm"/>: CUBIN for exactly that SM when NVRTC knows
+    /// it, else PTX for the newest SM it knows below it (the driver JIT-compiles PTX forward), else null.
+    /// </summary>
+    internal static string? RunTimeTarget(int sm, IReadOnlyList<int> supported) =>
+        supported.Contains(sm) ? $"sm_{sm}"
+        : supported.Where(s => s <= sm).DefaultIfEmpty(0).Max() is int best and > 0 ? $"compute_{best}"
+        : null;
 
     private ModuleHandle? TryLoad(byte[] image, out string? log)
     {
