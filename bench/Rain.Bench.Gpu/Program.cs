@@ -2,9 +2,11 @@ using Rain.Bench.Gpu;
 using Rain.Engine.Backends.Cuda;
 using Rain.Gpu.Checks;
 
-// Rain.Bench.Gpu [--checks-only | --bench-only]: the GPU checks (the same code as tests/Rain.Gpu.Tests), then the
-// kernel benchmarks, each against a baseline and the bandwidth floor measured in the same run. Exit code: 0 all
-// checks passed, 1 a check failed, 2 no usable GPU.
+// Rain.Bench.Gpu [--checks-only | --bench-only] [--tensorrt <bundle> [--steps N]]: the GPU checks (the same code as
+// tests/Rain.Gpu.Tests), then the kernel benchmarks, each against a baseline and the bandwidth floor measured in the
+// same run; with --tensorrt, the TensorRT section only (TensorRtCheck). Exit code: 0 all checks passed, 1 a check
+// failed, 2 no usable GPU.
+int tensorrt = Array.IndexOf(args, "--tensorrt");
 bool checks = !args.Contains("--bench-only"), bench = !args.Contains("--checks-only");
 var capability = CudaDevice.Probe();
 Console.WriteLine($"device: {capability.Reason}");
@@ -16,6 +18,19 @@ using (var kernels = new CudaKernels(device))
 {
     foreach (string op in Rain.Kernels.KernelImages.Ops)
         Console.WriteLine($"kernel {op}: {kernels.Load(op)}");
+}
+
+if (tensorrt >= 0)
+{
+    if (tensorrt + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--tensorrt needs the bundle folder.");
+        return 2;
+    }
+
+    int stepsAt = Array.IndexOf(args, "--steps");
+    int steps = stepsAt >= 0 && stepsAt + 1 < args.Length ? int.Parse(args[stepsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 30;
+    return TensorRtCheck.Run(device, args[tensorrt + 1], steps, Console.Out);
 }
 
 int failed = 0;
