@@ -33,5 +33,8 @@ public sealed class StepDriverTests(ITestOutputHelper output)
     public void GraphsReplayDeviceValuesAndUpdateInPlace() => output.WriteLine(StepChecks.GraphUpdate(Gpu.Device));
 
     [GpuFact]
+    public void APartRefusingCaptureLeavesTheStepUncaptured() => output.WriteLine(StepChecks.CaptureFallback(Gpu.Device));
+
+    [GpuFact]
     public void EveryHandleIsReleased() => output.WriteLine(StepChecks.Leaks(Gpu.Device));
 }

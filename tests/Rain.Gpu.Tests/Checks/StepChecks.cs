@@ -73,6 +73,56 @@ public static class StepChecks
         return $"step driver: {steps} steps, graph replay (captured after 2) bit-identical to eager, both within {worst:E2} of StreamState; frames = pose images";
     }
 
+    /// <summary>
+    /// A part that refuses capture (as a TensorRT engine whose enqueueV3 fails under capture): the driver ends the capture,
+    /// says why, and runs every later step uncaptured with the same results as a driver that never captures.
+    /// </summary>
+    public static string CaptureFallback(CudaDevice device, int steps = 5)
+    {
+        var config = new StreamConfig { FramesPerLevel = 2, Levels = 3, Height = 64, Width = 128 };
+        var schedule = new LcmSchedule(config);
+        using var kernels = new CudaKernels(device);
+        using var refusing = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 9, UseGraph: true, WarmupSteps: 1));
+        using var eager = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 9, UseGraph: false));
+        var part = new RefusesSecondEnqueue(new DeviceCopyNode(refusing.Latents, refusing.ModelOutput, refusing.Latents.Bytes));
+        refusing.SetParts([part], [new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(refusing.PoseRgb.Address, refusing.Frames.Address, config.FramesPerLevel, config.Height, config.Width))]);
+        eager.SetParts([new DeviceCopyNode(eager.Latents, eager.ModelOutput, eager.Latents.Bytes)],
+            [new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(eager.PoseRgb.Address, eager.Frames.Address, config.FramesPerLevel, config.Height, config.Width))]);
+        var a = new float[config.Frames * config.LatentFrameElements];
+        var b = new float[a.Length];
+        var random = new Random(3);
+        for (int step = 0; step < steps; step++)
+        {
+            random.NextBytes(refusing.PoseInput);
+            refusing.PoseInput.CopyTo(eager.PoseInput);
+            if (refusing.Step() != eager.Step())
+                throw new CheckFailedException($"step {step}: the outcomes differ.");
+            Compare.Identical($"step {step} latents (capture refused) vs eager", Download(refusing.Latents, a), Download(eager.Latents, b));
+            Compare.Identical($"step {step} frames", eager.FrameOutput.ToArray(), refusing.FrameOutput);
+        }
+
+        if (refusing.IsCaptured || refusing.CaptureFailure is null || !refusing.CaptureFailure.Contains("refused under capture", StringComparison.Ordinal))
+            throw new CheckFailedException($"captured = {refusing.IsCaptured}, failure = '{refusing.CaptureFailure}': expected no graph and the part's reason.");
+        if (part.Calls != steps + 1)
+            throw new CheckFailedException($"the part was enqueued {part.Calls} times; expected {steps} eager runs and one refused capture.");
+        return $"capture fallback: a part refusing capture leaves the step uncaptured ({refusing.CaptureFailure}); {steps} steps identical to eager";
+    }
+
+    /// <summary>Test double: a part whose second enqueue (the first step after a one-step warm-up, i.e. the capture) fails as TensorRT's would.</summary>
+    private sealed class RefusesSecondEnqueue(IPartRunner inner) : IPartRunner
+    {
+        public int Calls { get; private set; }
+
+        public string Name => "refuses capture";
+
+        public void Enqueue(CudaStream stream)
+        {
+            if (++Calls == 2)
+                throw new Rain.Engine.Interop.TensorRt.TrtException("test part: enqueueV3 refused under capture");
+            inner.Enqueue(stream);
+        }
+    }
+
     public static string GraphUpdate(CudaDevice device)
     {
         using var kernels = new CudaKernels(device);

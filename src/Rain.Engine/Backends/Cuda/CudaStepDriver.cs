@@ -41,6 +41,7 @@ public sealed class CudaStepDriver : IDisposable
     private IPartRunner[] _denoiser = [];
     private IPartRunner[] _decoder = [];
     private CudaGraph? _graph;
+    private string? _captureFailure;
 
     /// <summary>Allocates every buffer and fills the starting window (<see cref="Reset"/>).</summary>
     public CudaStepDriver(CudaDevice device, CudaKernels kernels, CudaStepOptions options)
@@ -138,6 +139,13 @@ public sealed class CudaStepDriver : IDisposable
     public bool IsCaptured => _graph is not null;
 
     /// <summary>
+    /// Why the step could not be captured, or null: when a part refuses to be captured (a TensorRT engine whose
+    /// <c>enqueueV3</c> fails under capture, or a driver error during capture), the capture is ended and the step runs
+    /// uncaptured from then on, as trtexec does; this says why. <see cref="SetParts"/> clears it and tries again.
+    /// </summary>
+    public string? CaptureFailure => _captureFailure;
+
+    /// <summary>
     /// Sets the network parts: <paramref name="denoiser"/> runs after the pose conversion and must write
     /// <see cref="ModelOutput"/>; <paramref name="decoder"/> runs after the LCM step and must write <see cref="Frames"/>.
     /// Drops a captured graph (the next step after warm-up captures again).
@@ -150,6 +158,7 @@ public sealed class CudaStepDriver : IDisposable
         _decoder = [.. decoder];
         _graph?.Dispose();
         _graph = null;
+        _captureFailure = null;
     }
 
     /// <summary>
@@ -179,15 +188,23 @@ public sealed class CudaStepDriver : IDisposable
     public StepOutcome Step()
     {
         _stepStaging.AsSpan<long>()[0] = StepIndex;
-        if (_useGraph && StepIndex >= _options.WarmupSteps)
+        if (_useGraph && _graph is null && _captureFailure is null && StepIndex >= _options.WarmupSteps)
         {
-            _graph ??= CudaGraph.Capture(_stream, Enqueue);
+            try
+            {
+                _graph = CudaGraph.Capture(_stream, Enqueue);
+            }
+            catch (Exception e) when (e is CudaException or Interop.TensorRt.TrtException)
+            {
+                // Nothing ran during the capture, so the step runs eagerly below; a real error shows there again.
+                _captureFailure = $"{e.GetType().Name}: {e.Message}";
+            }
+        }
+
+        if (_graph is not null)
             _graph.Launch(_stream);
-        }
         else
-        {
             Enqueue(_stream);
-        }
 
         _stream.Synchronize();
         long step = StepIndex;
