@@ -248,7 +248,28 @@ public static class KernelChecks
         dRgbOut.Download<byte>(gotRgb);
         Compare.Identical("rgb8_to_planar_f16", expectedPlanar.Select(BitConverter.HalfToUInt16Bits).ToArray(), gotPlanar);
         Compare.Identical("planar_f16_to_rgb8", expectedRgb, gotRgb);
-        return $"frame conversion: {images}×{height}×{width} both ways bit-identical to the CPU reference";
+
+        // The TensorRT I/O variants: uint8 planar pose images in, float32 planar frames out.
+        var expectedU8 = new byte[count];
+        Rain.Kernels.FrameConversion.Rgb8ToPlanar(rgb, expectedU8, images, height, width);
+        float[] specials32 = [-1f, 2f, float.NaN, -0f, 127.5f / 255f, 0.5f / 255f, 1f, 0f, float.PositiveInfinity];
+        var planar32 = Enumerable.Range(0, count).Select(i => i % 5 == 0 ? specials32[i / 5 % specials32.Length] : random.NextSingle()).ToArray();
+        var expectedRgb32 = new byte[count];
+        Rain.Kernels.FrameConversion.PlanarToRgb8((ReadOnlySpan<float>)planar32, expectedRgb32, images, height, width);
+        using var dU8 = device.Allocate(count);
+        using var dPlanar32 = device.Allocate(count * 4L);
+        dPlanar32.Upload<float>(planar32);
+        dU8.Fill(0xA5);
+        dRgbOut.Fill(0xA5);
+        kernels.Launch(stream, Rain.Kernels.FrameConversion.Rgb8ToPlanarU8Launch(dRgb.Address, dU8.Address, images, height, width));
+        kernels.Launch(stream, Rain.Kernels.FrameConversion.PlanarF32ToRgb8Launch(dPlanar32.Address, dRgbOut.Address, images, height, width));
+        stream.Synchronize();
+        var gotU8 = new byte[count];
+        dU8.Download<byte>(gotU8);
+        dRgbOut.Download<byte>(gotRgb);
+        Compare.Identical("rgb8_to_planar_u8", expectedU8, gotU8);
+        Compare.Identical("planar_f32_to_rgb8", expectedRgb32, gotRgb);
+        return $"frame conversion: {images}×{height}×{width} both ways (fp16; uint8 in, fp32 out) bit-identical to the CPU reference";
     }
 
     internal static DeviceBuffer Up<T>(CudaDevice device, T[] values)

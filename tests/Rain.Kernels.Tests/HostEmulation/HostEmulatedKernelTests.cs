@@ -204,6 +204,52 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
         Assert.Equal(expectedRgb, gotRgb);
     }
 
+    [Fact]
+    public void FrameConversionForTensorRtIoIsBitIdenticalToTheCpuEngine()
+    {
+        if (!Ready())
+            return;
+        const int images = 3, height = 7, width = 13;
+        int plane = height * width, count = images * plane * 3;
+        var random = new Random(8);
+        var rgb = GC.AllocateArray<byte>(count, pinned: true);
+        random.NextBytes(rgb);
+        // The pose guider's uint8 planar input: the transpose the CPU engine does in CpuStreamer.
+        var expectedU8 = new byte[count];
+        for (int i = 0; i < images; i++)
+        {
+            for (int p = 0; p < plane; p++)
+            {
+                for (int c = 0; c < 3; c++)
+                    expectedU8[(i * 3 * plane) + (c * plane) + p] = rgb[(((i * plane) + p) * 3) + c];
+            }
+        }
+
+        var gotU8 = GC.AllocateArray<byte>(count, pinned: true);
+        gotU8.AsSpan().Fill(0xA5);
+        HostKernels.Run(FrameConversion.Rgb8ToPlanarU8Launch(Address(rgb), Address(gotU8), images, height, width));
+        Assert.Equal(expectedU8, gotU8);
+        var referenceU8 = new byte[count];
+        FrameConversion.Rgb8ToPlanar(rgb, referenceU8, images, height, width);
+        Assert.Equal(expectedU8, referenceU8);
+
+        // The decoder's float32 planar frames to RGB8: the CPU engine's Preprocess.FrameToRgb per frame is the oracle.
+        float[] specials = [-1f, 2f, float.NaN, -0f, 127.5f / 255f, 0.5f / 255f, 1f, 0f, float.PositiveInfinity, float.NegativeInfinity, 254.5f / 255f];
+        var planar = GC.AllocateArray<float>(count, pinned: true);
+        for (int i = 0; i < count; i++)
+            planar[i] = i % 4 == 0 ? specials[i / 4 % specials.Length] : (random.NextSingle() * 1.2f) - 0.1f;
+        var expectedRgb = new byte[count];
+        for (int i = 0; i < images; i++)
+            Rain.Engine.Media.Preprocess.FrameToRgb(planar.AsSpan(i * 3 * plane, 3 * plane), width, height, expectedRgb.AsSpan(i * 3 * plane, 3 * plane));
+        var gotRgb = GC.AllocateArray<byte>(count, pinned: true);
+        gotRgb.AsSpan().Fill(0xA5);
+        HostKernels.Run(FrameConversion.PlanarF32ToRgb8Launch(Address(planar), Address(gotRgb), images, height, width));
+        Assert.Equal(expectedRgb, gotRgb);
+        var referenceRgb = new byte[count];
+        FrameConversion.PlanarToRgb8((ReadOnlySpan<float>)planar, referenceRgb, images, height, width);
+        Assert.Equal(expectedRgb, referenceRgb);
+    }
+
     private static (ushort[] Q, ushort[] K, ushort[] V, float[] Expected) AttentionInputs(int frames, int tokens, int channels, int heads)
     {
         int count = frames * tokens * channels;
