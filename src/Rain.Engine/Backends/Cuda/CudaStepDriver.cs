@@ -22,7 +22,7 @@ public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseG
 /// (<see cref="PoseImages"/>), the denoiser parts (read <see cref="Latents"/> and <see cref="PoseImages"/>, write
 /// <see cref="ModelOutput"/>), the noise of every re-noised level and of the next chunk (read from the device step
 /// index, so one graph serves every step), <c>lcm_step_roll</c> into the back window, back window → <see cref="Latents"/>,
-/// the decoder parts (read <see cref="DecodeInput"/>, write <see cref="Frames"/>), fp16 planar → RGB8, frames
+/// from step L−1 on (clean start) the decoder parts (read <see cref="DecodeInput"/>, write <see cref="Frames"/>), fp16 planar → RGB8, frames
 /// (device → pinned). Noise streams and the starting window follow <see cref="StreamState"/> exactly, so the CPU
 /// stream state is this driver's oracle.</para>
 /// <para>Not thread-safe. Dispose before the device and the kernels.</para>
@@ -181,18 +181,25 @@ public sealed class CudaStepDriver : IDisposable
     }
 
     /// <summary>
-    /// Runs one step: consumes <see cref="PoseInput"/>, fills <see cref="FrameOutput"/>, advances the window. Blocks
+    /// Runs one step: consumes <see cref="PoseInput"/>, advances the window and, from step L−1 on, decodes the chunk
+    /// leaving it into <see cref="FrameOutput"/> (the first L−1 steps decode nothing: their chunks are filler). Blocks
     /// until the frames are on the host (the only synchronisation of the step).
     /// </summary>
     /// <returns>Which chunk was decoded and whether its frames are real (filler chunks of the start are not).</returns>
     public StepOutcome Step()
     {
         _stepStaging.AsSpan<long>()[0] = StepIndex;
-        if (_useGraph && _graph is null && _captureFailure is null && StepIndex >= _options.WarmupSteps)
+        long step = StepIndex;
+        long decoded = step - (_options.Schedule.Config.Levels - 1);
+        bool emit = decoded >= 0;
+        // Clean start (as the CPU engine): the filler chunks of the first L−1 steps are never decoded, so the first real
+        // chunk meets the decoder's initial memories; those steps run uncaptured and the graph, which always decodes,
+        // is captured at the first emitting step after warm-up.
+        if (emit && _useGraph && _graph is null && _captureFailure is null && step >= _options.WarmupSteps)
         {
             try
             {
-                _graph = CudaGraph.Capture(_stream, Enqueue);
+                _graph = CudaGraph.Capture(_stream, s => Enqueue(s, decode: true));
             }
             catch (Exception e) when (e is CudaException or Interop.TensorRt.TrtException)
             {
@@ -204,13 +211,11 @@ public sealed class CudaStepDriver : IDisposable
         if (_graph is not null)
             _graph.Launch(_stream);
         else
-            Enqueue(_stream);
+            Enqueue(_stream, emit);
 
         _stream.Synchronize();
-        long step = StepIndex;
         StepIndex = step + 1;
-        long decoded = step - (_options.Schedule.Config.Levels - 1);
-        return new StepOutcome(step, decoded, decoded >= 0);
+        return new StepOutcome(step, decoded, emit);
     }
 
     /// <summary>Frees the graph, the buffers and the stream.</summary>
@@ -223,7 +228,7 @@ public sealed class CudaStepDriver : IDisposable
         _owned.Clear();
     }
 
-    private void Enqueue(CudaStream stream)
+    private void Enqueue(CudaStream stream, bool decode)
     {
         stream.CopyToDevice(_stepStaging, 0, _stepIndex, 0, sizeof(long));
         stream.CopyToDevice(_poseStaging, 0, _poseRgb, 0, _poseRgb.Bytes);
@@ -235,6 +240,8 @@ public sealed class CudaStepDriver : IDisposable
         _kernels.Launch(stream, _newNoiseLaunch);
         _kernels.Launch(stream, _stepRoll);
         stream.Copy(_nextLatents, 0, Latents, 0, Latents.Bytes);
+        if (!decode)
+            return;
         foreach (var part in _decoder)
             part.Enqueue(stream);
         _kernels.Launch(stream, _framesToRgb);
