@@ -44,7 +44,7 @@ if (checks)
         ("noise", KernelChecks.Noise), ("cross_noise_attention", d => KernelChecks.Attention(d)), ("cross_noise_attention fp32", KernelChecks.AttentionFloat32),
         ("baseline attention", d => KernelChecks.Attention(d, baseline: true)), ("lcm_step_roll", KernelChecks.LcmStepRoll),
         ("frame conversion", KernelChecks.FrameConversion), ("graph vs eager step", d => StepChecks.GraphVersusEager(d)), ("graph update", StepChecks.GraphUpdate),
-        ("capture fallback", d => StepChecks.CaptureFallback(d)),
+        ("capture fallback", d => StepChecks.CaptureFallback(d)), ("TensorRT step I/O", d => StepChecks.TensorRtIo(d)),
         ("handle leaks", StepChecks.Leaks),
     ];
     foreach (var (name, run) in all)

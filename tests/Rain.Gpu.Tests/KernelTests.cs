@@ -36,5 +36,8 @@ public sealed class StepDriverTests(ITestOutputHelper output)
     public void APartRefusingCaptureLeavesTheStepUncaptured() => output.WriteLine(StepChecks.CaptureFallback(Gpu.Device));
 
     [GpuFact]
+    public void TheStepTakesUint8PosesAndGivesFloat32FramesForTensorRt() => output.WriteLine(StepChecks.TensorRtIo(Gpu.Device));
+
+    [GpuFact]
     public void EveryHandleIsReleased() => output.WriteLine(StepChecks.Leaks(Gpu.Device));
 }

@@ -26,7 +26,7 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output)
         output.WriteLine(text);
         Assert.Contains("device: Fake CUDA device (CPU host emulation) (SM 9.0", text, StringComparison.Ordinal);
         Assert.Contains("kernel noise: CUBIN sm_90 (embedded)", text, StringComparison.Ordinal);
-        Assert.Equal(10, text.Split('\n').Count(l => l.Contains("| PASS: ", StringComparison.Ordinal)));
+        Assert.Equal(11, text.Split('\n').Count(l => l.Contains("| PASS: ", StringComparison.Ordinal)));
         Assert.DoesNotContain("FAIL", text, StringComparison.Ordinal);
         Assert.Contains("all checks passed", text, StringComparison.Ordinal);
         Assert.Equal(0, code);

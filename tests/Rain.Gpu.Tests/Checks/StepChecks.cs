@@ -118,6 +118,45 @@ public static class StepChecks
         return $"capture fallback: a part refusing capture leaves the step uncaptured ({refusing.CaptureFailure}); {steps} steps identical to eager";
     }
 
+    /// <summary>
+    /// The TensorRT I/O of the step: the pose guider's input is the uint8 planar transpose of the pose images, and float32
+    /// frames leave as the CPU engine's RGB8 (test parts copy the pose input out and a prepared frame tensor in).
+    /// </summary>
+    public static string TensorRtIo(CudaDevice device, int steps = 4)
+    {
+        var config = new StreamConfig { FramesPerLevel = 2, Levels = 3, Height = 64, Width = 128 };
+        using var kernels = new CudaKernels(device);
+        using var driver = new CudaStepDriver(device, kernels, new CudaStepOptions(new LcmSchedule(config), 5, UseGraph: true, WarmupSteps: 1, Io: StepIo.TensorRt));
+        int count = config.FramesPerLevel * config.Height * config.Width * 3;
+        if (driver.PoseImages.Bytes != count || driver.Frames.Bytes != count * 4L)
+            throw new CheckFailedException($"buffers: pose images {driver.PoseImages.Bytes} bytes (expected {count} uint8), frames {driver.Frames.Bytes} (expected {count * 4L} fp32).");
+        var random = new Random(21);
+        var frames = Enumerable.Range(0, count).Select(i => i % 7 == 0 ? float.NaN : (random.NextSingle() * 1.4f) - 0.2f).ToArray();
+        using var prepared = device.Allocate(count * 4L);
+        prepared.Upload<float>(frames);
+        using var seenPose = device.Allocate(count);
+        driver.SetParts([new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes), new DeviceCopyNode(driver.PoseImages, seenPose, count)],
+            [new DeviceCopyNode(prepared, driver.Frames, count * 4L)]);
+        var expectedFrames = new byte[count];
+        FrameConversion.PlanarToRgb8((ReadOnlySpan<float>)frames, expectedFrames, config.FramesPerLevel, config.Height, config.Width);
+        for (int step = 0; step < steps; step++)
+        {
+            random.NextBytes(driver.PoseInput);
+            var outcome = driver.Step();
+            var expectedPose = new byte[count];
+            FrameConversion.Rgb8ToPlanar(driver.PoseInput, expectedPose, config.FramesPerLevel, config.Height, config.Width);
+            var gotPose = new byte[count];
+            seenPose.Download<byte>(gotPose);
+            Compare.Identical($"step {step} pose guider input (uint8 planar)", expectedPose, gotPose);
+            if (outcome.Emit)
+                Compare.Identical($"step {step} frames (fp32 → RGB8)", expectedFrames, driver.FrameOutput);
+        }
+
+        if (!driver.IsCaptured)
+            throw new CheckFailedException("the TensorRT-I/O step was not captured after warm-up.");
+        return $"TensorRT I/O: uint8 planar pose images in, fp32 frames out as the CPU engine's RGB8, {steps} steps (graph after the clean start)";
+    }
+
     /// <summary>Test double: a part whose n-th enqueue (the capture) fails as TensorRT's would.</summary>
     private sealed class RefusesCall(int refused, IPartRunner inner) : IPartRunner
     {

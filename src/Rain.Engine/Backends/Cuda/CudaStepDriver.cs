@@ -9,7 +9,18 @@ namespace Rain.Engine.Backends.Cuda;
 /// <param name="UseGraph">Capture the step into a CUDA graph after the warm-up steps and replay it; false runs every
 /// step eagerly (the kill switch; the environment variable <c>RAIN_CUDA_GRAPHS=0</c> forces it too).</param>
 /// <param name="WarmupSteps">Eager steps before capture (lazy module loading and first-launch work happen there).</param>
-public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1);
+/// <param name="Io">How the networks take pose images and give frames.</param>
+public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1, StepIo Io = StepIo.Fp16Planar);
+
+/// <summary>The element types of the pose images the networks read and the frames they write (both planar <c>[p, 3, H, W]</c>).</summary>
+public enum StepIo
+{
+    /// <summary>fp16 pose images in [0, 1] and fp16 frames (our own networks).</summary>
+    Fp16Planar,
+
+    /// <summary>uint8 pose images (0…255) and float32 frames: the I/O of TensorRT engines built from the float32 bundle.</summary>
+    TensorRt,
+}
 
 /// <summary>
 /// The GPU step of the stream: device buffers allocated once (stable addresses), the step's nodes enqueued on one
@@ -71,8 +82,9 @@ public sealed class CudaStepDriver : IDisposable
             _coefficients = Own(device.Allocate((long)c.Frames * LcmStepRollKernel.CoefficientsPerFrame * sizeof(float)));
             _stepIndex = Own(device.Allocate(sizeof(long)));
             _poseRgb = Own(device.Allocate(imageBytes));
-            PoseImages = Own(device.Allocate(imageBytes * sizeof(ushort)));
-            Frames = Own(device.Allocate(imageBytes * sizeof(ushort)));
+            bool trt = options.Io == StepIo.TensorRt;
+            PoseImages = Own(device.Allocate(trt ? imageBytes : imageBytes * sizeof(ushort)));
+            Frames = Own(device.Allocate(imageBytes * (trt ? sizeof(float) : sizeof(ushort))));
             _framesRgb = Own(device.Allocate(imageBytes));
             _poseStaging = Own(device.AllocatePinned(imageBytes));
             _frameStaging = Own(device.AllocatePinned(imageBytes));
@@ -81,14 +93,16 @@ public sealed class CudaStepDriver : IDisposable
             int p = c.FramesPerLevel, levels = c.Levels, e = c.LatentFrameElements, chunkElements = p * e;
             // Every launch of the step is fixed (stable addresses, per-step values read from device memory), so it is
             // described and validated once, here.
-            _poseToPlanar = FrameConversion.Rgb8ToPlanarLaunch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width);
+            _poseToPlanar = trt ? FrameConversion.Rgb8ToPlanarU8Launch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width)
+                : FrameConversion.Rgb8ToPlanarLaunch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width);
             // Re-noising of level ℓ ≥ 1 uses stream (chunk at ℓ, ℓ−1); the next chunk's starting noise is (step + 1, L−1).
             _renoise = [.. Enumerable.Range(1, levels - 1).Select(level => NoiseKernel.Launch(options.Seed, _stepIndex.Address, -(levels - 1 - level), level - 1, 0, chunkElements,
                 _noise.At<float>((long)level * chunkElements), 0))];
             _newNoiseLaunch = NoiseKernel.Launch(options.Seed, _stepIndex.Address, 1, levels - 1, 0, chunkElements, _newNoise.Address, 0);
             _stepRoll = LcmStepRollKernel.Launch(ModelOutput.Address, Latents.Address, _noise.Address, _newNoise.Address,
                 _nextLatents.Address, DecodeInput.Address, _coefficients.Address, c.Frames, p, e);
-            _framesToRgb = FrameConversion.PlanarToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width);
+            _framesToRgb = trt ? FrameConversion.PlanarF32ToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width)
+                : FrameConversion.PlanarToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width);
             foreach (var launch in new[] { _poseToPlanar, _newNoiseLaunch, _stepRoll, _framesToRgb })
                 kernels.Prepare(launch);
             var s = options.Schedule;
@@ -114,7 +128,7 @@ public sealed class CudaStepDriver : IDisposable
     /// <summary>The denoiser's output v̂ <c>[F, 4, h, w]</c> fp32.</summary>
     public DeviceBuffer ModelOutput { get; }
 
-    /// <summary>The newest pose images <c>[p, 3, H, W]</c> fp16 in [0, 1] (the pose guider's input).</summary>
+    /// <summary>The newest pose images <c>[p, 3, H, W]</c> (the pose guider's input): fp16 in [0, 1], or uint8 with <see cref="StepIo.TensorRt"/>.</summary>
     public DeviceBuffer PoseImages { get; }
 
     /// <summary>The denoised latents of the chunk leaving the window, <c>[p, 4, h, w]</c> fp32 (the decoder's input).</summary>
@@ -123,7 +137,7 @@ public sealed class CudaStepDriver : IDisposable
     /// <summary>The newest pose images as uploaded, RGB8 <c>[p, H, W, 3]</c> (tests build echo decoders from it).</summary>
     internal DeviceBuffer PoseRgb => _poseRgb;
 
-    /// <summary>The decoded frames <c>[p, 3, H, W]</c> fp16 (the decoder's output; values outside [0, 1] are clamped).</summary>
+    /// <summary>The decoded frames <c>[p, 3, H, W]</c>, fp16 or (with <see cref="StepIo.TensorRt"/>) float32 (the decoder's output; values outside [0, 1] are clamped).</summary>
     public DeviceBuffer Frames { get; }
 
     /// <summary>The pinned staging of the next step's p pose images, RGB8 <c>[p, H, W, 3]</c>: write before <see cref="Step"/>.</summary>
