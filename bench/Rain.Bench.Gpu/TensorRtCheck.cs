@@ -5,6 +5,7 @@ using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Interop.TensorRt;
+using Rain.Engine.Media;
 
 namespace Rain.Bench.Gpu;
 
@@ -71,7 +72,73 @@ internal static class TensorRtCheck
         }
 
         o.WriteLine($"tensorrt: {string.Join(", ", ModelBundle.WholeNetworks)} ran once (zero inputs)");
-        return CompareUNet(device, bundle, engines, kernels, stream, steps, o);
+        int unet = CompareUNet(device, bundle, engines, kernels, stream, steps, o);
+        CompareStream(device, bundle, engines, kernels, steps, o);
+        return unet;
+    }
+
+    /// <summary>
+    /// The whole stream (TrtPipeline) against the CPU streamer on the same reference and poses: frame differences and step
+    /// times. Reported, not judged: how far FP16 engines drift from the fp32 CPU stream over recurrent steps is what this
+    /// first GPU run is to measure.
+    /// </summary>
+    private static void CompareStream(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, int steps, TextWriter o)
+    {
+        var m = bundle.Manifest;
+        var random = new Random(5);
+        RgbImage Image(int w, int h)
+        {
+            var pixels = new byte[w * h * 3];
+            random.NextBytes(pixels);
+            return new RgbImage(w, h, pixels);
+        }
+
+        var reference = Image(m.ReferenceWidth, m.ReferenceHeight);
+        int p = m.FramesPerLevel;
+        var poses = Enumerable.Range(0, (steps + m.Levels) * p).Select(_ => Image(m.Width, m.Height)).ToArray();
+        using var gpu = new TrtPipeline(bundle, engines, device, kernels, seed: 3, useGraph: true);
+        using var cpuPipe = new CpuPipeline(bundle, 0, parallelAttention: true);
+        gpu.SetReference(reference);
+        cpuPipe.SetReference(reference);
+        var cpu = new CpuStreamer(cpuPipe, 3, new Engine.Api.StageTimings());
+        var gpuFrames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
+        var cpuFrames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
+        var gpuMs = new List<double>();
+        var cpuMs = new List<double>();
+        long diffSum = 0, count = 0;
+        int diffMax = 0;
+        for (int k = 0; k < steps + m.Levels - 1; k++)
+        {
+            var chunk = poses.AsSpan(k * p, p);
+            long t = Stopwatch.GetTimestamp();
+            var a = gpu.Step(chunk, gpuFrames);
+            gpuMs.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            t = Stopwatch.GetTimestamp();
+            var b = cpu.Step(chunk, cpuFrames);
+            cpuMs.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            if (a != b)
+                throw new InvalidOperationException($"step {k}: TensorRT outcome {a}, CPU {b}.");
+            if (!a.Emit)
+                continue;
+            for (int i = 0; i < p; i++)
+            {
+                for (int j = 0; j < gpuFrames[i].Length; j++)
+                {
+                    int d = Math.Abs(gpuFrames[i][j] - cpuFrames[i][j]);
+                    diffSum += d;
+                    diffMax = Math.Max(diffMax, d);
+                    count++;
+                }
+            }
+        }
+
+        double[] g = [.. gpuMs.Skip(Math.Min(m.Levels, gpuMs.Count - 1)).Order()], c = [.. cpuMs.Skip(Math.Min(m.Levels, cpuMs.Count - 1)).Order()];
+        o.WriteLine($"tensorrt: stream of {steps + m.Levels - 1} steps ({count / 3 / m.Width / m.Height} frames) vs the CPU engine: mean |Δ| {(double)diffSum / Math.Max(1, count):F2} of 255, max {diffMax}; " +
+            $"graph {(gpu.Driver.IsCaptured ? "captured" : $"not captured ({gpu.Driver.CaptureFailure ?? "disabled"})")}");
+        o.WriteLine($"| stream step | p50 ms | p95 ms | fps (p frames per step) |");
+        o.WriteLine($"| --- | --- | --- | --- |");
+        o.WriteLine($"| CPU engine | {P(c, 50):F2} | {P(c, 95):F2} | {p * 1000 / Math.Max(1e-9, c.Average()):F1} |");
+        o.WriteLine($"| TensorRT FP16 | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
     }
 
     private static int CompareUNet(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, CudaStream stream, int steps, TextWriter o)
