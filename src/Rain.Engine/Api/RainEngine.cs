@@ -73,8 +73,8 @@ public sealed class RainEngine : IDisposable
             var trtBundle = ModelBundle.Load(bundlePath, options.VerifyBundleHashes);
             var target = TrtBackendProbe.LocatePlans(trtBundle, library, gpu, options.VerifyBundleHashes);
             throw new NotSupportedException(
-                $"TensorRT {library.VersionText}, {gpu.Reason} and current plans in {target.PlanFolder} were found, but this build has no " +
-                "TensorRT step pipeline yet (the part runners and engine set exist; the GPU pipeline that drives them does not). " +
+                $"TensorRT {library.VersionText}, {gpu.Reason} and current plans in {target.PlanFolder} were found, but the TensorRT stream " +
+                "pipeline is not enabled in this build: it has not yet been verified on a GPU (run bench/gpu-check.sh's TensorRT section). " +
                 "Nothing was loaded; use the CPU backend (EngineBackend.Cpu).");
         }
 
