@@ -6,7 +6,7 @@ using Rain.Gpu.Checks;
 // tests/Rain.Gpu.Tests), then the kernel benchmarks, each against a baseline and the bandwidth floor measured in the
 // same run; with --tensorrt, the TensorRT section only (TensorRtCheck). Exit code: 0 all checks passed, 1 a check
 // failed, 2 no usable GPU.
-int tensorrt = Array.IndexOf(args, "--tensorrt");
+int tensorrt = Array.IndexOf(args, "--tensorrt"), wiring = Array.IndexOf(args, "--tensorrt-wiring");
 bool checks = !args.Contains("--bench-only"), bench = !args.Contains("--checks-only");
 var capability = CudaDevice.Probe();
 Console.WriteLine($"device: {capability.Reason}");
@@ -19,6 +19,9 @@ using (var kernels = new CudaKernels(device))
     foreach (string op in Rain.Kernels.KernelImages.Ops)
         Console.WriteLine($"kernel {op}: {kernels.Load(op)}");
 }
+
+if (wiring >= 0 && wiring + 1 < args.Length)
+    return TensorRtCheck.Wiring(device, args[wiring + 1], 6, Console.Out);
 
 if (tensorrt >= 0)
 {

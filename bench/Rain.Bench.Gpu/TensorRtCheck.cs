@@ -141,6 +141,50 @@ internal static class TensorRtCheck
         o.WriteLine($"| TensorRT FP16 | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
     }
 
+    /// <summary>
+    /// <c>--tensorrt-wiring &lt;bundle&gt;</c>: the whole TensorRT stream on the plans already in the bundle, no comparison:
+    /// the CI runs it on the fake CUDA driver with the fake libnvinfer, whose engines check that every tensor is bound and
+    /// zero their outputs, so every name, size, binding and node of the pipeline is exercised without a GPU.
+    /// </summary>
+    public static int Wiring(CudaDevice device, string bundlePath, int steps, TextWriter o)
+    {
+        var (library, _) = TrtBackendProbe.ProbeRuntime(null, () => device.Capability);
+        var bundle = ModelBundle.Load(bundlePath);
+        var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
+        using var engines = new TrtEngineSet(library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+        using var kernels = new CudaKernels(device);
+        using var pipe = new TrtPipeline(bundle, engines, device, kernels, seed: 1, useGraph: true);
+        var m = bundle.Manifest;
+        var random = new Random(2);
+        RgbImage Image(int w, int h)
+        {
+            var pixels = new byte[w * h * 3];
+            random.NextBytes(pixels);
+            return new RgbImage(w, h, pixels);
+        }
+
+        pipe.SetReference(Image(m.ReferenceWidth, m.ReferenceHeight));
+        int p = m.FramesPerLevel, emitted = 0;
+        var frames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
+        bool zero = true;
+        for (int k = 0; k < steps; k++)
+        {
+            foreach (var f in frames)
+                f.AsSpan().Fill(0xA5);
+            var poses = Enumerable.Range(0, p).Select(_ => Image(m.Width, m.Height)).ToArray();
+            var outcome = pipe.Step(poses, frames);
+            if (outcome.Emit)
+            {
+                emitted++;
+                zero &= frames.All(f => !f.AsSpan().ContainsAnyExcept((byte)0));
+            }
+        }
+
+        o.WriteLine($"tensorrt wiring: {engines.Parts.Count} engines, arena {engines.ArenaBytes} bytes, UNet buffers {pipe.UNet.BufferBytes} bytes, " +
+            $"{steps} steps, {emitted} chunks emitted, frames {(zero ? "all zero" : "NOT zero")}, graph {(pipe.Driver.IsCaptured ? "captured" : $"not captured ({pipe.Driver.CaptureFailure})")}");
+        return zero && pipe.Driver.IsCaptured && emitted == Math.Max(0, steps - (m.Levels - 1)) ? 0 : 1;
+    }
+
     private static int CompareUNet(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, CudaStream stream, int steps, TextWriter o)
     {
         var plan = bundle.Manifest.UNetPlan;
