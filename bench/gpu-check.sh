@@ -4,6 +4,11 @@
 #   dotnet publish bench/Rain.Bench.Gpu -c Release -r linux-x64 -o artifacts/gpu-check
 # then carry artifacts/gpu-check (about 36 MB, self-contained and trimmed) with the work tree and run
 #   bash bench/gpu-check.sh [--checks-only | --bench-only]
+# TensorRT section: when a bundle is carried in artifacts/trt-bundle (or RAIN_TRT_BUNDLE) and libnvinfer is found
+# (RAIN_TENSORRT_DIR, the Python environment's tensorrt_libs, or the loader path), the same app then builds the
+# bundle's FP16 plans on this GPU and runs the UNet plan on them against the CPU engine. Prepare the bundle with
+#   dotnet run --project src/Rain.Cli -c Release -- export --preset tiny --seed 1 --out artifacts/trt-bundle
+# (about 27 MB; with the 36 MB app the carry stays under 64 MiB).
 # Exit code: 0 all checks passed, 1 a check failed, 2 no usable GPU or no published app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +42,23 @@ fi
 echo "gpu-check: $(uname -m), $(nproc) CPUs"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>/dev/null || echo "gpu-check: nvidia-smi not available"
 status=0
-timeout 560 "$app/Rain.Bench.Gpu" "$@" || status=$?
-[ "$status" -ne 124 ] || echo "gpu-check: stopped after 560 s" >&2
+bundle=${RAIN_TRT_BUNDLE:-artifacts/trt-bundle}
+budget=560
+[ ! -f "$bundle/bundle.json" ] || budget=300 # leave time for the TensorRT section
+timeout "$budget" "$app/Rain.Bench.Gpu" "$@" || status=$?
+[ "$status" -ne 124 ] || echo "gpu-check: stopped after $budget s" >&2
+
+if [ -f "$bundle/bundle.json" ]; then
+  if [ -z "${RAIN_TENSORRT_DIR:-}" ]; then
+    trt=$(find / -xdev \( -path '*site-packages/tensorrt_libs*' -o -path '*/TensorRT*/lib*' \) -name 'libnvinfer.so.1[01]*' 2>/dev/null | sort -r | head -1)
+    if [ -n "$trt" ]; then RAIN_TENSORRT_DIR=$(dirname "$trt"); export RAIN_TENSORRT_DIR; fi
+  fi
+  echo "gpu-check: TensorRT section (bundle $bundle, RAIN_TENSORRT_DIR=${RAIN_TENSORRT_DIR:-unset})"
+  trt_status=0
+  timeout 250 "$app/Rain.Bench.Gpu" --tensorrt "$bundle" --steps "${RAIN_TRT_STEPS:-30}" || trt_status=$?
+  [ "$trt_status" -ne 124 ] || echo "gpu-check: the TensorRT section stopped after 250 s" >&2
+  [ "$status" -ne 0 ] || status=$trt_status
+else
+  echo "gpu-check: no bundle at $bundle: TensorRT section not run"
+fi
 exit "$status"

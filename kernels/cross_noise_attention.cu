@@ -1,11 +1,13 @@
 // Cross-noise attention: for every spatial position n and head h, the F frames of the stream batch attend to each
-// other (spec 6.1). q, k, v and out are fp16 in the layout the UNet's spatial layers produce, [F, N, C] with
-// C = heads*d, element (f, n, h*d + i) at ((f*N + n)*C + h*d + i): read and written in place, no transposes.
+// other (spec 6.1). q, k, v and out are fp16 (the _v* entries) or fp32 (the _f32_v* entries, for TensorRT engines
+// whose I/O stays float32) in the layout the UNet's spatial layers produce, [F, N, C] with C = heads*d, element
+// (f, n, h*d + i) at ((f*N + n)*C + h*d + i): read and written in place, no transposes. One template serves both
+// storage types; the arithmetic (fp32 accumulation, max-subtracted softmax) is the same.
 // Twin: Rain.Kernels.CrossNoiseAttention.Reference.
 //
 // Bandwidth design: one warp per (n, h). The work per (n, h) is tiny (2*F*F*d multiply-adds for F <= 32), so the
 // kernel is bound by moving q, k, v in and out once. A warp copies its F rows of d values of q, k and v into shared
-// memory with the widest aligned loads the shapes allow (VEC halves per load); the 32 lanes compute the F*F scores,
+// memory with the widest aligned loads the shapes allow (VEC elements per load); the 32 lanes compute the F*F scores,
 // lane f the softmax of row f in fp32, and the warp writes out[f, n, h] with the same vector width. Consecutive warps
 // take consecutive (n, h), so a block reads whole C-wide rows of each frame: every fetched sector is used.
 #include "common/types.cuh"
@@ -13,43 +15,68 @@
 
 namespace {
 
-template <int VEC> struct Vec;
-template <> struct Vec<1> { typedef unsigned short T; };
-template <> struct Vec<2> { typedef unsigned int T; };
-template <> struct Vec<8> { typedef uint4 T; };
+// The vector register a load or store of VEC elements of storage type S moves (by bytes: 2, 4 or 16).
+template <class S, int VEC> struct Vec;
+template <> struct Vec<rain_half, 1> { typedef unsigned short T; };
+template <> struct Vec<rain_half, 2> { typedef unsigned int T; };
+template <> struct Vec<rain_half, 8> { typedef uint4 T; };
+template <> struct Vec<float, 1> { typedef unsigned int T; };
+template <> struct Vec<float, 4> { typedef uint4 T; };
+
+__device__ __forceinline__ float load_float(rain_half h) { return half_to_float(h); }
+__device__ __forceinline__ float load_float(float f) { return f; }
 
 // Packs VEC halves into one vector register by shifts: writing the halves through a rain_half* into a local V would
 // break strict aliasing, which LLVM (NVRTC) and GCC may exploit (the host-emulation test caught exactly that).
 __device__ __forceinline__ unsigned int pair(rain_half lo, rain_half hi) { return (unsigned int)lo | ((unsigned int)hi << 16); }
-template <int VEC> __device__ __forceinline__ typename Vec<VEC>::T pack(const rain_half* h);
-template <> __device__ __forceinline__ unsigned short pack<1>(const rain_half* h) { return h[0]; }
-template <> __device__ __forceinline__ unsigned int pack<2>(const rain_half* h) { return pair(h[0], h[1]); }
-template <> __device__ __forceinline__ uint4 pack<8>(const rain_half* h)
+// Converts VEC fp32 accumulators to the storage type and packs them (by value, never through a pointer cast).
+template <class S, int VEC> struct Pack;
+template <> struct Pack<rain_half, 1> { __device__ static unsigned short of(const float* a) { return float_to_half(a[0]); } };
+template <> struct Pack<rain_half, 2> { __device__ static unsigned int of(const float* a) { return pair(float_to_half(a[0]), float_to_half(a[1])); } };
+template <> struct Pack<rain_half, 8> {
+    __device__ static uint4 of(const float* a)
+    {
+        uint4 r;
+        r.x = pair(float_to_half(a[0]), float_to_half(a[1]));
+        r.y = pair(float_to_half(a[2]), float_to_half(a[3]));
+        r.z = pair(float_to_half(a[4]), float_to_half(a[5]));
+        r.w = pair(float_to_half(a[6]), float_to_half(a[7]));
+        return r;
+    }
+};
+template <> struct Pack<float, 1> { __device__ static unsigned int of(const float* a) { return (unsigned int)__float_as_int(a[0]); } };
+template <> struct Pack<float, 4> {
+    __device__ static uint4 of(const float* a)
+    {
+        uint4 r;
+        r.x = (unsigned int)__float_as_int(a[0]);
+        r.y = (unsigned int)__float_as_int(a[1]);
+        r.z = (unsigned int)__float_as_int(a[2]);
+        r.w = (unsigned int)__float_as_int(a[3]);
+        return r;
+    }
+};
+
+// Shared memory per warp: q, k, v as [F][d] elements of the storage type, then the probabilities [F][F+1] floats
+// (the pad column keeps lane f's writes of row f on distinct banks). The launcher computes the same size
+// (CrossNoiseAttention.WarpSharedBytes). Every warp's slice is a multiple of 16 bytes, so each slice (and its 16-byte
+// vector stores) stays aligned.
+__device__ __forceinline__ rain_u32 qkv_shared_bytes(int frames, int d, rain_u32 elementBytes)
 {
-    uint4 r;
-    r.x = pair(h[0], h[1]);
-    r.y = pair(h[2], h[3]);
-    r.z = pair(h[4], h[5]);
-    r.w = pair(h[6], h[7]);
-    return r;
+    return (3u * frames * d * elementBytes + 15u) & ~15u;
 }
 
-// Shared memory per warp: q, k, v as [F][d] halves, then the probabilities [F][F+1] floats (the pad column keeps
-// lane f's writes of row f on distinct banks). The launcher computes the same size (CrossNoiseAttentionKernel).
-// Every warp's slice is a multiple of 16 bytes, so each slice (and its 16-byte vector stores) stays aligned.
-__device__ __forceinline__ rain_u32 warp_shared_bytes(int frames, int d)
+__device__ __forceinline__ rain_u32 warp_shared_bytes(int frames, int d, rain_u32 elementBytes)
 {
-    rain_u32 halves = 3u * frames * d * 2u;
-    halves = (halves + 15u) & ~15u;
-    return (halves + (rain_u32)frames * (frames + 1) * 4u + 15u) & ~15u;
+    return (qkv_shared_bytes(frames, d, elementBytes) + (rain_u32)frames * (frames + 1) * 4u + 15u) & ~15u;
 }
 
-template <int VEC>
+template <class S, int VEC>
 __device__ __forceinline__ void attention(
-    const rain_half* __restrict__ q, const rain_half* __restrict__ k, const rain_half* __restrict__ v,
-    rain_half* __restrict__ out, int frames, int tokens, int channels, int heads, float scale)
+    const S* __restrict__ q, const S* __restrict__ k, const S* __restrict__ v,
+    S* __restrict__ out, int frames, int tokens, int channels, int heads, float scale)
 {
-    typedef typename Vec<VEC>::T V;
+    typedef typename Vec<S, VEC>::T V;
     extern __shared__ __align__(16) unsigned char shared[];
     const int d = channels / heads;
     const int lane = threadIdx.x & 31;
@@ -60,11 +87,11 @@ __device__ __forceinline__ void attention(
     const rain_u64 n = warp / heads;
     const int h = (int)(warp % heads);
 
-    unsigned char* mine = shared + (rain_u64)warpInBlock * warp_shared_bytes(frames, d);
-    rain_half* sq = (rain_half*)mine;
-    rain_half* sk = sq + frames * d;
-    rain_half* sv = sk + frames * d;
-    float* prob = (float*)(mine + ((3u * frames * d * 2u + 15u) & ~15u));
+    unsigned char* mine = shared + (rain_u64)warpInBlock * warp_shared_bytes(frames, d, sizeof(S));
+    S* sq = (S*)mine;
+    S* sk = sq + frames * d;
+    S* sv = sk + frames * d;
+    float* prob = (float*)(mine + qkv_shared_bytes(frames, d, sizeof(S)));
     const int pitch = frames + 1;
 
     const rain_u64 frameStride = (rain_u64)tokens * channels;
@@ -85,11 +112,11 @@ __device__ __forceinline__ void attention(
     for (int idx = lane; idx < frames * frames; idx += 32)
     {
         int f = idx / frames, g = idx - f * frames;
-        const rain_half* qf = sq + f * d;
-        const rain_half* kg = sk + g * d;
+        const S* qf = sq + f * d;
+        const S* kg = sk + g * d;
         float dot = 0.0f;
         for (int i = 0; i < d; ++i)
-            dot = __fmaf_rn(half_to_float(qf[i]), half_to_float(kg[i]), dot);
+            dot = __fmaf_rn(load_float(qf[i]), load_float(kg[i]), dot);
         prob[f * pitch + g] = __fmul_rn(dot, scale);
     }
     __syncwarp();
@@ -124,14 +151,11 @@ __device__ __forceinline__ void attention(
         for (int g = 0; g < frames; ++g)
         {
             float w = row[g];
-            const rain_half* vg = sv + g * d + j * VEC;
+            const S* vg = sv + g * d + j * VEC;
             for (int t = 0; t < VEC; ++t)
-                acc[t] = __fmaf_rn(w, half_to_float(vg[t]), acc[t]);
+                acc[t] = __fmaf_rn(w, load_float(vg[t]), acc[t]);
         }
-        rain_half h[VEC];
-        for (int t = 0; t < VEC; ++t)
-            h[t] = float_to_half(acc[t]);
-        *(V*)(out + f * frameStride + base + (rain_u64)j * VEC) = pack<VEC>(h);
+        *(V*)(out + f * frameStride + base + (rain_u64)j * VEC) = Pack<S, VEC>::of(acc);
     }
 }
 
@@ -141,19 +165,33 @@ __device__ __forceinline__ void attention(
 extern "C" __global__ void cross_noise_attention_v8(const rain_half* q, const rain_half* k, const rain_half* v,
     rain_half* out, int frames, int tokens, int channels, int heads, float scale)
 {
-    attention<8>(q, k, v, out, frames, tokens, channels, heads, scale);
+    attention<rain_half, 8>(q, k, v, out, frames, tokens, channels, heads, scale);
 }
 
 // VEC = 2: d and C even, 4-byte aligned tensors (head size 4).
 extern "C" __global__ void cross_noise_attention_v2(const rain_half* q, const rain_half* k, const rain_half* v,
     rain_half* out, int frames, int tokens, int channels, int heads, float scale)
 {
-    attention<2>(q, k, v, out, frames, tokens, channels, heads, scale);
+    attention<rain_half, 2>(q, k, v, out, frames, tokens, channels, heads, scale);
 }
 
 // Any shape.
 extern "C" __global__ void cross_noise_attention_v1(const rain_half* q, const rain_half* k, const rain_half* v,
     rain_half* out, int frames, int tokens, int channels, int heads, float scale)
 {
-    attention<1>(q, k, v, out, frames, tokens, channels, heads, scale);
+    attention<rain_half, 1>(q, k, v, out, frames, tokens, channels, heads, scale);
+}
+
+// fp32 storage, VEC = 4: d % 4 == 0, C % 4 == 0 and 16-byte aligned tensors.
+extern "C" __global__ void cross_noise_attention_f32_v4(const float* q, const float* k, const float* v,
+    float* out, int frames, int tokens, int channels, int heads, float scale)
+{
+    attention<float, 4>(q, k, v, out, frames, tokens, channels, heads, scale);
+}
+
+// fp32 storage, any shape (4-byte aligned tensors).
+extern "C" __global__ void cross_noise_attention_f32_v1(const float* q, const float* k, const float* v,
+    float* out, int frames, int tokens, int channels, int heads, float scale)
+{
+    attention<float, 1>(q, k, v, out, frames, tokens, channels, heads, scale);
 }

@@ -35,3 +35,36 @@ extern "C" __global__ void planar_f16_to_rgb8(const rain_half* planar, unsigned 
         dst[c] = (unsigned char)rintf(__fmul_rn(x, 255.0f));
     }
 }
+
+// For TensorRT engines built from the float32 bundle, whose I/O keeps the ONNX types: the pose guider takes the pose
+// images as uint8 planar [images, 3, height*width] (it scales them itself), and the decoder gives float32 planar frames.
+
+// rgb: [images, height*width, 3] bytes -> planar: [images, 3, height*width] bytes (a transpose, no scaling).
+extern "C" __global__ void rgb8_to_planar_u8(const unsigned char* rgb, unsigned char* planar, rain_u32 pixels)
+{
+    rain_u32 p = blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= pixels)
+        return;
+    rain_u64 image = blockIdx.y;
+    const unsigned char* src = rgb + (image * pixels + p) * 3;
+    unsigned char* dst = planar + image * pixels * 3 + p;
+    for (int c = 0; c < 3; ++c)
+        dst[(rain_u64)c * pixels] = src[c];
+}
+
+// planar: [images, 3, height*width] fp32; rgb as planar_f16_to_rgb8 (clamp to [0, 1], NaN -> 0, x255, half to even).
+extern "C" __global__ void planar_f32_to_rgb8(const float* planar, unsigned char* rgb, rain_u32 pixels)
+{
+    rain_u32 p = blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= pixels)
+        return;
+    rain_u64 image = blockIdx.y;
+    const float* src = planar + image * pixels * 3 + p;
+    unsigned char* dst = rgb + (image * pixels + p) * 3;
+    for (int c = 0; c < 3; ++c)
+    {
+        float x = src[(rain_u64)c * pixels];
+        x = x != x ? 0.0f : fminf(fmaxf(x, 0.0f), 1.0f);
+        dst[c] = (unsigned char)rintf(__fmul_rn(x, 255.0f));
+    }
+}

@@ -2,9 +2,11 @@ using Rain.Bench.Gpu;
 using Rain.Engine.Backends.Cuda;
 using Rain.Gpu.Checks;
 
-// Rain.Bench.Gpu [--checks-only | --bench-only]: the GPU checks (the same code as tests/Rain.Gpu.Tests), then the
-// kernel benchmarks, each against a baseline and the bandwidth floor measured in the same run. Exit code: 0 all
-// checks passed, 1 a check failed, 2 no usable GPU.
+// Rain.Bench.Gpu [--checks-only | --bench-only] [--tensorrt <bundle> [--steps N]]: the GPU checks (the same code as
+// tests/Rain.Gpu.Tests), then the kernel benchmarks, each against a baseline and the bandwidth floor measured in the
+// same run; with --tensorrt, the TensorRT section only (TensorRtCheck). Exit code: 0 all checks passed, 1 a check
+// failed, 2 no usable GPU.
+int tensorrt = Array.IndexOf(args, "--tensorrt"), wiring = Array.IndexOf(args, "--tensorrt-wiring");
 bool checks = !args.Contains("--bench-only"), bench = !args.Contains("--checks-only");
 var capability = CudaDevice.Probe();
 Console.WriteLine($"device: {capability.Reason}");
@@ -18,6 +20,22 @@ using (var kernels = new CudaKernels(device))
         Console.WriteLine($"kernel {op}: {kernels.Load(op)}");
 }
 
+if (wiring >= 0 && wiring + 1 < args.Length)
+    return TensorRtCheck.Wiring(device, args[wiring + 1], 6, Console.Out);
+
+if (tensorrt >= 0)
+{
+    if (tensorrt + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--tensorrt needs the bundle folder.");
+        return 2;
+    }
+
+    int stepsAt = Array.IndexOf(args, "--steps");
+    int steps = stepsAt >= 0 && stepsAt + 1 < args.Length ? int.Parse(args[stepsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 30;
+    return TensorRtCheck.Run(device, args[tensorrt + 1], steps, Console.Out);
+}
+
 int failed = 0;
 if (checks)
 {
@@ -26,9 +44,10 @@ if (checks)
     Console.WriteLine("| --- | --- |");
     (string Name, Func<CudaDevice, string> Run)[] all =
     [
-        ("noise", KernelChecks.Noise), ("cross_noise_attention", d => KernelChecks.Attention(d)),
+        ("noise", KernelChecks.Noise), ("cross_noise_attention", d => KernelChecks.Attention(d)), ("cross_noise_attention fp32", KernelChecks.AttentionFloat32),
         ("baseline attention", d => KernelChecks.Attention(d, baseline: true)), ("lcm_step_roll", KernelChecks.LcmStepRoll),
         ("frame conversion", KernelChecks.FrameConversion), ("graph vs eager step", d => StepChecks.GraphVersusEager(d)), ("graph update", StepChecks.GraphUpdate),
+        ("capture fallback", d => StepChecks.CaptureFallback(d)), ("TensorRT step I/O", d => StepChecks.TensorRtIo(d)),
         ("handle leaks", StepChecks.Leaks),
     ];
     foreach (var (name, run) in all)

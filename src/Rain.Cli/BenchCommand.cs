@@ -31,11 +31,13 @@ internal static class BenchCommand
         {
             bundle, steps, warmup, threads, serial, json, chart,
         };
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error));
+        var backend = new BackendOptions();
+        backend.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r)));
         return command;
     }
 
-    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e)
+    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null)
     {
         if (steps < 1 || warmup < 0)
         {
@@ -46,6 +48,13 @@ internal static class BenchCommand
         try
         {
             var ci = CultureInfo.InvariantCulture;
+            if (backend is { Backend: not EngineBackend.Cpu })
+            {
+                // The engine checks TensorRT, the GPU and the plans first and names what is missing.
+                using var gpu = RainEngine.Load(bundlePath, backend.Apply(new EngineOptions()));
+                throw new NotSupportedException($"rain bench measures the CPU pipeline step; a {backend.Backend} step bench is not in this build.");
+            }
+
             var load = Stopwatch.StartNew();
             var bundle = ModelBundle.Load(bundlePath);
             using var pipe = new CpuPipeline(bundle, threads, !serialAttention);
@@ -130,7 +139,7 @@ internal static class BenchCommand
                 BenchChart.Write(chartPath, stepMs, stages, $"{m.Width}x{m.Height} p={p} L={m.Levels}: {steps * p / seconds:F2} fps, step p50 {step.P50:F0} ms");
             return 0;
         }
-        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException)
+        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException or BackendUnavailableException or NotSupportedException)
         {
             e.WriteLine($"rain bench: {x.Message}");
             return 2;

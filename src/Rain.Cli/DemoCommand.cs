@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Rain.Engine.Api;
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Media;
 using Rain.Models.Bundle;
@@ -30,11 +32,13 @@ internal static class DemoCommand
         {
             output, steps, seed, threads, cache,
         };
-        command.SetAction(r => Run(r.GetValue(output)!, r.GetValue(steps), r.GetValue(seed), r.GetValue(threads), r.GetValue(cache), Console.Out, Console.Error));
+        var backend = new BackendOptions();
+        backend.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(output)!, r.GetValue(steps), r.GetValue(seed), r.GetValue(threads), r.GetValue(cache), Console.Out, Console.Error, backend.Get(r)));
         return command;
     }
 
-    internal static int Run(string output, int steps, ulong seed, int threads, string? cache, TextWriter o, TextWriter e)
+    internal static int Run(string output, int steps, ulong seed, int threads, string? cache, TextWriter o, TextWriter e, BackendChoice? backend = null)
     {
         if (steps < 1)
         {
@@ -44,10 +48,12 @@ internal static class DemoCommand
 
         try
         {
+            if (backend?.Backend == EngineBackend.TensorRt)
+                TrtBackendProbe.ProbeRuntime(backend.TensorRtDirectory, () => CudaDevice.Probe()); // before the export: fail at once without TensorRT or a GPU
             string bundle = CachedBundle(cache, seed, o, e);
             // The scene is generated faster than the engine steps; a queue of one chunk (the tiny preset's p = 4) keeps the pusher just ahead, so the
             // reported latency is the pipeline's (L steps in the window) rather than time spent waiting in a long queue.
-            var options = new EngineOptions { Seed = seed, Threads = threads, InputCapacity = 4 };
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, InputCapacity = 4 });
             using var engine = RainEngine.Load(bundle, options);
             Directory.CreateDirectory(output);
             var reference = DemoScene.Reference(engine.Width, engine.Height);
@@ -58,7 +64,7 @@ internal static class DemoCommand
             if (Directory.Exists(frames))
                 Directory.Delete(frames, recursive: true);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"streaming {steps} steps ({poses} poses of {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, first frames after {engine.StartupSteps} steps) on the CPU"));
+                $"streaming {steps} steps ({poses} poses of {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, first frames after {engine.StartupSteps} steps) on the {(options.Backend == EngineBackend.Cpu ? "CPU" : options.Backend.ToString())}"));
             SessionStatistics stats;
             using (var video = ffmpeg is null ? null : FfmpegVideo.OpenWriter(ffmpeg, Path.Combine(output, "demo.mp4"), engine.Width, engine.Height, 16))
                 stats = StreamRun.Run(engine, reference, Enumerable.Range(0, poses).Select(i => DemoScene.Pose(i, engine.Width, engine.Height)), frames, video, e, poses);
@@ -67,7 +73,8 @@ internal static class DemoCommand
             LatencyReport.Print(o, stats);
             return 0;
         }
-        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException or Rain.Models.Weights.ModelExportException)
+        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException or Rain.Models.Weights.ModelExportException
+            or BackendUnavailableException or NotSupportedException)
         {
             e.WriteLine($"rain demo: {x.Message}");
             return 2;

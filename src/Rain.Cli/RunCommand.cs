@@ -25,11 +25,13 @@ internal static class RunCommand
         {
             bundle, reference, poses, output, seed, threads, latest,
         };
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error));
+        var backend = new BackendOptions();
+        backend.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error, backend.Get(r)));
         return command;
     }
 
-    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e)
+    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null)
     {
         try
         {
@@ -40,7 +42,7 @@ internal static class RunCommand
             if (!videoIn && !Directory.Exists(posesPath))
                 throw new IOException($"{posesPath}: not a folder of pose images or a video file ({string.Join(", ", VideoExtensions)}).");
             var referenceImage = ImageCodec.Load(referencePath);
-            var options = new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins };
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins });
             using var engine = RainEngine.Load(bundlePath, options);
 
             bool videoOut = output.EndsWith(".mp4", StringComparison.OrdinalIgnoreCase);
@@ -79,7 +81,8 @@ internal static class RunCommand
             LatencyReport.Print(o, stats);
             return 0;
         }
-        catch (Exception x) when (x is BundleException or ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception x) when (x is BundleException or ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException
+            or BackendUnavailableException or NotSupportedException)
         {
             e.WriteLine($"rain run: {x.Message}");
             return 2;

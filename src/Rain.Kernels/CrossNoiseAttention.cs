@@ -11,7 +11,7 @@ namespace Rain.Kernels;
 /// <remarks>
 /// out[f, n, h·d + i] = Σ_g softmax_g(⟨q[f, n, h], k[g, n, h]⟩ / √d) · v[g, n, h·d + i].
 /// This class is the CPU reference (the oracle of the CUDA kernel <c>kernels/cross_noise_attention.cu</c>), the CPU
-/// backend's implementation and the kernel's launcher (<see cref="Launch"/>); it accumulates in float32 with the maximum subtracted before exponentiation.
+/// backend's implementation and the kernel's launcher (<see cref="Launch(ulong, ulong, ulong, ulong, int, int, int, int, TensorStorage)"/>); it accumulates in float32 with the maximum subtracted before exponentiation.
 /// </remarks>
 public static class CrossNoiseAttention
 {
@@ -49,38 +49,57 @@ public static class CrossNoiseAttention
     /// whether a (n, head) pair's F rows of q, k, v fit in shared memory. One warp per (n, head); the widest vector
     /// load the head size, channel count and alignment allow (8, 2 or 1 halves).
     /// </summary>
-    public static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads)
+    public static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads) =>
+        Launch(q, k, v, output, frames, tokens, channels, heads, TensorStorage.Fp16);
+
+    /// <summary>
+    /// Describes the CUDA launch of the kernel on tensors stored as <paramref name="storage"/> (fp16: 8, 2 or 1 halves per
+    /// vector load; fp32, for TensorRT engines whose I/O stays float32: 4 or 1 floats). Validation as in the fp16 overload.
+    /// </summary>
+    public static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads, TensorStorage storage)
     {
         ValidateShape(frames, tokens, channels, heads);
+        int elementBytes = storage == TensorStorage.Fp32 ? 4 : 2;
         ulong[] addresses = [q, k, v, output];
-        if (addresses.Any(a => a == 0 || a % 2 != 0))
-            throw new ArgumentException($"cross_noise_attention: q, k, v and out must be non-null, 2-byte aligned device addresses; got q 0x{q:X}, k 0x{k:X}, v 0x{v:X}, out 0x{output:X}.");
+        if (addresses.Any(a => a == 0 || a % (ulong)elementBytes != 0))
+            throw new ArgumentException($"cross_noise_attention: q, k, v and out must be non-null, {elementBytes}-byte aligned device addresses; got q 0x{q:X}, k 0x{k:X}, v 0x{v:X}, out 0x{output:X}.");
         if (output == q || output == k || output == v)
             throw new ArgumentException("cross_noise_attention: the output must not alias q, k or v (the kernel reads every frame of a position after writing none).", nameof(output));
 
         int d = channels / heads;
-        uint perWarp = WarpSharedBytes(frames, d);
+        uint perWarp = WarpSharedBytes(frames, d, elementBytes);
         if (perWarp > SharedBytesLimit)
             throw new ArgumentException($"cross_noise_attention: F = {frames} frames of head size d = {d} need {perWarp} bytes of shared memory per (n, head), more than {SharedBytesLimit}; use fewer frames or more heads.");
 
-        int vec = d % 8 == 0 && channels % 8 == 0 && addresses.All(a => a % 16 == 0) ? 8
-            : d % 2 == 0 && channels % 2 == 0 && addresses.All(a => a % 4 == 0) ? 2
-            : 1;
+        string entry;
+        if (storage == TensorStorage.Fp32)
+        {
+            entry = d % 4 == 0 && channels % 4 == 0 && addresses.All(a => a % 16 == 0) ? "cross_noise_attention_f32_v4" : "cross_noise_attention_f32_v1";
+        }
+        else
+        {
+            int vec = d % 8 == 0 && channels % 8 == 0 && addresses.All(a => a % 16 == 0) ? 8
+                : d % 2 == 0 && channels % 2 == 0 && addresses.All(a => a % 4 == 0) ? 2
+                : 1;
+            entry = $"cross_noise_attention_v{vec}";
+        }
+
         long warps = (long)tokens * heads;
         uint warpsPerBlock = (uint)Math.Clamp(Math.Min(SharedBytesLimit / perWarp, warps), 1, 8);
         var grid = KernelLaunch.Blocks(warps, warpsPerBlock, "cross_noise_attention");
         var arguments = new KernelArguments().Add(q).Add(k).Add(v).Add(output).Add(frames).Add(tokens).Add(channels).Add(heads).Add(1f / MathF.Sqrt(d));
-        return new KernelLaunch("cross_noise_attention", $"cross_noise_attention_v{vec}", grid, new Dim3(32 * warpsPerBlock), warpsPerBlock * perWarp, arguments);
+        return new KernelLaunch("cross_noise_attention", entry, grid, new Dim3(32 * warpsPerBlock), warpsPerBlock * perWarp, arguments);
     }
 
     /// <summary>
-    /// Shared memory of one warp: q, k, v as [F][d] halves (padded to 16 bytes), then the [F][F+1] fp32 probabilities,
-    /// padded to 16 bytes so that every warp's slice keeps the alignment of 16-byte vector stores (as in the kernel).
+    /// Shared memory of one warp: q, k, v as [F][d] elements of <paramref name="elementBytes"/> (padded to 16 bytes),
+    /// then the [F][F+1] fp32 probabilities, padded to 16 bytes so that every warp's slice keeps the alignment of
+    /// 16-byte vector stores (as in the kernel).
     /// </summary>
-    internal static uint WarpSharedBytes(int frames, int d)
+    internal static uint WarpSharedBytes(int frames, int d, int elementBytes = 2)
     {
-        long halves = ((3L * frames * d * 2) + 15) & ~15L;
-        return (uint)Math.Min(uint.MaxValue, (halves + ((long)frames * (frames + 1) * 4) + 15) & ~15L);
+        long qkv = ((3L * frames * d * elementBytes) + 15) & ~15L;
+        return (uint)Math.Min(uint.MaxValue, (qkv + ((long)frames * (frames + 1) * 4) + 15) & ~15L);
     }
 
     /// <summary>Runs the attention core on the CPU (parallel over spatial positions). <paramref name="output"/> must not overlap the inputs.</summary>

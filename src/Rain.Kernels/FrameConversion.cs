@@ -43,6 +43,38 @@ public static class FrameConversion
         }
     }
 
+    /// <summary>CPU reference of <c>rgb8_to_planar_u8</c>: interleaved RGB8 to planar bytes (the pose guider's uint8 input).</summary>
+    public static void Rgb8ToPlanar(ReadOnlySpan<byte> rgb, Span<byte> planar, int images, int height, int width)
+    {
+        int pixels = CheckShape(images, height, width, rgb.Length, planar.Length);
+        for (int i = 0; i < images; i++)
+        {
+            var src = rgb.Slice(i * pixels * 3, pixels * 3);
+            var dst = planar.Slice(i * pixels * 3, pixels * 3);
+            for (int p = 0; p < pixels; p++)
+            {
+                for (int c = 0; c < 3; c++)
+                    dst[(c * pixels) + p] = src[(p * 3) + c];
+            }
+        }
+    }
+
+    /// <summary>CPU reference of <c>planar_f32_to_rgb8</c>: float32 planar frames (a TensorRT decoder's output) to RGB8.</summary>
+    public static void PlanarToRgb8(ReadOnlySpan<float> planar, Span<byte> rgb, int images, int height, int width)
+    {
+        int pixels = CheckShape(images, height, width, rgb.Length, planar.Length);
+        for (int i = 0; i < images; i++)
+        {
+            var src = planar.Slice(i * pixels * 3, pixels * 3);
+            var dst = rgb.Slice(i * pixels * 3, pixels * 3);
+            for (int p = 0; p < pixels; p++)
+            {
+                for (int c = 0; c < 3; c++)
+                    dst[(p * 3) + c] = ToByte(src[(c * pixels) + p]);
+            }
+        }
+    }
+
     /// <summary>One channel value to a byte: clamp to [0, 1] (NaN → 0), ×255, round half to even.</summary>
     public static byte ToByte(float x)
     {
@@ -65,6 +97,26 @@ public static class FrameConversion
         int pixels = CheckShape(images, height, width, null, null);
         CheckAddresses(rgb, planar);
         return new KernelLaunch("frame_convert", "planar_f16_to_rgb8", Grid(pixels, images), new Dim3(Block), 0,
+            new KernelArguments().Add(planar).Add(rgb).Add((uint)pixels));
+    }
+
+    /// <summary>Describes the launch of <c>rgb8_to_planar_u8</c> (RGB8 at <paramref name="rgb"/>, planar bytes at <paramref name="planar"/>).</summary>
+    public static KernelLaunch Rgb8ToPlanarU8Launch(ulong rgb, ulong planar, int images, int height, int width)
+    {
+        int pixels = CheckShape(images, height, width, null, null);
+        if (rgb == 0 || planar == 0)
+            throw new ArgumentException($"frame_convert: the RGB8 and planar tensors must be non-null device addresses; got rgb 0x{rgb:X}, planar 0x{planar:X}.");
+        return new KernelLaunch("frame_convert", "rgb8_to_planar_u8", Grid(pixels, images), new Dim3(Block), 0,
+            new KernelArguments().Add(rgb).Add(planar).Add((uint)pixels));
+    }
+
+    /// <summary>Describes the launch of <c>planar_f32_to_rgb8</c> (fp32 at <paramref name="planar"/>, RGB8 at <paramref name="rgb"/>).</summary>
+    public static KernelLaunch PlanarF32ToRgb8Launch(ulong planar, ulong rgb, int images, int height, int width)
+    {
+        int pixels = CheckShape(images, height, width, null, null);
+        if (rgb == 0 || planar == 0 || planar % 4 != 0)
+            throw new ArgumentException($"frame_convert: the RGB8 and fp32 tensors must be non-null device addresses, the fp32 one 4-byte aligned; got rgb 0x{rgb:X}, planar 0x{planar:X}.");
+        return new KernelLaunch("frame_convert", "planar_f32_to_rgb8", Grid(pixels, images), new Dim3(Block), 0,
             new KernelArguments().Add(planar).Add(rgb).Add((uint)pixels));
     }
 

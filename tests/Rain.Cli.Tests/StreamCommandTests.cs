@@ -113,6 +113,29 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("rain_morpher.yaml", export, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_TensorRT_backend_without_TensorRT_fails_before_any_work_in_demo_run_and_bench()
+    {
+        string empty = Directory.CreateDirectory(Path.Combine(_folder, "no-tensorrt")).FullName, cache = Path.Combine(_folder, "cache");
+        string missing = Path.Combine(_folder, "nowhere"), reference = Path.Combine(_folder, "reference.png"), poses = Poses(1);
+        ImageCodec.SavePng(DemoScene.Reference(96, 96), reference);
+        string[][] commands =
+        [
+            ["demo", "--out", Path.Combine(_folder, "demo"), "--cache", cache],
+            ["run", "--bundle", missing, "--reference", reference, "--poses", poses, "--out", Path.Combine(_folder, "frames")],
+            ["bench", "--bundle", missing],
+        ];
+        foreach (string[] command in commands)
+        {
+            Assert.Equal(2, Cli.Invoke(output, out _, out string error, [.. command, "--backend", "tensorrt", "--tensorrt-dir", empty]));
+            Assert.Contains("TensorRT was not found", error, StringComparison.Ordinal);
+            Assert.Contains(Path.Combine(empty, "libnvinfer.so.10"), error, StringComparison.Ordinal);
+            Assert.DoesNotContain("bundle.json", error, StringComparison.Ordinal); // the bundle was never read
+        }
+
+        Assert.False(Directory.Exists(cache)); // the demo exported nothing
+    }
+
     public void Dispose()
     {
         try

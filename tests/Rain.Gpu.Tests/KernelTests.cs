@@ -12,6 +12,9 @@ public sealed class KernelTests(ITestOutputHelper output)
     public void CrossNoiseAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device));
 
     [GpuFact]
+    public void CrossNoiseAttentionOnFloat32StorageMatchesTheCpuReference() => output.WriteLine(KernelChecks.AttentionFloat32(Gpu.Device));
+
+    [GpuFact]
     public void BaselineAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device, baseline: true));
 
     [GpuFact]
@@ -28,6 +31,12 @@ public sealed class StepDriverTests(ITestOutputHelper output)
 
     [GpuFact]
     public void GraphsReplayDeviceValuesAndUpdateInPlace() => output.WriteLine(StepChecks.GraphUpdate(Gpu.Device));
+
+    [GpuFact]
+    public void APartRefusingCaptureLeavesTheStepUncaptured() => output.WriteLine(StepChecks.CaptureFallback(Gpu.Device));
+
+    [GpuFact]
+    public void TheStepTakesUint8PosesAndGivesFloat32FramesForTensorRt() => output.WriteLine(StepChecks.TensorRtIo(Gpu.Device));
 
     [GpuFact]
     public void EveryHandleIsReleased() => output.WriteLine(StepChecks.Leaks(Gpu.Device));

@@ -52,6 +52,27 @@ public sealed class LauncherTests
         Assert.Equal(1f / MathF.Sqrt(d), MemoryMarshal.Read<float>(launch.Arguments[8]));
     }
 
+    [Theory]
+    [InlineData(16, 4096, 320, 8, 0UL, "cross_noise_attention_f32_v4", 5u)]   // d = 40: 8 768 bytes per warp, five fit 48 KiB
+    [InlineData(16, 1024, 1280, 8, 0UL, "cross_noise_attention_f32_v4", 1u)]  // d = 160: 31 808 bytes, one warp per block
+    [InlineData(16, 256, 320, 8, 4UL, "cross_noise_attention_f32_v1", 5u)]    // 4 bytes off 16-byte alignment: scalar path
+    [InlineData(5, 13, 15, 3, 0UL, "cross_noise_attention_f32_v1", 8u)]       // odd d
+    public void AttentionOnFloat32StorageSizesSharedMemoryForFourByteElements(int frames, int tokens, int channels, int heads, ulong offset, string entry, uint warpsPerBlock)
+    {
+        var launch = CrossNoiseAttention.Launch(A + offset, B + offset, C + offset, D + offset, frames, tokens, channels, heads, TensorStorage.Fp32);
+        Assert.Equal(("cross_noise_attention", entry), (launch.Op, launch.EntryPoint));
+        int d = channels / heads;
+        long qkv = ((3L * frames * d * 4) + 15) & ~15L;
+        long perWarp = (qkv + (frames * (frames + 1) * 4) + 15) & ~15L;
+        Assert.Equal(new Dim3(32 * warpsPerBlock), launch.Block);
+        Assert.Equal((uint)(perWarp * warpsPerBlock), launch.SharedBytes);
+        Assert.Contains("4-byte aligned", Assert.Throws<ArgumentException>(() =>
+            CrossNoiseAttention.Launch(A + 2, B, C, D, frames, tokens, channels, heads, TensorStorage.Fp32)).Message, StringComparison.Ordinal);
+        // F = 32 at d = 160 fits in fp16 but not in fp32 storage.
+        Assert.Contains("shared memory", Assert.Throws<ArgumentException>(() =>
+            CrossNoiseAttention.Launch(A, B, C, D, 32, 10, 1280, 8, TensorStorage.Fp32)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ArgumentsArePackedAtTheirNaturalAlignment()
     {

@@ -33,6 +33,31 @@ public sealed class EngineBuildTests : IDisposable
     }
 
     [Fact]
+    public void An_interrupted_build_keeps_its_finished_plans_and_the_next_run_builds_only_the_rest()
+    {
+        var bundle = ExportTiny();
+        var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90 };
+        var (library, sm) = EngineBuilder.Prepare(settings);
+        FakeTensorRt.Reset(library.InferHandle);
+        const int finished = 5;
+        // A time-limited session ends the build after five parts (the progress callback is where it stops here).
+        Assert.Throws<OperationCanceledException>(() => EngineBuilder.BuildBundle(bundle, settings, library, sm, (done, _, _) =>
+        {
+            if (done == finished)
+                throw new OperationCanceledException();
+        }));
+        string folder = Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp16");
+        var partial = EngineIndex.TryRead(folder) ?? throw new Xunit.Sdk.XunitException("no index.json after an interrupted build");
+        Assert.Equal(finished, partial.Parts.Count);
+        Assert.All(partial.Parts.Values, e => Assert.True(File.Exists(Path.Combine(folder, e.Plan))));
+
+        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        Assert.Equal(finished, second.Count(r => !r.Built));
+        Assert.Equal(bundle.Manifest.Parts.Count - finished, second.Count(r => r.Built));
+        Assert.Equal(bundle.Manifest.Parts.Count, EngineIndex.TryRead(folder)!.Parts.Count);
+    }
+
+    [Fact]
     public void BuildsEveryPartOnceAndReusesUnchangedPlans()
     {
         var bundle = ExportTiny();

@@ -45,6 +45,8 @@ public static unsafe class FakeTensorRt
 
     public static int LiveObjects(nint lib) => ((delegate* unmanaged<int>)Export(lib, "fake_live_objects"))();
 
+    public static void SetEnqueueFail(nint lib, bool on) => ((delegate* unmanaged<int, void>)Export(lib, "fake_set_enqueue_fail"))(on ? 1 : 0);
+
     public static nint LastStream(nint lib) => ((delegate* unmanaged<nint>)Export(lib, "fake_last_stream"))();
 
     public static string[] Events(nint lib) =>

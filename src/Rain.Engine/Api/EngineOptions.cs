@@ -6,10 +6,14 @@ public enum EngineBackend
     /// <summary>ONNX Runtime's CPU provider, float32: the embedded default.</summary>
     Cpu,
 
-    /// <summary>Our CUDA kernels and bindings (not available in this build).</summary>
+    /// <summary>Our CUDA kernels and bindings without TensorRT (not available in this build).</summary>
     Cuda,
 
-    /// <summary>TensorRT FP16 engines in a CUDA graph (not available in this build).</summary>
+    /// <summary>
+    /// TensorRT engines (the bundle's prebuilt plans, <c>onnx2trt</c>) on an NVIDIA GPU. Selecting it checks TensorRT, the
+    /// GPU and the plans before any work and throws <see cref="BackendUnavailableException"/> naming what is missing; it
+    /// never falls back to the CPU.
+    /// </summary>
     TensorRt,
 }
 
@@ -23,8 +27,11 @@ public sealed record EngineOptions
     private readonly int _inputCapacity = 64;
     private readonly int _outputCapacity = 64;
 
-    /// <summary>The backend; only <see cref="EngineBackend.Cpu"/> is available in this build.</summary>
+    /// <summary>The backend (see <see cref="EngineBackend"/> for what each needs).</summary>
     public EngineBackend Backend { get; init; } = EngineBackend.Cpu;
+
+    /// <summary>For <see cref="EngineBackend.TensorRt"/>: the folder holding libnvinfer; null looks at RAIN_TENSORRT_DIR, RAIN_CUDA_LIBRARY_DIRS, then the loader path.</summary>
+    public string? TensorRtDirectory { get; init; }
 
     /// <summary>Seed of the counter-based noise: the same seed, bundle and poses give the same frames.</summary>
     public ulong Seed { get; init; }

@@ -1,4 +1,6 @@
 using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Media;
 
@@ -56,10 +58,26 @@ public sealed class RainEngine : IDisposable
     /// <param name="bundlePath">Bundle folder written by <c>rain export</c>.</param>
     /// <param name="options">Engine options (defaults when null).</param>
     /// <exception cref="BundleException">The bundle is missing, altered, of another version, or a part breaks its contract.</exception>
+    /// <exception cref="BackendUnavailableException">The backend asked for cannot run here (TensorRT, the GPU or the bundle's plans are missing); checked before any work.</exception>
     /// <exception cref="NotSupportedException">The backend is not available in this build.</exception>
-    public static RainEngine Load(string bundlePath, EngineOptions? options = null)
+    public static RainEngine Load(string bundlePath, EngineOptions? options = null) => Load(bundlePath, options, () => CudaDevice.Probe());
+
+    /// <summary><see cref="Load(string, EngineOptions?)"/> with the GPU probe supplied (tests).</summary>
+    internal static RainEngine Load(string bundlePath, EngineOptions? options, Func<CudaCapability> probeGpu)
     {
         options ??= new EngineOptions();
+        if (options.Backend == EngineBackend.TensorRt)
+        {
+            // TensorRT and the GPU are probed before the bundle is read: a machine without them fails at once.
+            var (library, gpu) = TrtBackendProbe.ProbeRuntime(options.TensorRtDirectory, probeGpu);
+            var trtBundle = ModelBundle.Load(bundlePath, options.VerifyBundleHashes);
+            var target = TrtBackendProbe.LocatePlans(trtBundle, library, gpu, options.VerifyBundleHashes);
+            throw new NotSupportedException(
+                $"TensorRT {library.VersionText}, {gpu.Reason} and current plans in {target.PlanFolder} were found, but the TensorRT stream " +
+                "pipeline is not enabled in this build: it has not yet been verified on a GPU (run bench/gpu-check.sh's TensorRT section). " +
+                "Nothing was loaded; use the CPU backend (EngineBackend.Cpu).");
+        }
+
         if (options.Backend != EngineBackend.Cpu)
             throw new NotSupportedException($"Backend {options.Backend} is not available in this build; the CPU backend (EngineBackend.Cpu, ONNX Runtime float32) is. Nothing was loaded.");
         var bundle = ModelBundle.Load(bundlePath, options.VerifyBundleHashes);

@@ -1,4 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Rain.Engine.Backends.TensorRt;
+using Rain.Engine.Bundle;
+using Rain.Engine.Tests.Api;
+using Rain.Testing;
 using Rain.Kernels;
 using Xunit.Abstractions;
 
@@ -10,7 +17,7 @@ namespace Rain.Engine.Tests.FakeCuda;
 /// sources in the host emulation. Each run is a child process (a process binds one CUDA driver for its life), the
 /// very console that bench/gpu-check.sh runs on a GPU. Needs g++; CI has it, so there these tests cannot skip.
 /// </summary>
-public sealed class FakeCudaDriverTests(ITestOutputHelper output)
+public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle bundle) : IClassFixture<GoldenBundle>
 {
     private static readonly Lazy<string?> Driver = new(Build);
     private static string BuildProblem = "";
@@ -26,7 +33,7 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output)
         output.WriteLine(text);
         Assert.Contains("device: Fake CUDA device (CPU host emulation) (SM 9.0", text, StringComparison.Ordinal);
         Assert.Contains("kernel noise: CUBIN sm_90 (embedded)", text, StringComparison.Ordinal);
-        Assert.Equal(8, text.Split('\n').Count(l => l.Contains("| PASS: ", StringComparison.Ordinal)));
+        Assert.Equal(11, text.Split('\n').Count(l => l.Contains("| PASS: ", StringComparison.Ordinal)));
         Assert.DoesNotContain("FAIL", text, StringComparison.Ordinal);
         Assert.Contains("all checks passed", text, StringComparison.Ordinal);
         Assert.Equal(0, code);
@@ -46,6 +53,47 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output)
         Assert.Contains("| CUDA graph replay |", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TheTensorRtStreamIsWiredEndToEndOnTheFakeDriverAndFakeTensorRt()
+    {
+        if (!Ready())
+            return;
+        // Plans for every part of the golden bundle, in the fake's multi-tensor format: the engines then have exactly the
+        // parts' contracts, check at each enqueue that every tensor is bound and zero their outputs.
+        string copy = bundle.Copy("trt-wiring");
+        var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
+        string folder = Path.Combine(copy, "engines", EngineIndex.GpuKey("10.16.0", 90, fp16: true));
+        Directory.CreateDirectory(folder);
+        var entries = new Dictionary<string, EnginePlanEntry>();
+        int scratch = 4096;
+        foreach (var (name, part) in manifest.Parts)
+        {
+            var text = new StringBuilder($"FAKEPLAN2 dm={scratch += 256}\n");
+            foreach (var (c, mode) in part.Inputs.Select(c => (c, 'i')).Concat(part.Outputs.Select(c => (c, 'o'))))
+                text.Append(CultureInfo.InvariantCulture, $"{mode} {DType(c.DType)} {c.Name} {c.Shape.Length} {string.Join(' ', c.Shape)}\n");
+            byte[] plan = Encoding.ASCII.GetBytes(text.ToString());
+            File.WriteAllBytes(Path.Combine(folder, name + ".plan"), plan);
+            entries[name] = new EnginePlanEntry { Plan = name + ".plan", Key = EngineIndex.PartKey(part, "10.16.0", 90, true, 1L << 30), PlanSha256 = Convert.ToHexStringLower(SHA256.HashData(plan)) };
+        }
+
+        new EngineIndex { TensorRtVersion = "10.16.0", ComputeCapability = 90, Precision = "fp16", WorkspaceBytes = 1L << 30, Parts = entries }.Write(folder);
+        var (code, text2) = RunConsole($"--tensorrt-wiring \"{copy}\"", skipKernels: false, ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
+        output.WriteLine(text2);
+        Assert.Contains($"tensorrt wiring: {manifest.Parts.Count} engines, arena {scratch} bytes", text2, StringComparison.Ordinal);
+        Assert.Contains("6 steps, 3 chunks emitted, frames all zero, graph captured", text2, StringComparison.Ordinal);
+        Assert.Equal(0, code);
+    }
+
+    private static int DType(string dtype) => dtype switch
+    {
+        "float32" => 0,
+        "float16" => 1,
+        "int32" => 3,
+        "uint8" => 5,
+        "int64" => 8,
+        _ => throw new ArgumentException(dtype),
+    };
+
     private bool Ready()
     {
         if (Driver.Value is not null)
@@ -55,7 +103,7 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output)
         return false;
     }
 
-    private static (int Code, string Output) RunConsole(string arguments, bool skipKernels)
+    private static (int Code, string Output) RunConsole(string arguments, bool skipKernels, params (string Name, string Value)[] environment)
     {
         string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/bin/<Configuration>/net10.0/
         string console = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "bench", "Rain.Bench.Gpu", "bin", config, "net10.0", "Rain.Bench.Gpu.dll"));
@@ -65,6 +113,8 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output)
         start.Environment["RAIN_CUDA_DRIVER_PATH"] = Driver.Value!;
         if (skipKernels)
             start.Environment["FAKE_CUDA_SKIP_KERNELS"] = "1";
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();

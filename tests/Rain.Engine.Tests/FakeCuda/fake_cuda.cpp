@@ -66,8 +66,8 @@ std::vector<int> argumentSizes(const std::string& e)
 {
     if (e == "noise") return {8, 8, 8, 4, 8, 4, 8, 8};
     if (e == "lcm_step_roll") return {8, 8, 8, 8, 8, 8, 8, 4, 4, 4};
-    if (e == "rgb8_to_planar_f16" || e == "planar_f16_to_rgb8") return {8, 8, 4};
-    if (e.rfind("cross_noise_attention_v", 0) == 0) return {8, 8, 8, 8, 4, 4, 4, 4, 4};
+    if (e == "rgb8_to_planar_f16" || e == "planar_f16_to_rgb8" || e == "rgb8_to_planar_u8" || e == "planar_f32_to_rgb8") return {8, 8, 4};
+    if (e.rfind("cross_noise_attention_", 0) == 0) return {8, 8, 8, 8, 4, 4, 4, 4, 4};
     if (e == "baseline_to_batched" || e == "baseline_from_batched") return {8, 8, 4, 4, 4, 4};
     if (e == "baseline_batched_attention") return {8, 8, 8, 8, 4, 4, 4, 4};
     return {};

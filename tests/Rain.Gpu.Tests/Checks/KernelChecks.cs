@@ -124,6 +124,56 @@ public static class KernelChecks
         return $"{(baseline ? "baseline attention" : "cross_noise_attention")}: {AttentionShapes.Length} shapes{(baseline ? "" : " × {vector, scalar} paths")} within 2e-3 of the CPU reference (max |err| {worst:E2})";
     }
 
+    /// <summary>The fp32-storage attention (TensorRT's float32 I/O) on the shapes that fit its shared memory, vector and scalar paths.</summary>
+    public static string AttentionFloat32(CudaDevice device)
+    {
+        using var kernels = new CudaKernels(device);
+        using var stream = device.CreateStream();
+        var random = new Random(4321);
+        double worst = 0;
+        int shapes = 0;
+        foreach (var (frames, tokens, channels, heads) in AttentionShapes.Where(s => CrossNoiseAttention.WarpSharedBytes(s.F, s.C / s.Heads, 4) <= CrossNoiseAttention.SharedBytesLimit))
+        {
+            shapes++;
+            int count = frames * tokens * channels;
+            float[] Floats() => [.. Enumerable.Range(0, count).Select(_ => (random.NextSingle() * 4) - 2)];
+            float[] q = Floats(), k = Floats(), v = Floats();
+            var expected = new float[count];
+            CrossNoiseAttention.Reference(q, k, v, expected, frames, tokens, channels, heads);
+            foreach (int offset in new[] { 0, 4 })
+            {
+                long bytes = (count * 4L) + 16;
+                using var dq = device.Allocate(bytes);
+                using var dk = device.Allocate(bytes);
+                using var dv = device.Allocate(bytes);
+                using var dout = device.Allocate(bytes);
+                ulong o = (ulong)offset;
+                UploadFloats(dq, o, q);
+                UploadFloats(dk, o, k);
+                UploadFloats(dv, o, v);
+                dout.Fill32(NaN32);
+                kernels.Launch(stream, CrossNoiseAttention.Launch(dq.Address + o, dk.Address + o, dv.Address + o, dout.Address + o, frames, tokens, channels, heads, TensorStorage.Fp32));
+                stream.Synchronize();
+                var got = new float[bytes / 4];
+                dout.Download<float>(got);
+                // fp32 storage: only the summation order and exp's last bits differ from the reference.
+                string what = $"fp32 attention F={frames} N={tokens} C={channels} heads={heads} offset={offset}";
+                worst = Math.Max(worst, Compare.Close(what, expected, got.AsSpan(offset / 4, count).ToArray(), 1e-5, 1e-4));
+                if (MemoryMarshal.Cast<float, uint>(got.AsSpan((offset / 4) + count)).ContainsAnyExcept(NaN32))
+                    throw new CheckFailedException(what + ": wrote past the output.");
+            }
+        }
+
+        return $"cross_noise_attention (fp32 storage): {shapes} shapes × {{vector, scalar}} paths within 1e-5 + 1e-4·|x| of the CPU reference (max |err| {worst:E2})";
+    }
+
+    private static void UploadFloats(DeviceBuffer buffer, ulong offset, float[] values)
+    {
+        var staging = new byte[buffer.Bytes];
+        MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(staging.AsSpan((int)offset));
+        buffer.Upload<byte>(staging);
+    }
+
     public static string LcmStepRoll(CudaDevice device)
     {
         using var kernels = new CudaKernels(device);
@@ -198,7 +248,28 @@ public static class KernelChecks
         dRgbOut.Download<byte>(gotRgb);
         Compare.Identical("rgb8_to_planar_f16", expectedPlanar.Select(BitConverter.HalfToUInt16Bits).ToArray(), gotPlanar);
         Compare.Identical("planar_f16_to_rgb8", expectedRgb, gotRgb);
-        return $"frame conversion: {images}×{height}×{width} both ways bit-identical to the CPU reference";
+
+        // The TensorRT I/O variants: uint8 planar pose images in, float32 planar frames out.
+        var expectedU8 = new byte[count];
+        Rain.Kernels.FrameConversion.Rgb8ToPlanar(rgb, expectedU8, images, height, width);
+        float[] specials32 = [-1f, 2f, float.NaN, -0f, 127.5f / 255f, 0.5f / 255f, 1f, 0f, float.PositiveInfinity];
+        var planar32 = Enumerable.Range(0, count).Select(i => i % 5 == 0 ? specials32[i / 5 % specials32.Length] : random.NextSingle()).ToArray();
+        var expectedRgb32 = new byte[count];
+        Rain.Kernels.FrameConversion.PlanarToRgb8((ReadOnlySpan<float>)planar32, expectedRgb32, images, height, width);
+        using var dU8 = device.Allocate(count);
+        using var dPlanar32 = device.Allocate(count * 4L);
+        dPlanar32.Upload<float>(planar32);
+        dU8.Fill(0xA5);
+        dRgbOut.Fill(0xA5);
+        kernels.Launch(stream, Rain.Kernels.FrameConversion.Rgb8ToPlanarU8Launch(dRgb.Address, dU8.Address, images, height, width));
+        kernels.Launch(stream, Rain.Kernels.FrameConversion.PlanarF32ToRgb8Launch(dPlanar32.Address, dRgbOut.Address, images, height, width));
+        stream.Synchronize();
+        var gotU8 = new byte[count];
+        dU8.Download<byte>(gotU8);
+        dRgbOut.Download<byte>(gotRgb);
+        Compare.Identical("rgb8_to_planar_u8", expectedU8, gotU8);
+        Compare.Identical("planar_f32_to_rgb8", expectedRgb32, gotRgb);
+        return $"frame conversion: {images}×{height}×{width} both ways (fp16; uint8 in, fp32 out) bit-identical to the CPU reference";
     }
 
     internal static DeviceBuffer Up<T>(CudaDevice device, T[] values)

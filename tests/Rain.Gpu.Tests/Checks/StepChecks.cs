@@ -30,13 +30,15 @@ public static class StepChecks
         using var dq = KernelChecks.Up(device, q);
         using var dAttention = device.Allocate(count * 2L);
 
+        var eagerDecoder = default(CountingPart);
         foreach (var driver in new[] { graphed, eager })
         {
             var attention = new KernelNode(kernels, CrossNoiseAttention.Launch(dq.Address, dq.Address, dq.Address, dAttention.Address, frames, tokens, channels, heads));
             // Test networks: v̂ = x (the denoiser copies the latents) and a decoder that echoes the pose images.
             var denoiser = new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes);
-            var decoder = new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(driver.PoseRgb.Address, driver.Frames.Address, config.FramesPerLevel, config.Height, config.Width));
+            var decoder = new CountingPart(new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(driver.PoseRgb.Address, driver.Frames.Address, config.FramesPerLevel, config.Height, config.Width)));
             driver.SetParts([attention, denoiser], [decoder]);
+            eagerDecoder = decoder;
         }
 
         var cpu = new StreamState(schedule, poseChannels: 1, seed);
@@ -58,8 +60,14 @@ public static class StepChecks
                 throw new CheckFailedException($"step {step}: outcomes {a} (graph), {b} (eager), {c} (CPU) differ.");
             if (graphed.IsCaptured != step >= 2 || eager.IsCaptured)
                 throw new CheckFailedException($"step {step}: captured = {graphed.IsCaptured} (graph, warm-up 2), {eager.IsCaptured} (eager).");
-            Compare.Identical($"step {step} frames (graph) vs pose images", graphed.PoseInput.ToArray(), graphed.FrameOutput);
-            Compare.Identical($"step {step} frames (eager) vs pose images", eager.PoseInput.ToArray(), eager.FrameOutput);
+            // Clean start: the filler chunks of steps 0 … L−2 are not decoded (the eager decoder ran once per emitting step).
+            if (eagerDecoder!.Calls != Math.Max(0, step - (config.Levels - 2)))
+                throw new CheckFailedException($"step {step}: the decoder ran {eagerDecoder.Calls} times; filler chunks must not be decoded.");
+            if (c.Emit)
+            {
+                Compare.Identical($"step {step} frames (graph) vs pose images", graphed.PoseInput.ToArray(), graphed.FrameOutput);
+                Compare.Identical($"step {step} frames (eager) vs pose images", eager.PoseInput.ToArray(), eager.FrameOutput);
+            }
             Compare.Identical($"step {step} latents graph vs eager", Download(graphed.Latents, latentsGraphed), Download(eager.Latents, latentsEager));
             worst = Math.Max(worst, Compare.Close($"step {step} latents vs StreamState", cpu.Latents, latentsGraphed, 1e-5, 1e-5));
             var decodeGpu = new float[cpu.DecodeInput.Length];
@@ -70,7 +78,112 @@ public static class StepChecks
             Compare.Close($"step {step} attention node", expectedAttention, KernelChecks.ToFloats(attentionGot), 2e-3, 2e-3);
         }
 
-        return $"step driver: {steps} steps, graph replay (captured after 2) bit-identical to eager, both within {worst:E2} of StreamState; frames = pose images";
+        return $"step driver: {steps} steps, graph replay (captured after 2) bit-identical to eager, filler chunks not decoded, both within {worst:E2} of StreamState; frames = pose images";
+    }
+
+    /// <summary>
+    /// A part that refuses capture (as a TensorRT engine whose enqueueV3 fails under capture): the driver ends the capture,
+    /// says why, and runs every later step uncaptured with the same results as a driver that never captures.
+    /// </summary>
+    public static string CaptureFallback(CudaDevice device, int steps = 5)
+    {
+        var config = new StreamConfig { FramesPerLevel = 2, Levels = 3, Height = 64, Width = 128 };
+        var schedule = new LcmSchedule(config);
+        using var kernels = new CudaKernels(device);
+        using var refusing = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 9, UseGraph: true, WarmupSteps: 1));
+        using var eager = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 9, UseGraph: false));
+        // Steps 0 and 1 (L = 3: filler chunks) run eagerly; the third enqueue is the capture at the first emitting step.
+        var part = new RefusesCall(3, new DeviceCopyNode(refusing.Latents, refusing.ModelOutput, refusing.Latents.Bytes));
+        refusing.SetParts([part], [new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(refusing.PoseRgb.Address, refusing.Frames.Address, config.FramesPerLevel, config.Height, config.Width))]);
+        eager.SetParts([new DeviceCopyNode(eager.Latents, eager.ModelOutput, eager.Latents.Bytes)],
+            [new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(eager.PoseRgb.Address, eager.Frames.Address, config.FramesPerLevel, config.Height, config.Width))]);
+        var a = new float[config.Frames * config.LatentFrameElements];
+        var b = new float[a.Length];
+        var random = new Random(3);
+        for (int step = 0; step < steps; step++)
+        {
+            random.NextBytes(refusing.PoseInput);
+            refusing.PoseInput.CopyTo(eager.PoseInput);
+            if (refusing.Step() != eager.Step())
+                throw new CheckFailedException($"step {step}: the outcomes differ.");
+            Compare.Identical($"step {step} latents (capture refused) vs eager", Download(refusing.Latents, a), Download(eager.Latents, b));
+            if (step >= config.Levels - 1)
+                Compare.Identical($"step {step} frames", eager.FrameOutput.ToArray(), refusing.FrameOutput);
+        }
+
+        if (refusing.IsCaptured || refusing.CaptureFailure is null || !refusing.CaptureFailure.Contains("refused under capture", StringComparison.Ordinal))
+            throw new CheckFailedException($"captured = {refusing.IsCaptured}, failure = '{refusing.CaptureFailure}': expected no graph and the part's reason.");
+        if (part.Calls != steps + 1)
+            throw new CheckFailedException($"the part was enqueued {part.Calls} times; expected {steps} eager runs and one refused capture.");
+        return $"capture fallback: a part refusing capture leaves the step uncaptured ({refusing.CaptureFailure}); {steps} steps identical to eager";
+    }
+
+    /// <summary>
+    /// The TensorRT I/O of the step: the pose guider's input is the uint8 planar transpose of the pose images, and float32
+    /// frames leave as the CPU engine's RGB8 (test parts copy the pose input out and a prepared frame tensor in).
+    /// </summary>
+    public static string TensorRtIo(CudaDevice device, int steps = 4)
+    {
+        var config = new StreamConfig { FramesPerLevel = 2, Levels = 3, Height = 64, Width = 128 };
+        using var kernels = new CudaKernels(device);
+        using var driver = new CudaStepDriver(device, kernels, new CudaStepOptions(new LcmSchedule(config), 5, UseGraph: true, WarmupSteps: 1, Io: StepIo.TensorRt));
+        int count = config.FramesPerLevel * config.Height * config.Width * 3;
+        if (driver.PoseImages.Bytes != count || driver.Frames.Bytes != count * 4L)
+            throw new CheckFailedException($"buffers: pose images {driver.PoseImages.Bytes} bytes (expected {count} uint8), frames {driver.Frames.Bytes} (expected {count * 4L} fp32).");
+        var random = new Random(21);
+        var frames = Enumerable.Range(0, count).Select(i => i % 7 == 0 ? float.NaN : (random.NextSingle() * 1.4f) - 0.2f).ToArray();
+        using var prepared = device.Allocate(count * 4L);
+        prepared.Upload<float>(frames);
+        using var seenPose = device.Allocate(count);
+        driver.SetParts([new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes), new DeviceCopyNode(driver.PoseImages, seenPose, count)],
+            [new DeviceCopyNode(prepared, driver.Frames, count * 4L)]);
+        var expectedFrames = new byte[count];
+        FrameConversion.PlanarToRgb8((ReadOnlySpan<float>)frames, expectedFrames, config.FramesPerLevel, config.Height, config.Width);
+        for (int step = 0; step < steps; step++)
+        {
+            random.NextBytes(driver.PoseInput);
+            var outcome = driver.Step();
+            var expectedPose = new byte[count];
+            FrameConversion.Rgb8ToPlanar(driver.PoseInput, expectedPose, config.FramesPerLevel, config.Height, config.Width);
+            var gotPose = new byte[count];
+            seenPose.Download<byte>(gotPose);
+            Compare.Identical($"step {step} pose guider input (uint8 planar)", expectedPose, gotPose);
+            if (outcome.Emit)
+                Compare.Identical($"step {step} frames (fp32 → RGB8)", expectedFrames, driver.FrameOutput);
+        }
+
+        if (!driver.IsCaptured)
+            throw new CheckFailedException("the TensorRT-I/O step was not captured after warm-up.");
+        return $"TensorRT I/O: uint8 planar pose images in, fp32 frames out as the CPU engine's RGB8, {steps} steps (graph after the clean start)";
+    }
+
+    /// <summary>Test double: a part whose n-th enqueue (the capture) fails as TensorRT's would.</summary>
+    private sealed class RefusesCall(int refused, IPartRunner inner) : IPartRunner
+    {
+        public int Calls { get; private set; }
+
+        public string Name => "refuses capture";
+
+        public void Enqueue(CudaStream stream)
+        {
+            if (++Calls == refused)
+                throw new Rain.Engine.Interop.TensorRt.TrtException("test part: enqueueV3 refused under capture");
+            inner.Enqueue(stream);
+        }
+    }
+
+    /// <summary>Test double: counts the enqueues of a part.</summary>
+    private sealed class CountingPart(IPartRunner inner) : IPartRunner
+    {
+        public int Calls { get; private set; }
+
+        public string Name => inner.Name;
+
+        public void Enqueue(CudaStream stream)
+        {
+            Calls++;
+            inner.Enqueue(stream);
+        }
     }
 
     public static string GraphUpdate(CudaDevice device)

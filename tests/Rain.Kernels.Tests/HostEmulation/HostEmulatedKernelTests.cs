@@ -80,6 +80,42 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData(16, 5, 320, 8, 0, "cross_noise_attention_f32_v4")]   // RAIN d = 40, 16-byte vectors of 4 floats
+    [InlineData(16, 3, 1280, 8, 0, "cross_noise_attention_f32_v4")]  // d = 160: one warp per block (fp32 doubles the q, k, v tiles)
+    [InlineData(16, 5, 320, 8, 4, "cross_noise_attention_f32_v1")]   // 4 bytes off 16-byte alignment: the scalar path
+    [InlineData(3, 7, 32, 8, 0, "cross_noise_attention_f32_v4")]     // golden d = 4
+    [InlineData(5, 13, 15, 3, 0, "cross_noise_attention_f32_v1")]    // odd d
+    [InlineData(1, 9, 320, 8, 0, "cross_noise_attention_f32_v4")]    // a single frame: the output is v
+    public void CrossNoiseAttentionOnFloat32StorageMatchesTheReference(int frames, int tokens, int channels, int heads, int offsetBytes, string entry)
+    {
+        if (!Ready())
+            return;
+        int count = frames * tokens * channels;
+        var random = new Random((frames * 37) + channels);
+        float[] Floats() => [.. Enumerable.Range(0, count).Select(_ => (random.NextSingle() * 4) - 2)];
+        float[] q = Floats(), k = Floats(), v = Floats();
+        var expected = new float[count];
+        CrossNoiseAttention.Reference(q, k, v, expected, frames, tokens, channels, heads);
+        var (dq, iq) = AlignedFloats(q, offsetBytes);
+        var (dk, ik) = AlignedFloats(k, offsetBytes);
+        var (dv, iv) = AlignedFloats(v, offsetBytes);
+        var (dout, io) = AlignedFloats(new float[count], offsetBytes);
+        dout.AsSpan().Fill(float.NaN);
+        var launch = CrossNoiseAttention.Launch(FloatAddress(dq, iq), FloatAddress(dk, ik), FloatAddress(dv, iv), FloatAddress(dout, io), frames, tokens, channels, heads, TensorStorage.Fp32);
+        output.WriteLine(launch.ToString());
+        Assert.Equal(entry, launch.EntryPoint);
+        HostKernels.Run(launch);
+        for (int i = 0; i < count; i++)
+        {
+            // fp32 storage: only the summation order (d ≤ 160 products, F ≤ 32 weights) and exp's last bits differ.
+            double bound = 1e-5 + (1e-4 * Math.Abs(expected[i]));
+            Assert.True(Math.Abs(dout[io + i] - expected[i]) <= bound, $"[{i}]: {dout[io + i]} vs {expected[i]}");
+        }
+
+        Assert.All(dout.Take(io).Concat(dout.Skip(io + count)), x => Assert.True(float.IsNaN(x)));
+    }
+
+    [Theory]
     [InlineData(16, 5, 320, 8)]
     [InlineData(5, 13, 15, 3)]
     public void BaselineAttentionMatchesTheReference(int frames, int tokens, int channels, int heads)
@@ -168,6 +204,52 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
         Assert.Equal(expectedRgb, gotRgb);
     }
 
+    [Fact]
+    public void FrameConversionForTensorRtIoIsBitIdenticalToTheCpuEngine()
+    {
+        if (!Ready())
+            return;
+        const int images = 3, height = 7, width = 13;
+        int plane = height * width, count = images * plane * 3;
+        var random = new Random(8);
+        var rgb = GC.AllocateArray<byte>(count, pinned: true);
+        random.NextBytes(rgb);
+        // The pose guider's uint8 planar input: the transpose the CPU engine does in CpuStreamer.
+        var expectedU8 = new byte[count];
+        for (int i = 0; i < images; i++)
+        {
+            for (int p = 0; p < plane; p++)
+            {
+                for (int c = 0; c < 3; c++)
+                    expectedU8[(i * 3 * plane) + (c * plane) + p] = rgb[(((i * plane) + p) * 3) + c];
+            }
+        }
+
+        var gotU8 = GC.AllocateArray<byte>(count, pinned: true);
+        gotU8.AsSpan().Fill(0xA5);
+        HostKernels.Run(FrameConversion.Rgb8ToPlanarU8Launch(Address(rgb), Address(gotU8), images, height, width));
+        Assert.Equal(expectedU8, gotU8);
+        var referenceU8 = new byte[count];
+        FrameConversion.Rgb8ToPlanar(rgb, referenceU8, images, height, width);
+        Assert.Equal(expectedU8, referenceU8);
+
+        // The decoder's float32 planar frames to RGB8: the CPU engine's Preprocess.FrameToRgb per frame is the oracle.
+        float[] specials = [-1f, 2f, float.NaN, -0f, 127.5f / 255f, 0.5f / 255f, 1f, 0f, float.PositiveInfinity, float.NegativeInfinity, 254.5f / 255f];
+        var planar = GC.AllocateArray<float>(count, pinned: true);
+        for (int i = 0; i < count; i++)
+            planar[i] = i % 4 == 0 ? specials[i / 4 % specials.Length] : (random.NextSingle() * 1.2f) - 0.1f;
+        var expectedRgb = new byte[count];
+        for (int i = 0; i < images; i++)
+            Rain.Engine.Media.Preprocess.FrameToRgb(planar.AsSpan(i * 3 * plane, 3 * plane), width, height, expectedRgb.AsSpan(i * 3 * plane, 3 * plane));
+        var gotRgb = GC.AllocateArray<byte>(count, pinned: true);
+        gotRgb.AsSpan().Fill(0xA5);
+        HostKernels.Run(FrameConversion.PlanarF32ToRgb8Launch(Address(planar), Address(gotRgb), images, height, width));
+        Assert.Equal(expectedRgb, gotRgb);
+        var referenceRgb = new byte[count];
+        FrameConversion.PlanarToRgb8((ReadOnlySpan<float>)planar, referenceRgb, images, height, width);
+        Assert.Equal(expectedRgb, referenceRgb);
+    }
+
     private static (ushort[] Q, ushort[] K, ushort[] V, float[] Expected) AttentionInputs(int frames, int tokens, int channels, int heads)
     {
         int count = frames * tokens * channels;
@@ -201,6 +283,19 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
         values.CopyTo(a, start);
         return (a, start);
     }
+
+    /// <summary>A pinned copy of <paramref name="values"/> whose element <c>start</c> sits <paramref name="offsetBytes"/> past a 16-byte boundary.</summary>
+    private static (float[] Array, int Start) AlignedFloats(float[] values, int offsetBytes)
+    {
+        var a = GC.AllocateArray<float>(values.Length + 8, pinned: true);
+        a.AsSpan().Fill(float.NaN);
+        ulong address = Address(a);
+        int start = (int)((16 - (address % 16)) % 16 / 4) + (offsetBytes / 4);
+        values.CopyTo(a, start);
+        return (a, start);
+    }
+
+    private static ulong FloatAddress(float[] pinnedArray, int index) => Address(pinnedArray) + ((ulong)index * 4);
 
     private static ulong Address(ushort[] pinnedArray, int index) => Address(pinnedArray) + ((ulong)index * 2);
 

@@ -80,8 +80,18 @@ extern "C" int rain_host_launch(const char* entry, unsigned gx, unsigned gy, uns
         return run(g, b, sharedBytes, false, [&] { lcm_step_roll(arg<const float*>(a, 0), arg<const float*>(a, 1), arg<const float*>(a, 2), arg<const float*>(a, 3), arg<float*>(a, 4), arg<float*>(a, 5), arg<const float*>(a, 6), arg<int>(a, 7), arg<int>(a, 8), arg<rain_u32>(a, 9)); });
     if (e == "rgb8_to_planar_f16")
         return run(g, b, sharedBytes, false, [&] { rgb8_to_planar_f16(arg<const unsigned char*>(a, 0), arg<rain_half*>(a, 1), arg<rain_u32>(a, 2)); });
+    if (e == "rgb8_to_planar_u8")
+        return run(g, b, sharedBytes, false, [&] { rgb8_to_planar_u8(arg<const unsigned char*>(a, 0), arg<unsigned char*>(a, 1), arg<rain_u32>(a, 2)); });
+    if (e == "planar_f32_to_rgb8")
+        return run(g, b, sharedBytes, false, [&] { planar_f32_to_rgb8(arg<const float*>(a, 0), arg<unsigned char*>(a, 1), arg<rain_u32>(a, 2)); });
     if (e == "planar_f16_to_rgb8")
         return run(g, b, sharedBytes, false, [&] { planar_f16_to_rgb8(arg<H>(a, 0), arg<unsigned char*>(a, 1), arg<rain_u32>(a, 2)); });
+    if (e == "cross_noise_attention_f32_v4" || e == "cross_noise_attention_f32_v1")
+    {
+        typedef const float* F;
+        auto f = e == "cross_noise_attention_f32_v4" ? cross_noise_attention_f32_v4 : cross_noise_attention_f32_v1;
+        return run(g, b, sharedBytes, true, [&] { f(arg<F>(a, 0), arg<F>(a, 1), arg<F>(a, 2), arg<float*>(a, 3), arg<int>(a, 4), arg<int>(a, 5), arg<int>(a, 6), arg<int>(a, 7), arg<float>(a, 8)); });
+    }
     if (e.rfind("cross_noise_attention_v", 0) == 0 || e == "baseline_batched_attention" || e.rfind("baseline_", 0) == 0)
     {
         if (e == "baseline_to_batched" || e == "baseline_from_batched")

@@ -46,7 +46,22 @@ struct Impl {
     char *data;
     size_t size;
     int wrong_pimpl;
+    /* multi-tensor plans (FAKEPLAN2): the engine's table in data, a context's addresses in data */
+    int multi;
 };
+
+/* FAKEPLAN2: engines with any number of I/O tensors, for wiring tests of whole pipelines. enqueueV3 checks that every
+ * tensor has an address and the scratch is large enough, then zero-fills every output. */
+#define MAXT 160
+typedef struct { int n; char name[MAXT][256]; int mode[MAXT]; int dtype[MAXT]; Dims64 dims[MAXT]; } Multi;
+static int multi_find(const Multi *m, const char *name) { for (int i = 0; i < m->n; i++) if (strcmp(m->name[i], name) == 0) return i; return -1; }
+static int64_t multi_bytes(const Multi *m, int i)
+{
+    int64_t n = 1;
+    for (int k = 0; k < m->dims[i].nbDims; k++) n *= m->dims[i].d[k];
+    int dt = m->dtype[i];
+    return n * (dt == 8 ? 8 : dt == 1 || dt == 7 ? 2 : dt == 5 || dt == 2 || dt == 4 ? 1 : 4);
+}
 
 /* ---- shared state: events, counters, settings (in the library that defines them) ---- */
 #ifndef FAKE_PARSER
@@ -56,6 +71,7 @@ static int g_live;
 static int g_version = 101600;
 static int g_wrong_pimpl;
 static void *g_last_stream;
+static int g_fail_enqueue;
 
 EXPORT void fake_event(const char *fmt, ...)
 {
@@ -70,12 +86,16 @@ EXPORT int fake_live_objects(void) { return g_live; }
 EXPORT void fake_set_version(int v) { g_version = v; }
 EXPORT void fake_set_wrong_pimpl(int on) { g_wrong_pimpl = on; }
 EXPORT void *fake_last_stream(void) { return g_last_stream; }
-EXPORT void fake_reset(void) { g_len = 0; g_events[0] = 0; g_live = 0; g_version = 101600; g_wrong_pimpl = 0; g_last_stream = 0; }
+/* Makes enqueueV3 return false (as TensorRT does when it refuses, e.g. during a capture it cannot support). */
+EXPORT void fake_set_enqueue_fail(int on) { g_fail_enqueue = on; }
+EXPORT int fake_enqueue_fails(void) { return g_fail_enqueue; }
+EXPORT void fake_reset(void) { g_len = 0; g_events[0] = 0; g_live = 0; g_version = 101600; g_wrong_pimpl = 0; g_last_stream = 0; g_fail_enqueue = 0; }
 EXPORT void fake_live_delta(int d) { g_live += d; }
 EXPORT int getInferLibVersion(void) { return g_version; }
 #else
 void fake_event(const char *fmt, ...);
 void fake_live_delta(int d);
+int fake_enqueue_fails(void);
 #endif
 
 static void trap(void) { fake_event("trap"); }
@@ -213,6 +233,14 @@ static void **builder_vtable(void)
 static Pub *ctx_get_engine(Impl *self) { return self->engine; }
 static bool ctx_set_input_shape(Impl *self, const char *name, const Dims64 *dims)
 {
+    if (self->multi)
+    {
+        const Multi *m = (const Multi *)self->engine->impl->data;
+        int i = multi_find(m, name);
+        if (i < 0 || m->mode[i] != 1 || dims->nbDims != m->dims[i].nbDims) return false;
+        for (int k = 0; k < dims->nbDims; k++) if (dims->d[k] != m->dims[i].d[k]) return false;
+        return true;
+    }
     if (strcmp(name, self->engine->impl->in_name) != 0) return false;
     self->ctx_in_dims = *dims;
     fake_event("setInputShape %s nb=%d", name, dims->nbDims);
@@ -221,12 +249,14 @@ static bool ctx_set_input_shape(Impl *self, const char *name, const Dims64 *dims
 static Dims64 ctx_get_shape(Impl *self, const char *name)
 {
     Dims64 d = { -1, {0} };
+    if (self->multi) { const Multi *m = (const Multi *)self->engine->impl->data; int i = multi_find(m, name); if (i >= 0) d = m->dims[i]; return d; }
     if (strcmp(name, self->engine->impl->in_name) == 0 || strcmp(name, self->engine->impl->out_name) == 0) d = self->ctx_in_dims;
     return d;
 }
 static bool ctx_set_address(Impl *self, const char *name, void *p)
 {
     Impl *e = self->engine->impl;
+    if (self->multi) { int i = multi_find((Multi *)e->data, name); if (i < 0) return false; ((void **)self->data)[i] = p; return true; }
     if (strcmp(name, e->in_name) == 0) self->in_addr = p;
     else if (strcmp(name, e->out_name) == 0) self->out_addr = p;
     else return false;
@@ -236,7 +266,17 @@ static bool ctx_set_address(Impl *self, const char *name, void *p)
 static bool ctx_enqueue(Impl *self, void *stream)
 {
     g_last_stream = stream;
+    if (fake_enqueue_fails()) { log_to(self->logger, 1, "fake: enqueueV3 refused"); return false; }
+    if (self->multi)
+    {
+        const Multi *m = (const Multi *)self->engine->impl->data;
+        if (!self->dev_mem || self->dev_size < self->engine->impl->dev_size) { log_to(self->logger, 1, "fake: enqueue without enough device memory"); return false; }
+        for (int i = 0; i < m->n; i++) if (!((void **)self->data)[i]) { log_to(self->logger, 1, "fake: enqueue with an unbound tensor"); return false; }
+        for (int i = 0; i < m->n; i++) if (m->mode[i] == 2) memset(((void **)self->data)[i], 0, (size_t)multi_bytes(m, i));
+        return true;
+    }
     if (!self->in_addr || !self->out_addr || !self->dev_mem || self->ctx_in_dims.nbDims < 1) { log_to(self->logger, 1, "fake: enqueue without shapes, addresses or device memory"); return false; }
+    if (self->dev_size < self->engine->impl->dev_size) { log_to(self->logger, 1, "fake: device memory smaller than getDeviceMemorySizeV2"); return false; }
     int64_t n = 1;
     for (int i = 0; i < self->ctx_in_dims.nbDims; i++) n *= self->ctx_in_dims.d[i];
     const float *x = self->in_addr;
@@ -261,20 +301,34 @@ static Pub *e_create_ctx(Impl *self, int32_t strategy)
     if (strategy != 2) { log_to(self->logger, 1, "fake: only kUSER_MANAGED contexts"); return NULL; }
     Pub *c = new_object("IExecutionContext", ctx_vtable(), self->logger);
     c->impl->engine = self->pub;
+    if (self->multi) { c->impl->multi = 1; c->impl->data = calloc(MAXT, sizeof(void *)); }
     c->impl->wrong_pimpl = g_wrong_pimpl;
     return c;
 }
 static Dims64 e_get_shape(Impl *self, const char *name)
 {
     Dims64 d = { -1, {0} };
+    if (self->multi) { int i = multi_find((Multi *)self->data, name); if (i >= 0) d = ((Multi *)self->data)->dims[i]; return d; }
     if (strcmp(name, self->in_name) == 0 || strcmp(name, self->out_name) == 0) d = self->in_dims;
     return d;
 }
-static int32_t e_get_dtype(Impl *self, const char *name) { (void)self; (void)name; return 0; }
-static int32_t e_get_iomode(Impl *self, const char *name) { return strcmp(name, self->in_name) == 0 ? 1 : strcmp(name, self->out_name) == 0 ? 2 : 0; }
-static int32_t e_nb_io(Impl *self) { (void)self; return 2; }
-static const char *e_io_name(Impl *self, int32_t i) { return i == 0 ? self->in_name : i == 1 ? self->out_name : NULL; }
-static int64_t e_dev_size(Impl *self) { (void)self; return 4096; }
+static int32_t e_get_dtype(Impl *self, const char *name)
+{
+    if (self->multi) { int i = multi_find((Multi *)self->data, name); return i >= 0 ? ((Multi *)self->data)->dtype[i] : -1; }
+    return 0;
+}
+static int32_t e_get_iomode(Impl *self, const char *name)
+{
+    if (self->multi) { int i = multi_find((Multi *)self->data, name); return i >= 0 ? ((Multi *)self->data)->mode[i] : 0; }
+    return strcmp(name, self->in_name) == 0 ? 1 : strcmp(name, self->out_name) == 0 ? 2 : 0;
+}
+static int32_t e_nb_io(Impl *self) { return self->multi ? ((Multi *)self->data)->n : 2; }
+static const char *e_io_name(Impl *self, int32_t i)
+{
+    if (self->multi) return i >= 0 && i < ((Multi *)self->data)->n ? ((Multi *)self->data)->name[i] : NULL;
+    return i == 0 ? self->in_name : i == 1 ? self->out_name : NULL;
+}
+static int64_t e_dev_size(Impl *self) { return self->dev_size; }
 static void **engine_vtable(void)
 {
     static void **vt;
@@ -284,9 +338,40 @@ static void **engine_vtable(void)
 }
 
 /* ---- IRuntime: 2 getPImpl, 3 deserializeCudaEngine(blob, size) ---- */
+static Pub *rt_deserialize_multi(Impl *self, const void *blob, size_t size)
+{
+    /* "FAKEPLAN2 dm=<bytes>\n" then one line per tensor: "<i|o> <dtype> <name> <nbDims> <d0> <d1> ..." */
+    char *text = calloc(1, size + 1);
+    memcpy(text, blob, size);
+    Multi *m = calloc(1, sizeof(Multi));
+    long long dm = 0;
+    char *save = NULL;
+    char *line = strtok_r(text, "\n", &save);
+    if (!line || sscanf(line, "FAKEPLAN2 dm=%lld", &dm) != 1) { free(text); free(m); log_to(self->logger, 1, "fake: not a plan"); return NULL; }
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL && m->n < MAXT)
+    {
+        char mode = 0; int dtype = 0, nb = 0, used = 0;
+        if (sscanf(line, " %c %d %255s %d%n", &mode, &dtype, m->name[m->n], &nb, &used) != 4 || nb < 0 || nb > 8) continue;
+        m->mode[m->n] = mode == 'i' ? 1 : 2;
+        m->dtype[m->n] = dtype;
+        m->dims[m->n].nbDims = nb;
+        const char *rest = line + used;
+        for (int k = 0; k < nb; k++) { char *end; m->dims[m->n].d[k] = strtoll(rest, &end, 10); rest = end; }
+        m->n++;
+    }
+    free(text);
+    Pub *e = new_object("ICudaEngine", engine_vtable(), self->logger);
+    e->impl->multi = 1;
+    e->impl->data = (char *)m;
+    e->impl->dev_size = dm;
+    e->impl->wrong_pimpl = g_wrong_pimpl;
+    return e;
+}
+
 static Pub *rt_deserialize(Impl *self, const void *blob, size_t size)
 {
     char text[512] = {0};
+    if (size >= 9 && memcmp(blob, "FAKEPLAN2", 9) == 0) return rt_deserialize_multi(self, blob, size);
     if (size < 8 || size >= sizeof text || memcmp(blob, "FAKEPLAN", 8) != 0) { log_to(self->logger, 1, "fake: not a plan"); return NULL; }
     memcpy(text, blob, size);
     Pub *e = new_object("ICudaEngine", engine_vtable(), self->logger);
@@ -296,6 +381,9 @@ static Pub *rt_deserialize(Impl *self, const void *blob, size_t size)
     e->impl->in_dims.nbDims = nb;
     e->impl->in_dims.d[0] = d0;
     e->impl->in_dims.d[1] = d1;
+    /* Optional " dm=<bytes>": the scratch the engine asks for (getDeviceMemorySizeV2); 4096 by default. */
+    const char *dm = strstr(text, " dm=");
+    e->impl->dev_size = dm ? atoll(dm + 4) : 4096;
     e->impl->wrong_pimpl = g_wrong_pimpl;
     return e;
 }

@@ -15,7 +15,9 @@ internal sealed class AttentionWorkers : IDisposable
 
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _start = new(0);
-    private readonly ManualResetEventSlim _done = new(false);
+    // A semaphore, not a ManualResetEventSlim: the latter allocates its lock object on the first wait that actually
+    // blocks, which under load can happen long after warm-up and shows as a per-step allocation.
+    private readonly SemaphoreSlim _done = new(0);
     private CpuTensor? _q, _k, _v, _o;
     private int _frames, _tokens, _channels, _heads, _slices, _nextSlice, _pending;
     private Exception? _failure;
@@ -34,7 +36,7 @@ internal sealed class AttentionWorkers : IDisposable
 
     public void Run(CpuTensor q, CpuTensor k, CpuTensor v, CpuTensor o, int frames, int tokens, int channels, int heads)
     {
-        if (_threads.Length == 0 || (long)frames * tokens * channels < ParallelThreshold)
+        if (_threads.Length == 0 || tokens < 2 || (long)frames * tokens * channels < ParallelThreshold)
         {
             CrossNoiseAttention.ReferenceTokens(q.F, k.F, v.F, o.F, frames, tokens, channels, heads, 0, tokens);
             return;
@@ -46,7 +48,6 @@ internal sealed class AttentionWorkers : IDisposable
         _nextSlice = 0;
         _pending = _slices - 1;
         _failure = null;
-        _done.Reset();
         _start.Release(_slices - 1);
         Slice(0);
         _done.Wait();
@@ -84,7 +85,7 @@ internal sealed class AttentionWorkers : IDisposable
             }
 
             if (Interlocked.Decrement(ref _pending) == 0)
-                _done.Set();
+                _done.Release();
         }
     }
 

@@ -9,7 +9,18 @@ namespace Rain.Engine.Backends.Cuda;
 /// <param name="UseGraph">Capture the step into a CUDA graph after the warm-up steps and replay it; false runs every
 /// step eagerly (the kill switch; the environment variable <c>RAIN_CUDA_GRAPHS=0</c> forces it too).</param>
 /// <param name="WarmupSteps">Eager steps before capture (lazy module loading and first-launch work happen there).</param>
-public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1);
+/// <param name="Io">How the networks take pose images and give frames.</param>
+public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1, StepIo Io = StepIo.Fp16Planar);
+
+/// <summary>The element types of the pose images the networks read and the frames they write (both planar <c>[p, 3, H, W]</c>).</summary>
+public enum StepIo
+{
+    /// <summary>fp16 pose images in [0, 1] and fp16 frames (our own networks).</summary>
+    Fp16Planar,
+
+    /// <summary>uint8 pose images (0…255) and float32 frames: the I/O of TensorRT engines built from the float32 bundle.</summary>
+    TensorRt,
+}
 
 /// <summary>
 /// The GPU step of the stream: device buffers allocated once (stable addresses), the step's nodes enqueued on one
@@ -22,7 +33,7 @@ public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseG
 /// (<see cref="PoseImages"/>), the denoiser parts (read <see cref="Latents"/> and <see cref="PoseImages"/>, write
 /// <see cref="ModelOutput"/>), the noise of every re-noised level and of the next chunk (read from the device step
 /// index, so one graph serves every step), <c>lcm_step_roll</c> into the back window, back window → <see cref="Latents"/>,
-/// the decoder parts (read <see cref="DecodeInput"/>, write <see cref="Frames"/>), fp16 planar → RGB8, frames
+/// from step L−1 on (clean start) the decoder parts (read <see cref="DecodeInput"/>, write <see cref="Frames"/>), fp16 planar → RGB8, frames
 /// (device → pinned). Noise streams and the starting window follow <see cref="StreamState"/> exactly, so the CPU
 /// stream state is this driver's oracle.</para>
 /// <para>Not thread-safe. Dispose before the device and the kernels.</para>
@@ -41,6 +52,7 @@ public sealed class CudaStepDriver : IDisposable
     private IPartRunner[] _denoiser = [];
     private IPartRunner[] _decoder = [];
     private CudaGraph? _graph;
+    private string? _captureFailure;
 
     /// <summary>Allocates every buffer and fills the starting window (<see cref="Reset"/>).</summary>
     public CudaStepDriver(CudaDevice device, CudaKernels kernels, CudaStepOptions options)
@@ -70,8 +82,9 @@ public sealed class CudaStepDriver : IDisposable
             _coefficients = Own(device.Allocate((long)c.Frames * LcmStepRollKernel.CoefficientsPerFrame * sizeof(float)));
             _stepIndex = Own(device.Allocate(sizeof(long)));
             _poseRgb = Own(device.Allocate(imageBytes));
-            PoseImages = Own(device.Allocate(imageBytes * sizeof(ushort)));
-            Frames = Own(device.Allocate(imageBytes * sizeof(ushort)));
+            bool trt = options.Io == StepIo.TensorRt;
+            PoseImages = Own(device.Allocate(trt ? imageBytes : imageBytes * sizeof(ushort)));
+            Frames = Own(device.Allocate(imageBytes * (trt ? sizeof(float) : sizeof(ushort))));
             _framesRgb = Own(device.Allocate(imageBytes));
             _poseStaging = Own(device.AllocatePinned(imageBytes));
             _frameStaging = Own(device.AllocatePinned(imageBytes));
@@ -80,14 +93,16 @@ public sealed class CudaStepDriver : IDisposable
             int p = c.FramesPerLevel, levels = c.Levels, e = c.LatentFrameElements, chunkElements = p * e;
             // Every launch of the step is fixed (stable addresses, per-step values read from device memory), so it is
             // described and validated once, here.
-            _poseToPlanar = FrameConversion.Rgb8ToPlanarLaunch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width);
+            _poseToPlanar = trt ? FrameConversion.Rgb8ToPlanarU8Launch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width)
+                : FrameConversion.Rgb8ToPlanarLaunch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width);
             // Re-noising of level ℓ ≥ 1 uses stream (chunk at ℓ, ℓ−1); the next chunk's starting noise is (step + 1, L−1).
             _renoise = [.. Enumerable.Range(1, levels - 1).Select(level => NoiseKernel.Launch(options.Seed, _stepIndex.Address, -(levels - 1 - level), level - 1, 0, chunkElements,
                 _noise.At<float>((long)level * chunkElements), 0))];
             _newNoiseLaunch = NoiseKernel.Launch(options.Seed, _stepIndex.Address, 1, levels - 1, 0, chunkElements, _newNoise.Address, 0);
             _stepRoll = LcmStepRollKernel.Launch(ModelOutput.Address, Latents.Address, _noise.Address, _newNoise.Address,
                 _nextLatents.Address, DecodeInput.Address, _coefficients.Address, c.Frames, p, e);
-            _framesToRgb = FrameConversion.PlanarToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width);
+            _framesToRgb = trt ? FrameConversion.PlanarF32ToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width)
+                : FrameConversion.PlanarToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width);
             foreach (var launch in new[] { _poseToPlanar, _newNoiseLaunch, _stepRoll, _framesToRgb })
                 kernels.Prepare(launch);
             var s = options.Schedule;
@@ -113,7 +128,7 @@ public sealed class CudaStepDriver : IDisposable
     /// <summary>The denoiser's output v̂ <c>[F, 4, h, w]</c> fp32.</summary>
     public DeviceBuffer ModelOutput { get; }
 
-    /// <summary>The newest pose images <c>[p, 3, H, W]</c> fp16 in [0, 1] (the pose guider's input).</summary>
+    /// <summary>The newest pose images <c>[p, 3, H, W]</c> (the pose guider's input): fp16 in [0, 1], or uint8 with <see cref="StepIo.TensorRt"/>.</summary>
     public DeviceBuffer PoseImages { get; }
 
     /// <summary>The denoised latents of the chunk leaving the window, <c>[p, 4, h, w]</c> fp32 (the decoder's input).</summary>
@@ -122,7 +137,7 @@ public sealed class CudaStepDriver : IDisposable
     /// <summary>The newest pose images as uploaded, RGB8 <c>[p, H, W, 3]</c> (tests build echo decoders from it).</summary>
     internal DeviceBuffer PoseRgb => _poseRgb;
 
-    /// <summary>The decoded frames <c>[p, 3, H, W]</c> fp16 (the decoder's output; values outside [0, 1] are clamped).</summary>
+    /// <summary>The decoded frames <c>[p, 3, H, W]</c>, fp16 or (with <see cref="StepIo.TensorRt"/>) float32 (the decoder's output; values outside [0, 1] are clamped).</summary>
     public DeviceBuffer Frames { get; }
 
     /// <summary>The pinned staging of the next step's p pose images, RGB8 <c>[p, H, W, 3]</c>: write before <see cref="Step"/>.</summary>
@@ -138,6 +153,13 @@ public sealed class CudaStepDriver : IDisposable
     public bool IsCaptured => _graph is not null;
 
     /// <summary>
+    /// Why the step could not be captured, or null: when a part refuses to be captured (a TensorRT engine whose
+    /// <c>enqueueV3</c> fails under capture, or a driver error during capture), the capture is ended and the step runs
+    /// uncaptured from then on, as trtexec does; this says why. <see cref="SetParts"/> clears it and tries again.
+    /// </summary>
+    public string? CaptureFailure => _captureFailure;
+
+    /// <summary>
     /// Sets the network parts: <paramref name="denoiser"/> runs after the pose conversion and must write
     /// <see cref="ModelOutput"/>; <paramref name="decoder"/> runs after the LCM step and must write <see cref="Frames"/>.
     /// Drops a captured graph (the next step after warm-up captures again).
@@ -150,6 +172,7 @@ public sealed class CudaStepDriver : IDisposable
         _decoder = [.. decoder];
         _graph?.Dispose();
         _graph = null;
+        _captureFailure = null;
     }
 
     /// <summary>
@@ -172,28 +195,41 @@ public sealed class CudaStepDriver : IDisposable
     }
 
     /// <summary>
-    /// Runs one step: consumes <see cref="PoseInput"/>, fills <see cref="FrameOutput"/>, advances the window. Blocks
+    /// Runs one step: consumes <see cref="PoseInput"/>, advances the window and, from step L−1 on, decodes the chunk
+    /// leaving it into <see cref="FrameOutput"/> (the first L−1 steps decode nothing: their chunks are filler). Blocks
     /// until the frames are on the host (the only synchronisation of the step).
     /// </summary>
     /// <returns>Which chunk was decoded and whether its frames are real (filler chunks of the start are not).</returns>
     public StepOutcome Step()
     {
         _stepStaging.AsSpan<long>()[0] = StepIndex;
-        if (_useGraph && StepIndex >= _options.WarmupSteps)
+        long step = StepIndex;
+        long decoded = step - (_options.Schedule.Config.Levels - 1);
+        bool emit = decoded >= 0;
+        // Clean start (as the CPU engine): the filler chunks of the first L−1 steps are never decoded, so the first real
+        // chunk meets the decoder's initial memories; those steps run uncaptured and the graph, which always decodes,
+        // is captured at the first emitting step after warm-up.
+        if (emit && _useGraph && _graph is null && _captureFailure is null && step >= _options.WarmupSteps)
         {
-            _graph ??= CudaGraph.Capture(_stream, Enqueue);
-            _graph.Launch(_stream);
-        }
-        else
-        {
-            Enqueue(_stream);
+            try
+            {
+                _graph = CudaGraph.Capture(_stream, s => Enqueue(s, decode: true));
+            }
+            catch (Exception e) when (e is CudaException or Interop.TensorRt.TrtException)
+            {
+                // Nothing ran during the capture, so the step runs eagerly below; a real error shows there again.
+                _captureFailure = $"{e.GetType().Name}: {e.Message}";
+            }
         }
 
+        if (_graph is not null)
+            _graph.Launch(_stream);
+        else
+            Enqueue(_stream, emit);
+
         _stream.Synchronize();
-        long step = StepIndex;
         StepIndex = step + 1;
-        long decoded = step - (_options.Schedule.Config.Levels - 1);
-        return new StepOutcome(step, decoded, decoded >= 0);
+        return new StepOutcome(step, decoded, emit);
     }
 
     /// <summary>Frees the graph, the buffers and the stream.</summary>
@@ -206,7 +242,7 @@ public sealed class CudaStepDriver : IDisposable
         _owned.Clear();
     }
 
-    private void Enqueue(CudaStream stream)
+    private void Enqueue(CudaStream stream, bool decode)
     {
         stream.CopyToDevice(_stepStaging, 0, _stepIndex, 0, sizeof(long));
         stream.CopyToDevice(_poseStaging, 0, _poseRgb, 0, _poseRgb.Bytes);
@@ -218,6 +254,8 @@ public sealed class CudaStepDriver : IDisposable
         _kernels.Launch(stream, _newNoiseLaunch);
         _kernels.Launch(stream, _stepRoll);
         stream.Copy(_nextLatents, 0, Latents, 0, Latents.Bytes);
+        if (!decode)
+            return;
         foreach (var part in _decoder)
             part.Enqueue(stream);
         _kernels.Launch(stream, _framesToRgb);

@@ -109,10 +109,13 @@ internal static class EngineBuilder
             }
 
             results.Add(result);
+            // The index is rewritten after every part, so a build that is interrupted (a time-limited GPU session) keeps
+            // the plans it finished: the next run reuses them, and the engine names the parts still missing.
+            WriteIndex(final: false);
             progress?.Invoke(i + 1, parts.Count, result);
         }
 
-        new EngineIndex { TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", Parts = entries }.Write(folder);
+        WriteIndex(final: true);
         foreach (string stale in Directory.GetFiles(folder, "*.plan"))
         {
             if (!entries.Values.Any(e => e.Plan == Path.GetFileName(stale)))
@@ -120,6 +123,22 @@ internal static class EngineBuilder
         }
 
         return results;
+
+        // Until the end, parts not reached yet keep their previous entries (their keys are checked again on use).
+        void WriteIndex(bool final)
+        {
+            var written = new Dictionary<string, EnginePlanEntry>(entries, StringComparer.Ordinal);
+            if (!final && previous is not null && previous.WorkspaceBytes == settings.WorkspaceBytes)
+            {
+                foreach (var (name, entry) in previous.Parts)
+                    written.TryAdd(name, entry);
+            }
+
+            new EngineIndex
+            {
+                TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", WorkspaceBytes = settings.WorkspaceBytes, Parts = written,
+            }.Write(folder);
+        }
     }
 
     private static byte[] BuildPart(TrtLibrary library, TrtLogger logger, string onnxPath, EngineBuildSettings settings, List<string> messages)

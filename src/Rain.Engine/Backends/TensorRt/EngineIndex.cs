@@ -25,6 +25,10 @@ internal sealed class EngineIndex
     [JsonPropertyName("precision")]
     public required string Precision { get; init; }
 
+    /// <summary>The builder workspace limit the plans were built with (part of every part's key).</summary>
+    [JsonPropertyName("workspace_bytes")]
+    public long WorkspaceBytes { get; init; }
+
     [JsonPropertyName("parts")]
     public required Dictionary<string, EnginePlanEntry> Parts { get; init; }
 

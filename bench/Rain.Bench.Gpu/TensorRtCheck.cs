@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Backends.TensorRt;
+using Rain.Engine.Bundle;
+using Rain.Engine.Interop.TensorRt;
+using Rain.Engine.Media;
+
+namespace Rain.Bench.Gpu;
+
+/// <summary>
+/// <c>--tensorrt &lt;bundle&gt;</c>: builds the bundle's TensorRT FP16 plans on this GPU (onnx2trt's code), deserializes
+/// every part once with its contract checked, runs each whole network once, then the UNet plan (engines plus fp32
+/// attention kernels) on the same random inputs as the CPU engine's plan, eagerly and as one captured CUDA graph:
+/// the difference to the CPU's model_output, graph = eager, and the step percentiles of all three.
+/// </summary>
+internal static class TensorRtCheck
+{
+    public static int Run(CudaDevice device, string bundlePath, int steps, TextWriter o)
+    {
+        TrtLibrary library;
+        try
+        {
+            (library, _) = TrtBackendProbe.ProbeRuntime(null, () => device.Capability);
+        }
+        catch (Engine.Api.BackendUnavailableException e)
+        {
+            o.WriteLine($"tensorrt: not run: {e.Message}");
+            return 0;
+        }
+
+        var bundle = ModelBundle.Load(bundlePath);
+        o.WriteLine($"tensorrt: TensorRT {library.VersionText} ({library.InferPath}); bundle {bundle.Folder}");
+        var settings = new EngineBuildSettings { ComputeCapability = device.ComputeCapability, Fp16 = true, WorkspaceBytes = 1L << 30 };
+        var build = Stopwatch.StartNew();
+        var results = EngineBuilder.BuildBundle(bundle, settings, library, device.ComputeCapability);
+        o.WriteLine($"tensorrt: {results.Count(r => r.Built)} plans built, {results.Count(r => !r.Built)} reused in {build.Elapsed.TotalSeconds:F1} s ({results.Sum(r => r.PlanBytes) / 1e6:F1} MB)");
+        var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
+
+        using var engines = new TrtEngineSet(library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+        using var arena = device.Allocate(Math.Max(engines.ArenaBytes, 256));
+        engines.UseArena(arena.Address, arena.Bytes);
+        using var kernels = new CudaKernels(device);
+        using var stream = device.CreateStream();
+        o.WriteLine($"tensorrt: {engines.Parts.Count} engines deserialized and matched to their contracts; one activation arena of {engines.ArenaBytes / 1e6:F1} MB");
+
+        var owned = new List<DeviceBuffer>();
+        try
+        {
+            foreach (string network in ModelBundle.WholeNetworks)
+            {
+                var runner = engines[network];
+                var addresses = new Dictionary<string, ulong>(StringComparer.Ordinal);
+                foreach (var t in runner.Tensors)
+                {
+                    var b = device.Allocate(Math.Max(256, t.ElementCount * PlanBufferLayout.ElementBytes(t.DType)));
+                    b.Fill(0);
+                    owned.Add(b);
+                    addresses[t.Name] = b.Address;
+                }
+
+                runner.Bind(addresses);
+                runner.Enqueue(stream);
+                stream.Synchronize();
+            }
+        }
+        finally
+        {
+            foreach (var b in owned)
+                b.Dispose();
+        }
+
+        o.WriteLine($"tensorrt: {string.Join(", ", ModelBundle.WholeNetworks)} ran once (zero inputs)");
+        int unet = CompareUNet(device, bundle, engines, kernels, stream, steps, o);
+        CompareStream(device, bundle, engines, kernels, steps, o);
+        return unet;
+    }
+
+    /// <summary>
+    /// The whole stream (TrtPipeline) against the CPU streamer on the same reference and poses: frame differences and step
+    /// times. Reported, not judged: how far FP16 engines drift from the fp32 CPU stream over recurrent steps is what this
+    /// first GPU run is to measure.
+    /// </summary>
+    private static void CompareStream(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, int steps, TextWriter o)
+    {
+        var m = bundle.Manifest;
+        var random = new Random(5);
+        RgbImage Image(int w, int h)
+        {
+            var pixels = new byte[w * h * 3];
+            random.NextBytes(pixels);
+            return new RgbImage(w, h, pixels);
+        }
+
+        var reference = Image(m.ReferenceWidth, m.ReferenceHeight);
+        int p = m.FramesPerLevel;
+        var poses = Enumerable.Range(0, (steps + m.Levels) * p).Select(_ => Image(m.Width, m.Height)).ToArray();
+        using var gpu = new TrtPipeline(bundle, engines, device, kernels, seed: 3, useGraph: true);
+        using var cpuPipe = new CpuPipeline(bundle, 0, parallelAttention: true);
+        gpu.SetReference(reference);
+        cpuPipe.SetReference(reference);
+        var cpu = new CpuStreamer(cpuPipe, 3, new Engine.Api.StageTimings());
+        var gpuFrames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
+        var cpuFrames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
+        var gpuMs = new List<double>();
+        var cpuMs = new List<double>();
+        long diffSum = 0, count = 0;
+        int diffMax = 0;
+        for (int k = 0; k < steps + m.Levels - 1; k++)
+        {
+            var chunk = poses.AsSpan(k * p, p);
+            long t = Stopwatch.GetTimestamp();
+            var a = gpu.Step(chunk, gpuFrames);
+            gpuMs.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            t = Stopwatch.GetTimestamp();
+            var b = cpu.Step(chunk, cpuFrames);
+            cpuMs.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            if (a != b)
+                throw new InvalidOperationException($"step {k}: TensorRT outcome {a}, CPU {b}.");
+            if (!a.Emit)
+                continue;
+            for (int i = 0; i < p; i++)
+            {
+                for (int j = 0; j < gpuFrames[i].Length; j++)
+                {
+                    int d = Math.Abs(gpuFrames[i][j] - cpuFrames[i][j]);
+                    diffSum += d;
+                    diffMax = Math.Max(diffMax, d);
+                    count++;
+                }
+            }
+        }
+
+        double[] g = [.. gpuMs.Skip(Math.Min(m.Levels, gpuMs.Count - 1)).Order()], c = [.. cpuMs.Skip(Math.Min(m.Levels, cpuMs.Count - 1)).Order()];
+        o.WriteLine($"tensorrt: stream of {steps + m.Levels - 1} steps ({count / 3 / m.Width / m.Height} frames) vs the CPU engine: mean |Δ| {(double)diffSum / Math.Max(1, count):F2} of 255, max {diffMax}; " +
+            $"graph {(gpu.Driver.IsCaptured ? "captured" : $"not captured ({gpu.Driver.CaptureFailure ?? "disabled"})")}");
+        o.WriteLine($"| stream step | p50 ms | p95 ms | fps (p frames per step) |");
+        o.WriteLine($"| --- | --- | --- | --- |");
+        o.WriteLine($"| CPU engine | {P(c, 50):F2} | {P(c, 95):F2} | {p * 1000 / Math.Max(1e-9, c.Average()):F1} |");
+        o.WriteLine($"| TensorRT FP16 | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
+    }
+
+    /// <summary>
+    /// <c>--tensorrt-wiring &lt;bundle&gt;</c>: the whole TensorRT stream on the plans already in the bundle, no comparison:
+    /// the CI runs it on the fake CUDA driver with the fake libnvinfer, whose engines check that every tensor is bound and
+    /// zero their outputs, so every name, size, binding and node of the pipeline is exercised without a GPU.
+    /// </summary>
+    public static int Wiring(CudaDevice device, string bundlePath, int steps, TextWriter o)
+    {
+        var (library, _) = TrtBackendProbe.ProbeRuntime(null, () => device.Capability);
+        var bundle = ModelBundle.Load(bundlePath);
+        var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
+        using var engines = new TrtEngineSet(library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+        using var kernels = new CudaKernels(device);
+        using var pipe = new TrtPipeline(bundle, engines, device, kernels, seed: 1, useGraph: true);
+        var m = bundle.Manifest;
+        var random = new Random(2);
+        RgbImage Image(int w, int h)
+        {
+            var pixels = new byte[w * h * 3];
+            random.NextBytes(pixels);
+            return new RgbImage(w, h, pixels);
+        }
+
+        pipe.SetReference(Image(m.ReferenceWidth, m.ReferenceHeight));
+        int p = m.FramesPerLevel, emitted = 0;
+        var frames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
+        bool zero = true;
+        for (int k = 0; k < steps; k++)
+        {
+            foreach (var f in frames)
+                f.AsSpan().Fill(0xA5);
+            var poses = Enumerable.Range(0, p).Select(_ => Image(m.Width, m.Height)).ToArray();
+            var outcome = pipe.Step(poses, frames);
+            if (outcome.Emit)
+            {
+                emitted++;
+                zero &= frames.All(f => !f.AsSpan().ContainsAnyExcept((byte)0));
+            }
+        }
+
+        o.WriteLine($"tensorrt wiring: {engines.Parts.Count} engines, arena {engines.ArenaBytes} bytes, UNet buffers {pipe.UNet.BufferBytes} bytes, " +
+            $"{steps} steps, {emitted} chunks emitted, frames {(zero ? "all zero" : "NOT zero")}, graph {(pipe.Driver.IsCaptured ? "captured" : $"not captured ({pipe.Driver.CaptureFailure})")}");
+        return zero && pipe.Driver.IsCaptured && emitted == Math.Max(0, steps - (m.Levels - 1)) ? 0 : 1;
+    }
+
+    private static int CompareUNet(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, CudaStream stream, int steps, TextWriter o)
+    {
+        var plan = bundle.Manifest.UNetPlan;
+        using var unet = new TrtUNet(plan, bundle.Manifest.Parts, engines, device, kernels);
+        using var options = new SessionOptions { IntraOpNumThreads = 0 };
+        using var cpu = new CpuPlan(bundle, options, Environment.ProcessorCount - 1);
+        var random = new Random(11);
+        foreach (string input in plan.Inputs)
+        {
+            var host = cpu.Buffer(input);
+            if (host.Contract.DType == "int64")
+            {
+                for (int i = 0; i < host.I64.Length; i++)
+                    host.I64[i] = bundle.Manifest.Timesteps[i % bundle.Manifest.Timesteps.Length];
+                unet.Buffer(input).Upload<long>(host.I64);
+            }
+            else
+            {
+                for (int i = 0; i < host.F.Length; i++)
+                    host.F[i] = (random.NextSingle() * 2) - 1;
+                unet.Buffer(input).Upload<float>(host.F);
+            }
+        }
+
+        using var run = new RunOptions();
+        var cpuMs = Time(steps, () => cpu.Run(run, null));
+        void Enqueue(CudaStream s)
+        {
+            foreach (var node in unet.Nodes)
+                node.Enqueue(s);
+        }
+
+        var eagerMs = Time(steps, () => { Enqueue(stream); stream.Synchronize(); });
+        string output = plan.Outputs[0];
+        var eager = new float[cpu.Buffer(output).F.Length];
+        unet.Buffer(output).Download<float>(eager);
+        double[] graphMs;
+        var graphOut = new float[eager.Length];
+        try
+        {
+            using var graph = CudaGraph.Capture(stream, Enqueue);
+            graphMs = Time(steps, () => { graph.Launch(stream); stream.Synchronize(); });
+            unet.Buffer(output).Download<float>(graphOut);
+        }
+        catch (Exception e) when (e is TrtException or CudaException)
+        {
+            o.WriteLine($"tensorrt: the UNet plan could not be captured into a CUDA graph ({e.Message}); it runs uncaptured");
+            graphMs = [];
+            eager.CopyTo(graphOut, 0);
+        }
+
+        var reference = cpu.Buffer(output).F;
+        double maxAbs = 0, errSq = 0, refSq = 0;
+        for (int i = 0; i < eager.Length; i++)
+        {
+            double d = eager[i] - reference[i];
+            maxAbs = Math.Max(maxAbs, Math.Abs(d));
+            errSq += d * d;
+            refSq += (double)reference[i] * reference[i];
+        }
+
+        double relL2 = Math.Sqrt(errSq / Math.Max(refSq, 1e-30));
+        bool finite = eager.All(float.IsFinite);
+        bool same = eager.AsSpan().SequenceEqual(graphOut);
+        o.WriteLine($"tensorrt: UNet plan ({plan.Steps.Count} nodes, {unet.BufferBytes / 1e6:F1} MB of buffers) vs the CPU plan on the same inputs: " +
+            $"relative L2 error {relL2:E2}, max |err| {maxAbs:E2}; graph replay {(same ? "bit-identical to" : "DIFFERS from")} eager");
+        o.WriteLine($"| UNet plan | p50 ms | p95 ms |");
+        o.WriteLine($"| --- | --- | --- |");
+        o.WriteLine($"| CPU (ONNX Runtime fp32, {Environment.ProcessorCount} cores) | {P(cpuMs, 50):F2} | {P(cpuMs, 95):F2} |");
+        o.WriteLine($"| TensorRT FP16, eager | {P(eagerMs, 50):F2} | {P(eagerMs, 95):F2} |");
+        if (graphMs.Length > 0)
+            o.WriteLine($"| TensorRT FP16, CUDA graph | {P(graphMs, 50):F2} | {P(graphMs, 95):F2} |");
+
+        // FP16 engines against the fp32 CPU plan: 43 parts of half-precision arithmetic with random weights; a relative L2
+        // error of a few 1e-3 is typical, 5e-2 means a wrong binding or layout rather than rounding.
+        bool ok = finite && same && relL2 < 5e-2;
+        o.WriteLine(ok ? "tensorrt: PASS" : "tensorrt: FAIL");
+        return ok ? 0 : 1;
+    }
+
+    private static double[] Time(int steps, Action step)
+    {
+        step(); // warm-up
+        var ms = new double[steps];
+        for (int i = 0; i < steps; i++)
+        {
+            long t = Stopwatch.GetTimestamp();
+            step();
+            ms[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+        }
+
+        Array.Sort(ms);
+        return ms;
+    }
+
+    private static double P(double[] sorted, int percent) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, sorted.Length * percent / 100)];
+}

@@ -1,0 +1,27 @@
+namespace Rain.Engine.Api;
+
+/// <summary>
+/// The backend the options asked for cannot run here: a library, the GPU or the bundle's prebuilt engines are missing.
+/// Thrown before any work is done; the message names everything that was looked for and how to install or build what is
+/// missing. The engine never falls back to another backend silently.
+/// </summary>
+public sealed class BackendUnavailableException : Exception
+{
+    /// <summary>Creates the exception with a complete, user-facing message.</summary>
+    public BackendUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public BackendUnavailableException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    /// <summary>Creates the exception with a default message.</summary>
+    public BackendUnavailableException()
+        : base("The requested backend is not available.")
+    {
+    }
+}

@@ -1,0 +1,132 @@
+using Rain.Engine.Bundle;
+
+namespace Rain.Engine.Backends.TensorRt;
+
+/// <summary>One device buffer of a <see cref="PlanBufferLayout"/>: its element type, shape and size.</summary>
+/// <param name="Index">Position in <see cref="PlanBufferLayout.Slots"/>.</param>
+/// <param name="DType">Element type ("float32", "int64", …).</param>
+/// <param name="Shape">Shape of every tensor placed in it.</param>
+/// <param name="Bytes">Size in bytes.</param>
+internal sealed record PlanSlot(int Index, string DType, long[] Shape, long Bytes);
+
+/// <summary>
+/// Where every tensor of a UNet <see cref="StepPlan"/> lives on the device, decided once from the parts' contracts: the
+/// plan's inputs and outputs get buffers of their own; an intermediate tensor reuses a buffer of the same type and
+/// shape whose last reader ran at an earlier step (so no step reads and writes one buffer), as the CPU plan does.
+/// Pure bookkeeping, no device: the TensorRT backend allocates one device buffer per slot and binds each part's
+/// tensors to the slot of their name.
+/// </summary>
+internal sealed class PlanBufferLayout
+{
+    private readonly Dictionary<string, PlanSlot> _byName = new(StringComparer.Ordinal);
+    private readonly List<PlanSlot> _slots = [];
+
+    /// <summary>Lays out <paramref name="plan"/> over the contracts of the parts it runs (<paramref name="parts"/>).</summary>
+    /// <exception cref="BundleException">A tensor no part produces or consumes, a tensor written but never read, an attention
+    /// whose q, k, v or output do not hold F·N·C elements, or a step of unknown kind.</exception>
+    public PlanBufferLayout(StepPlan plan, IReadOnlyDictionary<string, PartManifest> parts)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(parts);
+        var contracts = new Dictionary<string, TensorContract>(StringComparer.Ordinal);
+        foreach (var step in plan.Steps)
+        {
+            if (step.Kind == PlanStep.RunPart)
+            {
+                if (step.Part is null || !parts.TryGetValue(step.Part, out var part))
+                    throw new BundleException($"the UNet plan runs part '{step.Part}', which the bundle does not have.");
+                foreach (var c in part.Inputs.Concat(part.Outputs))
+                    contracts.TryAdd(c.Name, c);
+            }
+            else if (step.Kind != PlanStep.CrossNoiseAttention)
+            {
+                throw new BundleException($"the UNet plan has a step of unknown kind '{step.Kind}'.");
+            }
+        }
+
+        foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.CrossNoiseAttention))
+        {
+            long elements = (long)step.Frames!.Value * step.Tokens!.Value * step.Channels!.Value;
+            contracts.TryAdd(step.Outputs[0], new TensorContract(step.Outputs[0], "float32", [step.Frames.Value, step.Tokens.Value, step.Channels.Value]));
+            foreach (string name in step.Inputs.Concat(step.Outputs))
+            {
+                if (!contracts.TryGetValue(name, out var c) || c.ElementCount != elements || c.DType != "float32")
+                    throw new BundleException($"the UNet plan's attention '{step.Name}' needs float32 '{name}' of F·N·C = {elements} elements; the parts give {(c is null ? "none" : c.ToString())}.");
+            }
+        }
+
+        Assign(plan, contracts);
+    }
+
+    /// <summary>The buffers to allocate.</summary>
+    public IReadOnlyList<PlanSlot> Slots => _slots;
+
+    /// <summary>Bytes of all slots together.</summary>
+    public long TotalBytes => _slots.Sum(s => s.Bytes);
+
+    /// <summary>The slot holding tensor <paramref name="name"/>.</summary>
+    public PlanSlot this[string name] => _byName.TryGetValue(name, out var slot) ? slot
+        : throw new BundleException($"the UNet plan has no tensor '{name}'.");
+
+    /// <summary>Every tensor name with its slot.</summary>
+    public IReadOnlyDictionary<string, PlanSlot> Tensors => _byName;
+
+    /// <summary>Bytes per element of a contract's element type.</summary>
+    public static int ElementBytes(string dtype) => dtype switch
+    {
+        "float32" or "int32" => 4,
+        "float16" or "bfloat16" => 2,
+        "int64" => 8,
+        "uint8" or "int8" or "bool" => 1,
+        _ => throw new BundleException($"unknown element type '{dtype}' in a part's contract."),
+    };
+
+    private void Assign(StepPlan plan, Dictionary<string, TensorContract> contracts)
+    {
+        var lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < plan.Steps.Count; i++)
+        {
+            foreach (var name in plan.Steps[i].Inputs)
+                lastUse[name] = i;
+        }
+
+        var pinned = plan.Inputs.Concat(plan.Outputs).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in plan.Inputs.Concat(plan.Outputs))
+            _byName[name] = New(contracts.TryGetValue(name, out var c) ? c : throw new BundleException($"the UNet plan's tensor '{name}' is read or written by no part."));
+
+        var free = new Dictionary<string, Stack<PlanSlot>>(StringComparer.Ordinal);
+        var releaseAfter = new List<(int Step, string Name)>();
+        for (int i = 0; i < plan.Steps.Count; i++)
+        {
+            foreach (var name in plan.Steps[i].Outputs.Where(n => !pinned.Contains(n)))
+            {
+                var c = contracts[name];
+                _byName[name] = free.TryGetValue(Key(c), out var stack) && stack.Count > 0 ? stack.Pop() : New(c);
+                if (!lastUse.TryGetValue(name, out int last) || last <= i)
+                    throw new BundleException($"the UNet plan writes '{name}' at step {i} but no later step reads it.");
+                releaseAfter.Add((last, name));
+            }
+
+            foreach (var name in plan.Steps[i].Inputs.Where(n => !_byName.ContainsKey(n)))
+                throw new BundleException($"the UNet plan's step {i} reads '{name}' before any step writes it.");
+
+            // Buffers whose last reader is step i become free for step i+1's outputs.
+            foreach (var (_, name) in releaseAfter.Where(r => r.Step == i))
+            {
+                var c = contracts[name];
+                if (!free.TryGetValue(Key(c), out var stack))
+                    free[Key(c)] = stack = new Stack<PlanSlot>();
+                stack.Push(_byName[name]);
+            }
+        }
+    }
+
+    private PlanSlot New(TensorContract c)
+    {
+        var slot = new PlanSlot(_slots.Count, c.DType, c.Shape, checked(c.ElementCount * ElementBytes(c.DType)));
+        _slots.Add(slot);
+        return slot;
+    }
+
+    private static string Key(TensorContract c) => c.DType + "[" + string.Join(",", c.Shape) + "]";
+}

@@ -1,0 +1,184 @@
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Bundle;
+using Rain.Engine.Media;
+using Rain.Engine.Streaming;
+
+namespace Rain.Engine.Backends.TensorRt;
+
+/// <summary>
+/// RAIN's stream on TensorRT engines, mirroring the CPU pipeline and streamer: the reference fused once (CLIP embedding
+/// and ReferenceNet taps stay on the device in the UNet's buffers), then per step the pose guider on the p new pose
+/// images into the newest slots of the pose-feature window, the UNet plan (engines and fp32 attention kernels), the
+/// counter noise and <c>lcm_step_roll</c>, the pose window's roll, and — for real chunks only — the TAESDV decoder with
+/// its memories, all in the <see cref="CudaStepDriver"/>'s step (one CUDA graph after the clean start).
+/// </summary>
+/// <remarks>
+/// Not yet run on a GPU: <c>Rain.Bench.Gpu --tensorrt</c> compares it with the CPU streamer. Not thread-safe; dispose
+/// before the engine set, the kernels and the device.
+/// </remarks>
+internal sealed class TrtPipeline : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+    private readonly ModelBundle _bundle;
+    private readonly TrtEngineSet _engines;
+    private readonly CudaDevice _device;
+    private readonly CudaStream _stream;
+    private readonly DeviceBuffer _poseWindow, _poseRoll, _clipPixels, _vaePixels;
+    private readonly DeviceBuffer[] _memories, _memoriesOut;
+    private readonly Dictionary<string, DeviceBuffer> _clipOut = new(StringComparer.Ordinal);
+    private readonly int _p, _height, _width;
+
+    public TrtPipeline(ModelBundle bundle, TrtEngineSet engines, CudaDevice device, CudaKernels kernels, ulong seed, bool useGraph)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        ArgumentNullException.ThrowIfNull(engines);
+        ArgumentNullException.ThrowIfNull(device);
+        _bundle = bundle;
+        _engines = engines;
+        _device = device;
+        var m = bundle.Manifest;
+        (_p, _height, _width) = (m.FramesPerLevel, m.Height, m.Width);
+        try
+        {
+            _stream = Own(device.CreateStream());
+            var arena = Own(device.Allocate(Math.Max(256, engines.ArenaBytes)));
+            engines.UseArena(arena.Address, arena.Bytes);
+            Driver = Own(new CudaStepDriver(device, kernels, new CudaStepOptions(new LcmSchedule(bundle.Stream), seed, useGraph, WarmupSteps: 1, Io: StepIo.TensorRt)));
+
+            // The UNet reads the driver's latent window and writes its model output directly; the pose window is ours.
+            UNet = Own(new TrtUNet(m.UNetPlan, m.Parts, engines, device, kernels,
+                new Dictionary<string, DeviceBuffer>(StringComparer.Ordinal) { ["sample"] = Driver.Latents, ["model_output"] = Driver.ModelOutput }));
+            _poseWindow = UNet.Buffer("pose_cond_fea");
+            long poseChunk = _poseWindow.Bytes / m.Levels;
+            _poseRoll = Own(device.Allocate(_poseWindow.Bytes - poseChunk));
+            // As the CPU pipeline: the manifest's per-frame timesteps, zero beyond them.
+            int frameCount = m.FramesPerLevel * m.Levels;
+            UNet.Buffer("timestep").Upload<long>([.. Enumerable.Range(0, frameCount).Select(i => i < m.Timesteps.Length ? (long)m.Timesteps[i] : 0L)]);
+            UNet.Buffer("timestep_cond").Upload<float>(m.GuidanceEmbedding);
+
+            var pose = engines["pose_guider"];
+            var poseOut = Own(device.Allocate(Bytes(pose.Tensors.Single(t => t.Name == bundle.Part("pose_guider").Outputs[0].Name))));
+            if (poseOut.Bytes != poseChunk)
+                throw new BundleException($"{bundle.PathOf("pose_guider")}: its output ({poseOut.Bytes} bytes) is not one chunk of the UNet's pose_cond_fea ({poseChunk} bytes).");
+            pose.Bind(new Dictionary<string, ulong> { [bundle.Part("pose_guider").Inputs[0].Name] = Driver.PoseImages.Address, [bundle.Part("pose_guider").Outputs[0].Name] = poseOut.Address });
+
+            // Decoder: latents from the driver, frames to the driver; memories read from one set, written to the other and
+            // copied back after each decode (a context's addresses are fixed, so the sets cannot swap as on the CPU).
+            var decoder = engines["taesdv_decoder"];
+            var decoderPart = bundle.Part("taesdv_decoder");
+            var pmem = decoderPart.Inputs.Where(c => c.Name.StartsWith("pmem", StringComparison.Ordinal)).ToArray();
+            _memories = [.. pmem.Select(c => Own(device.Allocate(Bytes(c))))];
+            _memoriesOut = [.. pmem.Select(c => Own(device.Allocate(Bytes(c))))];
+            var decoderAddresses = new Dictionary<string, ulong>(StringComparer.Ordinal) { ["latents"] = Driver.DecodeInput.Address, ["images"] = Driver.Frames.Address };
+            for (int i = 0; i < pmem.Length; i++)
+            {
+                string index = pmem[i].Name[4..];
+                decoderAddresses[pmem[i].Name] = _memories[i].Address;
+                decoderAddresses["omem" + index] = _memoriesOut[i].Address;
+            }
+
+            decoder.Bind(decoderAddresses);
+
+            // Reference networks: inputs uploaded per session, outputs into the UNet's constant inputs.
+            var clip = engines["clip_vision"];
+            var clipPart = bundle.Part("clip_vision");
+            _clipPixels = Own(device.Allocate(Bytes(clipPart.Inputs[0])));
+            foreach (var output in clipPart.Outputs)
+                _clipOut[output.Name] = Own(device.Allocate(Bytes(output)));
+            clip.Bind(new Dictionary<string, ulong>(_clipOut.Select(p => KeyValuePair.Create(p.Key, p.Value.Address)), StringComparer.Ordinal) { [clipPart.Inputs[0].Name] = _clipPixels.Address });
+            if (!_clipOut.TryGetValue("image_embeds", out var embeds) || embeds.Bytes != UNet.Buffer("encoder_hidden_states").Bytes)
+                throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds' of the UNet's encoder_hidden_states size.");
+            var vaePart = bundle.Part("vae_encoder");
+            _vaePixels = Own(device.Allocate(Bytes(vaePart.Inputs[0])));
+            var vaeOut = Own(device.Allocate(Bytes(vaePart.Outputs[0])));
+            engines["vae_encoder"].Bind(new Dictionary<string, ulong> { [vaePart.Inputs[0].Name] = _vaePixels.Address, [vaePart.Outputs[0].Name] = vaeOut.Address });
+            var reference = bundle.Part("reference_unet");
+            engines["reference_unet"].Bind(reference.Inputs.Concat(reference.Outputs)
+                .ToDictionary(c => c.Name, c => c.Name == "latents" ? vaeOut.Address : UNet.Buffer(c.Name).Address, StringComparer.Ordinal));
+
+            var denoiser = new List<IPartRunner> { pose, new DeviceRangeCopyNode(poseOut, 0, _poseWindow, _poseWindow.Bytes - poseChunk, poseChunk) };
+            denoiser.AddRange(UNet.Nodes);
+            // The pose window rolls one level down after the UNet read it (the newest slots are overwritten next step).
+            denoiser.Add(new DeviceRangeCopyNode(_poseWindow, poseChunk, _poseRoll, 0, _poseRoll.Bytes));
+            denoiser.Add(new DeviceRangeCopyNode(_poseRoll, 0, _poseWindow, 0, _poseRoll.Bytes));
+            var decode = new List<IPartRunner> { decoder };
+            decode.AddRange(_memoriesOut.Select((m, i) => new DeviceCopyNode(m, _memories[i], m.Bytes)));
+            Driver.SetParts(denoiser, decode);
+            ResetStream();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The step driver (stable buffers, the graph, pinned staging).</summary>
+    public CudaStepDriver Driver { get; }
+
+    /// <summary>The UNet plan on the device.</summary>
+    public TrtUNet UNet { get; }
+
+    /// <summary>Fuses a reference image (CLIP, VAE encoder, ReferenceNet, run once on the device) and restarts the stream.</summary>
+    public void SetReference(RgbImage reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var m = _bundle.Manifest;
+        _clipPixels.Upload<float>(Preprocess.ClipPixels(reference, m.ClipImageSize));
+        _vaePixels.Upload<float>(Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight));
+        _engines["clip_vision"].Enqueue(_stream);
+        _stream.Copy(_clipOut["image_embeds"], 0, UNet.Buffer("encoder_hidden_states"), 0, _clipOut["image_embeds"].Bytes);
+        _engines["vae_encoder"].Enqueue(_stream);
+        _engines["reference_unet"].Enqueue(_stream);
+        _stream.Synchronize();
+        ResetStream();
+    }
+
+    /// <summary>One step: p poses in; when a real chunk left the window, its p frames (H·W·3 bytes each) out.</summary>
+    public StepOutcome Step(ReadOnlySpan<RgbImage> poses, ReadOnlySpan<byte[]> frames)
+    {
+        if (poses.Length != _p || frames.Length != _p)
+            throw new ArgumentException($"A step takes p = {_p} poses and {_p} frame buffers; got {poses.Length} and {frames.Length}.");
+        int imageBytes = _height * _width * 3;
+        var input = Driver.PoseInput;
+        for (int i = 0; i < _p; i++)
+        {
+            if (poses[i].Width != _width || poses[i].Height != _height)
+                throw new ArgumentException($"A pose image must be {_width}x{_height} (the bundle's size); got {poses[i].Width}x{poses[i].Height}.", nameof(poses));
+            poses[i].Pixels.CopyTo(input.Slice(i * imageBytes, imageBytes));
+        }
+
+        var outcome = Driver.Step();
+        if (outcome.Emit)
+        {
+            for (int i = 0; i < _p; i++)
+                Driver.FrameOutput.Slice(i * imageBytes, imageBytes).CopyTo(frames[i]);
+        }
+
+        return outcome;
+    }
+
+    public void Dispose()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--)
+            _owned[i].Dispose();
+        _owned.Clear();
+    }
+
+    private void ResetStream()
+    {
+        Driver.Reset();
+        _poseWindow.Fill(0); // filler chunks' pose features are zero (StreamState)
+        foreach (var m in _memories.Concat(_memoriesOut))
+            m.Fill(0);
+    }
+
+    private static long Bytes(TensorContract c) => c.ElementCount * PlanBufferLayout.ElementBytes(c.DType);
+
+    private T Own<T>(T resource)
+        where T : IDisposable
+    {
+        _owned.Add(resource);
+        return resource;
+    }
+}
