@@ -110,14 +110,7 @@ public static class Preprocess
         int plane = width * height;
         if (planar.Length != 3 * plane || rgb.Length != 3 * plane)
             throw new ArgumentException($"A {width}x{height} frame has {3 * plane} values and {3 * plane} bytes; got {planar.Length} and {rgb.Length}.", nameof(planar));
-        for (int i = 0; i < plane; i++)
-        {
-            for (int c = 0; c < 3; c++)
-            {
-                float v = planar[(c * plane) + i];
-                v = float.IsNaN(v) ? 0f : Math.Clamp(v, 0f, 1f);
-                rgb[(i * 3) + c] = (byte)MathF.Round(v * 255f, MidpointRounding.ToEven);
-            }
-        }
+        // The same conversion the frame_convert kernel implements; its CPU reference is the one definition.
+        Rain.Kernels.FrameConversion.PlanarToRgb8(planar, rgb, 1, height, width);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Rain.Engine.Api;
 using Rain.Engine.Media;
 using Rain.Engine.Streaming;
+using Rain.Kernels;
 
 namespace Rain.Engine.Backends.Cpu;
 
@@ -55,14 +56,7 @@ internal sealed class CpuStreamer
         for (int i = 0; i < _p; i++)
         {
             CheckPose(poses[i]);
-            byte[] px = poses[i].Pixels;
-            int frameBase = i * 3 * plane;
-            for (int j = 0; j < plane; j++)
-            {
-                u8[frameBase + j] = px[j * 3];
-                u8[frameBase + plane + j] = px[(j * 3) + 1];
-                u8[frameBase + (2 * plane) + j] = px[(j * 3) + 2];
-            }
+            FrameConversion.Rgb8ToPlanar(poses[i].Pixels, u8.Slice(i * 3 * plane, 3 * plane), 1, _height, _width);
         }
 
         Timings.Add(Stage.PoseInput, t);
