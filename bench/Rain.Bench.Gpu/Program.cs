@@ -2,11 +2,15 @@ using Rain.Bench.Gpu;
 using Rain.Engine.Backends.Cuda;
 using Rain.Gpu.Checks;
 
-// Rain.Bench.Gpu [--checks-only | --bench-only] [--tensorrt <bundle> [--steps N]]: the GPU checks (the same code as
-// tests/Rain.Gpu.Tests), then the kernel benchmarks, each against a baseline and the bandwidth floor measured in the
-// same run; with --tensorrt, the TensorRT section only (TensorRtCheck). Exit code: 0 all checks passed, 1 a check
-// failed, 2 no usable GPU.
-int tensorrt = Array.IndexOf(args, "--tensorrt"), wiring = Array.IndexOf(args, "--tensorrt-wiring");
+// Rain.Bench.Gpu [--checks-only | --bench-only] [--tensorrt <bundle> [--steps N]] [--tensorrt-session <bundle> [--steps N]
+// [--max-diff D]]: the GPU checks (the same code as tests/Rain.Gpu.Tests), then the kernel benchmarks, each against a
+// baseline and the bandwidth floor measured in the same run; with --tensorrt, the TensorRT section only (TensorRtCheck,
+// which ends with the session check); with --tensorrt-session, the TensorRT backend through the public API against the
+// CPU backend (SessionCheck). Exit code: 0 all checks passed, 1 a check failed, 2 no usable GPU.
+int tensorrt = Array.IndexOf(args, "--tensorrt"), wiring = Array.IndexOf(args, "--tensorrt-wiring"), session = Array.IndexOf(args, "--tensorrt-session");
+int stepsAt = Array.IndexOf(args, "--steps"), maxDiffAt = Array.IndexOf(args, "--max-diff");
+int? stepsArg = stepsAt >= 0 && stepsAt + 1 < args.Length ? int.Parse(args[stepsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
+int? maxDiff = maxDiffAt >= 0 && maxDiffAt + 1 < args.Length ? int.Parse(args[maxDiffAt + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
 bool checks = !args.Contains("--bench-only"), bench = !args.Contains("--checks-only");
 var capability = CudaDevice.Probe();
 Console.WriteLine($"device: {capability.Reason}");
@@ -23,6 +27,9 @@ using (var kernels = new CudaKernels(device))
 if (wiring >= 0 && wiring + 1 < args.Length)
     return TensorRtCheck.Wiring(device, args[wiring + 1], 6, Console.Out);
 
+if (session >= 0 && session + 1 < args.Length)
+    return SessionCheck.Run(args[session + 1], stepsArg ?? 8, maxDiff, Console.Out);
+
 if (tensorrt >= 0)
 {
     if (tensorrt + 1 >= args.Length)
@@ -31,9 +38,7 @@ if (tensorrt >= 0)
         return 2;
     }
 
-    int stepsAt = Array.IndexOf(args, "--steps");
-    int steps = stepsAt >= 0 && stepsAt + 1 < args.Length ? int.Parse(args[stepsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 30;
-    return TensorRtCheck.Run(device, args[tensorrt + 1], steps, Console.Out);
+    return TensorRtCheck.Run(device, args[tensorrt + 1], stepsArg ?? 30, Console.Out);
 }
 
 int failed = 0;

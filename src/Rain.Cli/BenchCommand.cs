@@ -3,20 +3,21 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Rain.Engine.Api;
-using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Bundle;
 
 namespace Rain.Cli;
 
 /// <summary>
-/// <c>rain bench</c>: warm-up, then N stream steps on the CPU backend, driven directly (no queues, so only the step is
-/// timed): fps, step-time percentiles, the per-stage breakdown, the engine's overhead outside ONNX Runtime and the
-/// attention kernels, managed allocation per step, peak RSS; JSON and a PNG chart.
+/// <c>rain bench</c>: warm-up, then N stream steps on the chosen backend, driven directly (no queues, so only the step is
+/// timed): fps, step-time percentiles, the per-stage breakdown, the engine's overhead outside the compute (ONNX Runtime
+/// runs and attention kernels on the CPU; the device step on a GPU), managed allocation per step, peak RSS; JSON and a
+/// PNG chart.
 /// </summary>
 internal static class BenchCommand
 {
-    /// <summary>Stages whose time is spent inside ONNX Runtime runs or the attention kernels; the rest is engine overhead.</summary>
-    internal static readonly Stage[] ComputeStages = [Stage.PoseGuider, Stage.UNetParts, Stage.Attention, Stage.Decode];
+    /// <summary>Stages whose time is spent inside ONNX Runtime runs or the attention kernels, or (GPU) in the device step; the rest is engine overhead.</summary>
+    internal static readonly Stage[] ComputeStages = [Stage.PoseGuider, Stage.UNetParts, Stage.Attention, Stage.Decode, Stage.Device];
 
     public static Command Create()
     {
@@ -27,7 +28,7 @@ internal static class BenchCommand
         var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (no attention worker threads)" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON" };
         var chart = new Option<string?>("--chart") { Description = "write a PNG chart: step time over the run and the stage breakdown" };
-        var command = new Command("bench", "Benchmark the stream step on the CPU backend: fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
+        var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
         {
             bundle, steps, warmup, threads, serial, json, chart,
         };
@@ -48,21 +49,16 @@ internal static class BenchCommand
         try
         {
             var ci = CultureInfo.InvariantCulture;
-            if (backend is { Backend: not EngineBackend.Cpu })
-            {
-                // The engine checks TensorRT, the GPU and the plans first and names what is missing.
-                using var gpu = RainEngine.Load(bundlePath, backend.Apply(new EngineOptions()));
-                throw new NotSupportedException($"rain bench measures the CPU pipeline step; a {backend.Backend} step bench is not in this build.");
-            }
-
             var load = Stopwatch.StartNew();
-            var bundle = ModelBundle.Load(bundlePath);
-            using var pipe = new CpuPipeline(bundle, threads, !serialAttention);
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention });
+            var (bundle, engineBackend) = RainEngine.CreateBackend(bundlePath, options, () => CudaDevice.Probe());
+            using var pipe = engineBackend;
             var m = bundle.Manifest;
             o.WriteLine(string.Create(ci, $"bundle {bundle.Folder}: {m.Width}x{m.Height}, p={m.FramesPerLevel} L={m.Levels}, {m.Parts.Count} parts; loaded in {load.Elapsed.TotalSeconds:F1} s; buffers {pipe.BufferBytes / 1e6:F0} MB"));
+            string backendBefore = pipe.Description;
+            o.WriteLine($"backend: {backendBefore}");
             o.WriteLine($"machine: {LatencyReport.Machine()}");
-            pipe.SetReference(DemoScene.Reference(m.Width, m.Height));
-            var streamer = new CpuStreamer(pipe, 0, new StageTimings());
+            var streamer = pipe.Start(DemoScene.Reference(m.Width, m.Height), new StageTimings());
             int p = m.FramesPerLevel;
             var poses = Enumerable.Range(0, 4 * p).Select(i => DemoScene.Pose(i, m.Width, m.Height)).ToArray();
             var frames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
@@ -95,6 +91,9 @@ internal static class BenchCommand
 
             double seconds = wall.Elapsed.TotalSeconds;
             e.WriteLine();
+            string described = pipe.Description;
+            if (described != backendBefore)
+                o.WriteLine($"backend after the run: {described}"); // e.g. the CUDA graph captured (or why not)
             var stages = streamer.Timings.Summaries();
             var step = streamer.Timings.Step.Summarize();
             double compute = ComputeStages.Sum(s => stages[s].Mean);
@@ -103,6 +102,8 @@ internal static class BenchCommand
             {
                 ["machine"] = LatencyReport.Machine(),
                 ["bundle"] = bundle.Folder,
+                ["backend"] = options.Backend.ToString(),
+                ["backend_description"] = described,
                 ["size"] = $"{m.Width}x{m.Height}",
                 ["frames_per_level"] = p,
                 ["levels"] = m.Levels,
@@ -126,9 +127,9 @@ internal static class BenchCommand
 
             o.WriteLine(string.Create(ci, $"{steps} steps: {steps * p / seconds:F2} fps ({p} frames per step)"));
             o.WriteLine(string.Create(ci, $"step time  {step}"));
-            foreach (var (stage, s) in stages)
+            foreach (var (stage, s) in stages.Where(kv => kv.Value.Max > 0))
                 o.WriteLine(string.Create(ci, $"  {stage,-12} mean {s.Mean,10:F3} ms  p50 {s.P50,10:F3}  p99 {s.P99,10:F3}  {s.Mean / step.Mean,7:P1}"));
-            o.WriteLine(string.Create(ci, $"engine overhead (step − ONNX Runtime runs − attention kernels): {overhead:F3} ms = {overhead / step.Mean:P2} of the step"));
+            o.WriteLine(string.Create(ci, $"engine overhead (step − {(options.Backend == EngineBackend.Cpu ? "ONNX Runtime runs − attention kernels" : "device step")}): {overhead:F3} ms = {overhead / step.Mean:P2} of the step"));
             o.WriteLine(string.Create(ci, $"managed allocation per step: mean {allocated.Average():F0} B, max {allocated.Max()} B"));
             o.WriteLine(string.Create(ci, $"peak RSS {LatencyReport.PeakRssBytes() / 1e6:F0} MB; engine buffers {pipe.BufferBytes / 1e6:F0} MB"));
             int tenth = Math.Max(1, steps / 10);

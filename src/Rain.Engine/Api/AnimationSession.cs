@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Rain.Engine.Backends.Cpu;
+using Rain.Engine.Backends;
 using Rain.Engine.Media;
 
 namespace Rain.Engine.Api;
@@ -25,7 +25,7 @@ namespace Rain.Engine.Api;
 public sealed class AnimationSession : IDisposable
 {
     private readonly RainEngine _engine;
-    private readonly CpuStreamer _streamer;
+    private readonly IStreamer _streamer;
     private readonly EngineOptions _options;
     private readonly object _gate = new(); // Monitor.Wait/Pulse need a monitor object, not a System.Threading.Lock.
     private readonly (RgbImage Pose, long Entered)[] _input;
@@ -40,7 +40,7 @@ public sealed class AnimationSession : IDisposable
     private Exception? _fault;
     private long _steps, _framesOut, _dropped, _firstStepStart, _lastFrameOut, _allocLast, _allocTotal, _allocSteps;
 
-    internal AnimationSession(RainEngine engine, CpuStreamer streamer, EngineOptions options)
+    internal AnimationSession(RainEngine engine, IStreamer streamer, EngineOptions options)
     {
         _engine = engine;
         _streamer = streamer;

@@ -6,7 +6,7 @@ public enum EngineBackend
     /// <summary>ONNX Runtime's CPU provider, float32: the embedded default.</summary>
     Cpu,
 
-    /// <summary>Our CUDA kernels and bindings without TensorRT (not available in this build).</summary>
+    /// <summary>Our CUDA kernels and bindings without TensorRT: not a backend of its own in this build (its networks run only as TensorRT engines).</summary>
     Cuda,
 
     /// <summary>
@@ -62,6 +62,13 @@ public sealed record EngineOptions
 
     /// <summary>Check every bundle file's sha256 on load (reads each byte once).</summary>
     public bool VerifyBundleHashes { get; init; } = true;
+
+    /// <summary>
+    /// GPU backends: capture each step into one CUDA graph after a warm-up step and replay it (one launch per step). Off
+    /// enqueues every part and kernel separately each step — slower on the host, but each shows as its own range in
+    /// Nsight Systems. The environment variable <c>RAIN_CUDA_GRAPHS=0</c> turns capture off as well.
+    /// </summary>
+    public bool UseCudaGraph { get; init; } = true;
 
     /// <summary>Share the cross-noise attention between the step thread and worker threads created once (one per further core, or per further <see cref="Threads"/>); off = the step thread only. Neither allocates per step.</summary>
     public bool ParallelAttention { get; init; } = true;

@@ -1,3 +1,4 @@
+using Rain.Engine.Backends;
 using Rain.Engine.Backends.Cpu;
 using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Backends.TensorRt;
@@ -7,8 +8,8 @@ using Rain.Engine.Media;
 namespace Rain.Engine.Api;
 
 /// <summary>
-/// The engine: a validated model bundle loaded on a backend (one ONNX Runtime session per network part, every buffer
-/// allocated once). Create an <see cref="AnimationSession"/> per reference image. An engine runs one session at a time;
+/// The engine: a validated model bundle loaded on a backend (every network part loaded once — an ONNX Runtime session on
+/// the CPU, a deserialized TensorRT engine on the GPU — and every buffer allocated once). Create an <see cref="AnimationSession"/> per reference image. An engine runs one session at a time;
 /// its members are thread-safe, the session has its own threading rules. Dispose the engine after its session.
 /// </summary>
 /// <example>
@@ -21,16 +22,16 @@ namespace Rain.Engine.Api;
 /// </example>
 public sealed class RainEngine : IDisposable
 {
-    private readonly CpuPipeline _pipeline;
+    private readonly IStreamBackend _backend;
     private readonly Lock _lock = new();
     private AnimationSession? _active;
     private bool _disposed;
 
-    private RainEngine(ModelBundle bundle, EngineOptions options, CpuPipeline pipeline)
+    private RainEngine(ModelBundle bundle, EngineOptions options, IStreamBackend backend)
     {
         Bundle = bundle;
         Options = options;
-        _pipeline = pipeline;
+        _backend = backend;
     }
 
     /// <summary>The loaded bundle.</summary>
@@ -51,38 +52,68 @@ public sealed class RainEngine : IDisposable
     /// <summary>Steps before the first frame comes out: L − 1 (the first chunk passes every noise level first).</summary>
     public int StartupSteps => Bundle.Manifest.Levels - 1;
 
-    /// <summary>Bytes of the buffers the backend holds (activations, inputs, outputs; not the weights).</summary>
-    public long BufferBytes => _pipeline.BufferBytes;
+    /// <summary>Bytes of the buffers the backend holds (activations, inputs, outputs; not the weights). On a GPU backend, device memory.</summary>
+    public long BufferBytes => _backend.BufferBytes;
+
+    /// <summary>
+    /// What runs where, in words, for logs and reports: the backend, its library version, precision and device; on a GPU also
+    /// whether the step replays a captured CUDA graph (known after the session's first emitting step, with the reason if
+    /// capture failed and the step runs part by part).
+    /// </summary>
+    public string BackendDescription => _backend.Description;
+
+    /// <summary>The backend (the GPU checks read its state).</summary>
+    internal IStreamBackend Backend => _backend;
 
     /// <summary>Loads and validates a bundle and creates the backend.</summary>
     /// <param name="bundlePath">Bundle folder written by <c>rain export</c>.</param>
     /// <param name="options">Engine options (defaults when null).</param>
     /// <exception cref="BundleException">The bundle is missing, altered, of another version, or a part breaks its contract.</exception>
-    /// <exception cref="BackendUnavailableException">The backend asked for cannot run here (TensorRT, the GPU or the bundle's plans are missing); checked before any work.</exception>
-    /// <exception cref="NotSupportedException">The backend is not available in this build.</exception>
+    /// <exception cref="BackendUnavailableException">The backend asked for cannot run here: TensorRT, the GPU or the bundle's current plans are
+    /// missing (checked before any work), or a plan or kernel refused to load on this GPU (the cause is the inner exception).</exception>
+    /// <exception cref="NotSupportedException">The backend is not available in this build (<see cref="EngineBackend.Cuda"/>).</exception>
     public static RainEngine Load(string bundlePath, EngineOptions? options = null) => Load(bundlePath, options, () => CudaDevice.Probe());
 
     /// <summary><see cref="Load(string, EngineOptions?)"/> with the GPU probe supplied (tests).</summary>
     internal static RainEngine Load(string bundlePath, EngineOptions? options, Func<CudaCapability> probeGpu)
     {
         options ??= new EngineOptions();
-        if (options.Backend == EngineBackend.TensorRt)
-        {
-            // TensorRT and the GPU are probed before the bundle is read: a machine without them fails at once.
-            var (library, gpu) = TrtBackendProbe.ProbeRuntime(options.TensorRtDirectory, probeGpu);
-            var trtBundle = ModelBundle.Load(bundlePath, options.VerifyBundleHashes);
-            var target = TrtBackendProbe.LocatePlans(trtBundle, library, gpu, options.VerifyBundleHashes);
-            throw new NotSupportedException(
-                $"TensorRT {library.VersionText}, {gpu.Reason} and current plans in {target.PlanFolder} were found, but the TensorRT stream " +
-                "pipeline is not enabled in this build: it has not yet been verified on a GPU (run bench/gpu-check.sh's TensorRT section). " +
-                "Nothing was loaded; use the CPU backend (EngineBackend.Cpu).");
-        }
+        var (bundle, backend) = CreateBackend(bundlePath, options, probeGpu);
+        return new RainEngine(bundle, options, backend);
+    }
 
-        if (options.Backend != EngineBackend.Cpu)
-            throw new NotSupportedException($"Backend {options.Backend} is not available in this build; the CPU backend (EngineBackend.Cpu, ONNX Runtime float32) is. Nothing was loaded.");
-        var bundle = ModelBundle.Load(bundlePath, options.VerifyBundleHashes);
-        var pipeline = new CpuPipeline(bundle, options.Threads, options.ParallelAttention);
-        return new RainEngine(bundle, options, pipeline);
+    /// <summary>Loads the bundle and makes the backend <paramref name="options"/> asks for (the bench drives it directly).</summary>
+    internal static (ModelBundle Bundle, IStreamBackend Backend) CreateBackend(string bundlePath, EngineOptions options, Func<CudaCapability> probeGpu)
+    {
+        switch (options.Backend)
+        {
+            case EngineBackend.Cpu:
+            {
+                var bundle = ModelBundle.Load(bundlePath, options.VerifyBundleHashes);
+                return (bundle, new CpuBackend(bundle, options));
+            }
+
+            case EngineBackend.TensorRt:
+            {
+                // TensorRT and the GPU are probed before the bundle is read: a machine without them fails at once.
+                var (library, gpu) = TrtBackendProbe.ProbeRuntime(options.TensorRtDirectory, probeGpu);
+                var bundle = ModelBundle.Load(bundlePath, options.VerifyBundleHashes);
+                var target = TrtBackendProbe.LocatePlans(bundle, library, gpu, options.VerifyBundleHashes);
+                try
+                {
+                    return (bundle, new TrtBackend(bundle, target, options));
+                }
+                catch (Exception e) when (e is Interop.TensorRt.TrtException or CudaException)
+                {
+                    // E.g. a plan TensorRT refuses to deserialize, a contract mismatch, kernels that cannot load on this GPU.
+                    throw new BackendUnavailableException($"The TensorRT backend could not start on {gpu.DeviceName} with TensorRT {library.VersionText} " +
+                        $"and the plans in {target.PlanFolder}: {e.Message} Nothing was loaded.", e);
+                }
+            }
+
+            default:
+                throw new NotSupportedException($"Backend {options.Backend} is not available in this build; EngineBackend.Cpu (ONNX Runtime, float32) and EngineBackend.TensorRt (the bundle's TensorRT plans on an NVIDIA GPU) are. Nothing was loaded.");
+        }
     }
 
     /// <summary>
@@ -98,8 +129,7 @@ public sealed class RainEngine : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_active is not null)
                 throw new InvalidOperationException("This engine already runs a session; dispose it before creating another (one stream per engine).");
-            _pipeline.SetReference(reference);
-            _active = new AnimationSession(this, new CpuStreamer(_pipeline, Options.Seed, new StageTimings()), Options);
+            _active = new AnimationSession(this, _backend.Start(reference, new StageTimings()), Options);
             return _active;
         }
     }
@@ -117,7 +147,7 @@ public sealed class RainEngine : IDisposable
         }
 
         active?.Dispose();
-        _pipeline.Dispose();
+        _backend.Dispose();
     }
 
     internal void Release(AnimationSession session)

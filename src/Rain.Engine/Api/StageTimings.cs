@@ -28,6 +28,14 @@ public enum Stage
 
     /// <summary>Buffer copies between stages.</summary>
     Copies,
+
+    /// <summary>
+    /// GPU backends: the whole device step — pose upload, pose guider, UNet parts and attention kernels, noise and LCM step,
+    /// decoder, frames back — launched as one CUDA graph (or part by part) and waited for. Its parts are not timed one by
+    /// one (that would need a synchronisation between them); profile them with Nsight Systems and
+    /// <see cref="EngineOptions.UseCudaGraph"/> off.
+    /// </summary>
+    Device,
 }
 
 /// <summary>

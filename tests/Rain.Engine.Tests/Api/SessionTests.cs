@@ -202,7 +202,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void Only_the_cpu_backend_is_available_and_options_are_validated()
+    public void The_cuda_only_backend_is_refused_and_options_are_validated()
     {
         // The TensorRT backend's own checks (BackendUnavailableException) are TensorRtSelectionTests'.
         var e = Assert.Throws<NotSupportedException>(() => RainEngine.Load(bundle.Folder, new EngineOptions { Backend = EngineBackend.Cuda }));

@@ -78,9 +78,14 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
         index.Write(folder);
         var options = new EngineOptions { Backend = EngineBackend.TensorRt, TensorRtDirectory = FakeTensorRt.Directory };
 
-        // Every plan current: the checks pass, and this build says plainly that the pipeline itself is missing.
-        var unsupported = Assert.Throws<NotSupportedException>(() => RainEngine.Load(copy, options, () => Hopper));
-        Assert.Contains(folder, unsupported.Message, StringComparison.Ordinal);
+        // Every plan current: the checks pass and the load goes on to open the device and deserialize the plans. That fails
+        // here — no CUDA driver on this machine (on a GPU machine: these one-tensor fake plans break the parts' contracts) —
+        // and the failure is the same one exception, naming the plans and the cause.
+        var start = Assert.Throws<BackendUnavailableException>(() => RainEngine.Load(copy, options, () => Hopper));
+        output.WriteLine(start.Message);
+        Assert.Contains("The TensorRT backend could not start on NVIDIA H100 with TensorRT 10.16.0", start.Message, StringComparison.Ordinal);
+        Assert.Contains(folder, start.Message, StringComparison.Ordinal);
+        Assert.True(start.InnerException is CudaException or Rain.Engine.Interop.TensorRt.TrtException, start.InnerException?.ToString());
 
         string altered = Path.Combine(folder, "pose_guider.plan");
         File.AppendAllText(altered, "!");

@@ -11,7 +11,7 @@ namespace Rain.Engine.Backends.Cpu;
 /// (<see cref="StreamState"/>, with its clean start), and — for real chunks only — the TAESDV decode of the p cleanest
 /// frames into caller buffers. A step allocates nothing. Not thread-safe.
 /// </summary>
-internal sealed class CpuStreamer
+internal sealed class CpuStreamer : IStreamer
 {
     private readonly CpuPipeline _pipe;
     private readonly int _p, _height, _width;

@@ -116,6 +116,12 @@ public sealed class CudaStepDriver : IDisposable
         }
     }
 
+    /// <summary>Whether the step is to be captured (the option, unless <c>RAIN_CUDA_GRAPHS=0</c> turned it off).</summary>
+    public bool UsesGraph => _useGraph;
+
+    /// <summary>Bytes of the driver's device buffers (windows, noise, pose images, frames; not the pinned staging).</summary>
+    public long BufferBytes => _owned.OfType<DeviceBuffer>().Sum(b => b.Bytes);
+
     /// <summary>Image height of pose images and frames (the stream configuration's).</summary>
     public int ImageHeight { get; }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Rain.Engine.Api;
 using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Bundle;
 using Rain.Engine.Media;
@@ -16,7 +18,7 @@ namespace Rain.Engine.Backends.TensorRt;
 /// Not yet run on a GPU: <c>Rain.Bench.Gpu --tensorrt</c> compares it with the CPU streamer. Not thread-safe; dispose
 /// before the engine set, the kernels and the device.
 /// </remarks>
-internal sealed class TrtPipeline : IDisposable
+internal sealed class TrtPipeline : IStreamer, IDisposable
 {
     private readonly List<IDisposable> _owned = [];
     private readonly ModelBundle _bundle;
@@ -119,6 +121,20 @@ internal sealed class TrtPipeline : IDisposable
     /// <summary>The UNet plan on the device.</summary>
     public TrtUNet UNet { get; }
 
+    /// <summary>Where step times go: pose input and frame output (host copies) and the device step (<see cref="Stage.Device"/>).</summary>
+    public StageTimings Timings { get; set; } = new();
+
+    /// <summary>Bytes of the device buffers: the step driver's, the UNet plan's, the activation arena and the pipeline's own.</summary>
+    public long BufferBytes => Driver.BufferBytes + UNet.BufferBytes + _owned.OfType<DeviceBuffer>().Sum(b => b.Bytes);
+
+    /// <inheritdoc/>
+    public void CheckPose(RgbImage pose)
+    {
+        ArgumentNullException.ThrowIfNull(pose);
+        if (pose.Width != _width || pose.Height != _height)
+            throw new ArgumentException($"A pose image must be {_width}x{_height} (the bundle's size); got {pose.Width}x{pose.Height}.", nameof(pose));
+    }
+
     /// <summary>Fuses a reference image (CLIP, VAE encoder, ReferenceNet, run once on the device) and restarts the stream.</summary>
     public void SetReference(RgbImage reference)
     {
@@ -139,22 +155,28 @@ internal sealed class TrtPipeline : IDisposable
     {
         if (poses.Length != _p || frames.Length != _p)
             throw new ArgumentException($"A step takes p = {_p} poses and {_p} frame buffers; got {poses.Length} and {frames.Length}.");
+        long stepStart = Stopwatch.GetTimestamp();
         int imageBytes = _height * _width * 3;
         var input = Driver.PoseInput;
         for (int i = 0; i < _p; i++)
         {
-            if (poses[i].Width != _width || poses[i].Height != _height)
-                throw new ArgumentException($"A pose image must be {_width}x{_height} (the bundle's size); got {poses[i].Width}x{poses[i].Height}.", nameof(poses));
+            CheckPose(poses[i]);
             poses[i].Pixels.CopyTo(input.Slice(i * imageBytes, imageBytes));
         }
 
+        Timings.Add(Stage.PoseInput, stepStart);
+        long t = Stopwatch.GetTimestamp();
         var outcome = Driver.Step();
+        Timings.Add(Stage.Device, t);
         if (outcome.Emit)
         {
+            t = Stopwatch.GetTimestamp();
             for (int i = 0; i < _p; i++)
                 Driver.FrameOutput.Slice(i * imageBytes, imageBytes).CopyTo(frames[i]);
+            Timings.Add(Stage.FrameOutput, t);
         }
 
+        Timings.EndStep(stepStart);
         return outcome;
     }
 

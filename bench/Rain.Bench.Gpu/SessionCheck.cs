@@ -1,0 +1,85 @@
+using System.Globalization;
+using Rain.Engine.Api;
+using Rain.Engine.Media;
+
+namespace Rain.Bench.Gpu;
+
+/// <summary>
+/// <c>--tensorrt-session &lt;bundle&gt; [--steps N] [--max-diff D]</c>: the TensorRT backend as a user runs it — through
+/// the public API (<see cref="RainEngine.Load(string, EngineOptions?)"/> with <see cref="EngineBackend.TensorRt"/>, a
+/// session, pushed poses, frames read in order) — against the CPU backend's session on the same bundle, seed, reference
+/// and poses: frame indices, frame differences, session statistics. With <c>--max-diff</c> it judges (exit 1 when any
+/// channel differs by more than D of 255); without, it reports.
+/// </summary>
+internal static class SessionCheck
+{
+    public static int Run(string bundlePath, int steps, int? maxDiff, TextWriter o)
+    {
+        const ulong Seed = 9;
+        using var trt = RainEngine.Load(bundlePath, new EngineOptions { Backend = EngineBackend.TensorRt, Seed = Seed });
+        using var cpu = RainEngine.Load(bundlePath, new EngineOptions { Seed = Seed });
+        var random = new Random(13);
+        RgbImage Image(int w, int h)
+        {
+            var pixels = new byte[w * h * 3];
+            random.NextBytes(pixels);
+            return new RgbImage(w, h, pixels);
+        }
+
+        var m = trt.Bundle.Manifest;
+        var reference = Image(m.ReferenceWidth, m.ReferenceHeight);
+        var poses = Enumerable.Range(0, steps * trt.FramesPerStep).Select(_ => Image(trt.Width, trt.Height)).ToArray();
+        var (trtFrames, trtStats) = Stream(trt, reference, poses);
+        var (cpuFrames, cpuStats) = Stream(cpu, reference, poses);
+
+        int expected = (steps - trt.StartupSteps) * trt.FramesPerStep;
+        long sum = 0, count = 0;
+        int worst = 0;
+        for (int i = 0; i < Math.Min(trtFrames.Count, cpuFrames.Count); i++)
+        {
+            var a = trtFrames[i];
+            var b = cpuFrames[i];
+            for (int j = 0; j < a.Length; j++)
+            {
+                int d = Math.Abs(a[j] - b[j]);
+                sum += d;
+                worst = Math.Max(worst, d);
+                count++;
+            }
+        }
+
+        var ci = CultureInfo.InvariantCulture;
+        o.WriteLine($"tensorrt session: {trt.BackendDescription}");
+        o.WriteLine(string.Create(ci, $"tensorrt session: {steps} steps, frames {trtFrames.Count} (CPU {cpuFrames.Count}, expected {expected}), " +
+            $"vs the CPU session: mean |Δ| {(double)sum / Math.Max(1, count):F3} of 255, max {worst}"));
+        o.WriteLine(string.Create(ci, $"tensorrt session: step {trtStats.StepTime}; device stage mean {trtStats.Stages[Stage.Device].Mean:F3} ms; frame latency p50 {trtStats.FrameLatency.P50:F1} ms; " +
+            $"{trtStats.FramesPerSecond:F1} fps; managed allocation in the last step {trtStats.AllocatedBytesLastStep} B"));
+        o.WriteLine(string.Create(ci, $"tensorrt session: CPU session step {cpuStats.StepTime}"));
+        bool ok = trtFrames.Count == expected && cpuFrames.Count == expected && (maxDiff is null || worst <= maxDiff);
+        o.WriteLine(ok ? "tensorrt session: PASS" : "tensorrt session: FAIL");
+        return ok ? 0 : 1;
+    }
+
+    private static (List<byte[]> Frames, SessionStatistics Stats) Stream(RainEngine engine, RgbImage reference, RgbImage[] poses)
+    {
+        var frames = new List<byte[]>();
+        using var session = engine.CreateSession(reference);
+        var reader = Task.Run(() =>
+        {
+            while (session.ReadFrame() is { } frame)
+            {
+                using (frame)
+                {
+                    if (frame.Index != frames.Count)
+                        throw new InvalidOperationException($"frame {frame.Index} came out where frame {frames.Count} was due");
+                    frames.Add(frame.Image.Pixels.ToArray());
+                }
+            }
+        });
+        foreach (var pose in poses)
+            session.PushPose(pose);
+        session.CompleteInput();
+        reader.GetAwaiter().GetResult();
+        return (frames, session.Statistics);
+    }
+}

@@ -1,0 +1,76 @@
+using Rain.Engine.Api;
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Bundle;
+using Rain.Engine.Media;
+
+namespace Rain.Engine.Backends.TensorRt;
+
+/// <summary>
+/// The TensorRT backend: the CUDA device, our kernels, every part's plan deserialized once (<see cref="TrtEngineSet"/>)
+/// and the stream on them (<see cref="TrtPipeline"/>), made after <see cref="TrtBackendProbe"/> found TensorRT, the GPU
+/// and current plans. Disposes in reverse: the pipeline, the engines, the kernels, the device.
+/// </summary>
+internal sealed class TrtBackend : IStreamBackend
+{
+    private readonly CudaDevice _device;
+    private readonly CudaKernels? _kernels;
+    private readonly TrtEngineSet? _engines;
+    private readonly TrtPipeline? _pipeline;
+    private readonly string _what;
+
+    public TrtBackend(ModelBundle bundle, TrtBackendTarget target, EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(options);
+        _device = CudaDevice.Open();
+        try
+        {
+            _kernels = new CudaKernels(_device);
+            _engines = new TrtEngineSet(target.Library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+            _pipeline = new TrtPipeline(bundle, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+
+        _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans ({target.PlanFolder}) on {_device.Capability.DeviceName} " +
+            $"(SM {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10})";
+    }
+
+    public long BufferBytes => _pipeline!.BufferBytes;
+
+    /// <summary>The TensorRT version, precision, plans and GPU, and whether the step runs as a CUDA graph (known after the first emitting step).</summary>
+    public string Description
+    {
+        get
+        {
+            var driver = _pipeline!.Driver;
+            string graph = driver.IsCaptured ? "each step replays one captured CUDA graph"
+                : driver.CaptureFailure is { } failure ? $"steps enqueued part by part: the CUDA graph capture failed ({failure})"
+                : !driver.UsesGraph ? "steps enqueued part by part (CUDA graphs off)"
+                : "the step is captured as one CUDA graph at the first emitting step";
+            return $"{_what}; {graph}";
+        }
+    }
+
+    /// <summary>The stream (tests and the GPU check read its driver's capture state).</summary>
+    public TrtPipeline Pipeline => _pipeline!;
+
+    public IStreamer Start(RgbImage reference, StageTimings timings)
+    {
+        _pipeline!.SetReference(reference); // restarts the stream from the clean start
+        _pipeline.Timings = timings;
+        return _pipeline;
+    }
+
+    public void Dispose()
+    {
+        _pipeline?.Dispose();
+        _engines?.Dispose();
+        _kernels?.Dispose();
+        _device.Dispose();
+    }
+}
