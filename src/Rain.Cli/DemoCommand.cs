@@ -71,7 +71,8 @@ internal static class DemoCommand
             SessionStatistics stats;
             using (var video = ffmpeg is null ? null : FfmpegVideo.OpenWriter(ffmpeg, Path.Combine(output, "demo.mp4"), engine.Width, engine.Height, 16))
                 stats = StreamRun.Run(engine, reference, Enumerable.Range(0, poses).Select(i => DemoScene.Pose(i, engine.Width, engine.Height)), frames, video, e, poses);
-            LatencyReport.Write(Path.Combine(output, "latency.json"), LatencyReport.ToJson(stats, bundle, options));
+            LatencyReport.Write(Path.Combine(output, "latency.json"), LatencyReport.ToJson(stats, bundle, options, engine.BackendDescription));
+            o.WriteLine($"backend: {engine.BackendDescription}");
             o.WriteLine($"wrote {stats.FramesOut} frames to {frames}/" + (ffmpeg is null ? " (ffmpeg not found on PATH: no mp4, PNG frames only)" : $", {Path.Combine(output, "demo.mp4")}") + $", {Path.Combine(output, "latency.json")}");
             LatencyReport.Print(o, stats);
             return 0;

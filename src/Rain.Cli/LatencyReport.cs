@@ -19,7 +19,7 @@ internal static class LatencyReport
         o.WriteLine(string.Create(ci, $"managed allocation in the last step: {s.AllocatedBytesLastStep} B; peak RSS {PeakRssBytes() / 1e6:F0} MB"));
     }
 
-    public static JsonObject ToJson(SessionStatistics s, string bundle, EngineOptions options)
+    public static JsonObject ToJson(SessionStatistics s, string bundle, EngineOptions options, string backendDescription)
     {
         var stages = new JsonObject();
         foreach (var (stage, summary) in s.Stages)
@@ -29,6 +29,7 @@ internal static class LatencyReport
             ["machine"] = Machine(),
             ["bundle"] = bundle,
             ["backend"] = options.Backend.ToString(),
+            ["backend_description"] = backendDescription,
             ["threads"] = options.Threads,
             ["steps"] = s.Steps,
             ["frames"] = s.FramesOut,

@@ -21,7 +21,7 @@ internal static class RunCommand
         var seed = new Option<ulong>("--seed") { Description = "noise seed", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var latest = new Option<bool>("--latest-frame-wins") { Description = "drop the oldest pending pose when the input queue is full (live input)" };
-        var command = new Command("run", "Animate a reference image from a pose sequence on the CPU engine; frames as PNG files or an mp4, with a latency summary.")
+        var command = new Command("run", "Animate a reference image from a pose sequence (CPU engine, or --backend tensorrt); frames as PNG files or an mp4, with a latency summary.")
         {
             bundle, reference, poses, output, seed, threads, latest,
         };
@@ -76,7 +76,8 @@ internal static class RunCommand
             using (var video = videoOut && ffmpeg is not null ? FfmpegVideo.OpenWriter(ffmpeg, output, engine.Width, engine.Height, 16) : null)
                 stats = StreamRun.Run(engine, referenceImage, poses, pngFolder, video, e, count);
             string report = Path.Combine(reportFolder, "latency.json");
-            LatencyReport.Write(report, LatencyReport.ToJson(stats, engine.Bundle.Folder, options));
+            LatencyReport.Write(report, LatencyReport.ToJson(stats, engine.Bundle.Folder, options, engine.BackendDescription));
+            o.WriteLine($"backend: {engine.BackendDescription}");
             o.WriteLine($"wrote {stats.FramesOut} frames to {pngFolder ?? output}; {report}");
             LatencyReport.Print(o, stats);
             return 0;
