@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Tests.Api;
 using Rain.Testing;
@@ -62,37 +58,14 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         // parts' contracts, check at each enqueue that every tensor is bound and zero their outputs.
         string copy = bundle.Copy("trt-wiring");
         var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
-        string folder = Path.Combine(copy, "engines", EngineIndex.GpuKey("10.16.0", 90, fp16: true));
-        Directory.CreateDirectory(folder);
-        var entries = new Dictionary<string, EnginePlanEntry>();
-        int scratch = 4096;
-        foreach (var (name, part) in manifest.Parts)
-        {
-            var text = new StringBuilder($"FAKEPLAN2 dm={scratch += 256}\n");
-            foreach (var (c, mode) in part.Inputs.Select(c => (c, 'i')).Concat(part.Outputs.Select(c => (c, 'o'))))
-                text.Append(CultureInfo.InvariantCulture, $"{mode} {DType(c.DType)} {c.Name} {c.Shape.Length} {string.Join(' ', c.Shape)}\n");
-            byte[] plan = Encoding.ASCII.GetBytes(text.ToString());
-            File.WriteAllBytes(Path.Combine(folder, name + ".plan"), plan);
-            entries[name] = new EnginePlanEntry { Plan = name + ".plan", Key = EngineIndex.PartKey(part, "10.16.0", 90, true, 1L << 30), PlanSha256 = Convert.ToHexStringLower(SHA256.HashData(plan)) };
-        }
-
-        new EngineIndex { TensorRtVersion = "10.16.0", ComputeCapability = 90, Precision = "fp16", WorkspaceBytes = 1L << 30, Parts = entries }.Write(folder);
+        FakeTensorRt.WriteWiringPlans(copy);
+        int scratch = 4096 + (256 * manifest.Parts.Count); // the largest scratch of WriteWiringPlans' engines
         var (code, text2) = RunConsole($"--tensorrt-wiring \"{copy}\"", skipKernels: false, ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
         output.WriteLine(text2);
         Assert.Contains($"tensorrt wiring: {manifest.Parts.Count} engines, arena {scratch} bytes", text2, StringComparison.Ordinal);
         Assert.Contains("6 steps, 3 chunks emitted, frames all zero, graph captured", text2, StringComparison.Ordinal);
         Assert.Equal(0, code);
     }
-
-    private static int DType(string dtype) => dtype switch
-    {
-        "float32" => 0,
-        "float16" => 1,
-        "int32" => 3,
-        "uint8" => 5,
-        "int64" => 8,
-        _ => throw new ArgumentException(dtype),
-    };
 
     private bool Ready()
     {
@@ -105,8 +78,7 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
 
     private static (int Code, string Output) RunConsole(string arguments, bool skipKernels, params (string Name, string Value)[] environment)
     {
-        string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/bin/<Configuration>/net10.0/
-        string console = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "bench", "Rain.Bench.Gpu", "bin", config, "net10.0", "Rain.Bench.Gpu.dll"));
+        string console = ConsolePath();
         Assert.True(File.Exists(console), $"{console} was not built (Rain.Engine.Tests references the project for that).");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet, $"exec \"{console}\" {arguments}") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -125,6 +97,12 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         }
 
         return (process.ExitCode, stdout + stderr.Result);
+    }
+
+    private static string ConsolePath()
+    {
+        string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/bin/<Configuration>/net10.0/
+        return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "bench", "Rain.Bench.Gpu", "bin", config, "net10.0", "Rain.Bench.Gpu.dll"));
     }
 
     private static string? Build()
