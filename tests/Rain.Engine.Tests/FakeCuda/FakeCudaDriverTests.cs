@@ -67,6 +67,57 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         Assert.Equal(0, code);
     }
 
+    [Fact]
+    public void TheTensorRtStreamMatchesTheCpuStreamerOnTheFakeDriverWithEnginesRunningOnnxRuntime()
+    {
+        if (!Ready())
+            return;
+        // FAKEPLAN3 plans: each engine executes its part's ONNX on ONNX Runtime (fp32) as a host function on the enqueue
+        // stream, so the TensorRT stream computes what the CPU streamer computes, and every binding, buffer, copy, roll,
+        // decoder memory, kernel and the graph replay of TrtPipeline is checked numerically (TensorRT's own FP16
+        // arithmetic is not: that needs a GPU).
+        string copy = bundle.Copy("trt-stream");
+        var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
+        // The console's own ONNX Runtime (the fake prefers the one already loaded in the process anyway).
+        FakeTensorRt.WriteOnnxRuntimePlans(copy, Path.Combine(Path.GetDirectoryName(ConsolePath())!, "runtimes", "linux-x64", "native", "libonnxruntime.so"));
+
+        // Tolerance. Both sides run the very same fp32 ONNX parts on the same ONNX Runtime; what differs is the attention
+        // (the fp32 cross_noise_attention kernel in the host emulation vs the C# attention: another summation order
+        // and exp), lcm_step_roll and the noise (the kernels vs C#), and ONNX Runtime's thread count (1 here, all
+        // cores on the CPU side). Those are float32 rounding differences, a few ulps (~1e-7 of a value in [0, 1]) that
+        // the recurrent steps carry but do not blow up. A frame byte is round(255·v) of a value v in [0, 1], so a
+        // difference ε < 1/255 in v changes a byte by at most 1 (max |Δ| ≤ 1), and only when v lies within ε of a
+        // rounding boundary: a fraction of about 255·ε of the bytes. Measured: 11 of 294,912 bytes differ by 1
+        // (mean |Δ| 3.7e-5, i.e. ε ≈ 1.5e-7). The bound on the mean, 0.01, allows float disagreement about 250 times
+        // that (ε up to ~4e-5) and still fails anything systematic: a pose window that does not roll gives max 13 and
+        // mean 1.1, decoder memories that are not carried give max 232 and mean 12.
+        const int Chunks = 3;
+        var (code, text) = RunConsole($"--tensorrt-stream \"{copy}\" --steps {Chunks} --max-diff 1 --max-mean 0.01", skipKernels: false, ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
+        output.WriteLine(text);
+        Assert.Contains($"tensorrt stream: TensorRT {FakeTensorRt.Version}", text, StringComparison.Ordinal);
+        Assert.Contains($"{manifest.Parts.Count} engines", text, StringComparison.Ordinal);
+
+        // Step by step: the same outcome on both (clean start: L−1 filler steps emit nothing), then one chunk per step,
+        // all from the captured graph (captured at the first emitting step, replayed after).
+        var steps = text.Split('\n').Where(l => l.StartsWith("tensorrt stream step ", StringComparison.Ordinal)).ToArray();
+        int total = Chunks + manifest.Levels - 1;
+        Assert.Equal(total, steps.Length);
+        for (int k = 0; k < total; k++)
+        {
+            bool emit = k >= manifest.Levels - 1;
+            Assert.StartsWith($"tensorrt stream step {k}: outcome StepOutcome {{ Step = {k}, DecodedChunk = {k - (manifest.Levels - 1)}, Emit = {emit} }} on both", steps[k], StringComparison.Ordinal);
+            Assert.Contains(emit ? $"chunk {k - (manifest.Levels - 1)} emitted (graph): max |Δ| " : "nothing emitted (eager)", steps[k], StringComparison.Ordinal);
+        }
+
+        var summary = System.Text.RegularExpressions.Regex.Match(text, @"stream of (\d+) steps \((\d+) frames\) vs the CPU engine: mean \|Δ\| ([0-9.]+) of 255, max (\d+), (\d+) of (\d+) bytes differ; graph captured");
+        Assert.True(summary.Success, "no summary line with the graph captured");
+        Assert.Equal(Chunks * manifest.FramesPerLevel, int.Parse(summary.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(double.Parse(summary.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 0.01);
+        Assert.InRange(int.Parse(summary.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 1);
+        Assert.Contains("tensorrt stream: PASS", text, StringComparison.Ordinal);
+        Assert.Equal(0, code);
+    }
+
     private bool Ready()
     {
         if (Driver.Value is not null)
