@@ -2,15 +2,15 @@ using Rain.Bench.Gpu;
 using Rain.Engine.Backends.Cuda;
 using Rain.Gpu.Checks;
 
-// Rain.Bench.Gpu [--checks-only | --bench-only] [--tensorrt <bundle> [--steps N]] [--tensorrt-session <bundle> [--steps N]
-// [--max-diff D]]: the GPU checks (the same code as tests/Rain.Gpu.Tests), then the kernel benchmarks, each against a
-// baseline and the bandwidth floor measured in the same run; with --tensorrt, the TensorRT section only (TensorRtCheck,
-// which ends with the session check); with --tensorrt-session, the TensorRT backend through the public API against the
-// CPU backend (SessionCheck). Exit code: 0 all checks passed, 1 a check failed, 2 no usable GPU.
-int tensorrt = Array.IndexOf(args, "--tensorrt"), wiring = Array.IndexOf(args, "--tensorrt-wiring"), session = Array.IndexOf(args, "--tensorrt-session");
-int stepsAt = Array.IndexOf(args, "--steps"), maxDiffAt = Array.IndexOf(args, "--max-diff");
-int? stepsArg = stepsAt >= 0 && stepsAt + 1 < args.Length ? int.Parse(args[stepsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
-int? maxDiff = maxDiffAt >= 0 && maxDiffAt + 1 < args.Length ? int.Parse(args[maxDiffAt + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
+// Rain.Bench.Gpu [--checks-only | --bench-only] [--tensorrt <bundle> [--steps N]]: the GPU checks (the same code as
+// tests/Rain.Gpu.Tests), then the kernel benchmarks, each against a baseline and the bandwidth floor measured in the
+// same run; with --tensorrt, the TensorRT section only (TensorRtCheck, ending with the session check).
+// --tensorrt-wiring <bundle> and --tensorrt-stream <bundle> [--steps N] [--max-diff D] [--max-mean M] run the TensorRT
+// stream on the bundle's plans (the CI's fake TensorRT): wired, or compared with the CPU streamer and judged.
+// --tensorrt-session <bundle> [--steps N] [--max-diff D] runs the TensorRT backend through the public API against a CPU
+// session (SessionCheck; judged only with --max-diff). Exit code: 0 all checks passed, 1 a check failed, 2 no usable GPU.
+int tensorrt = Array.IndexOf(args, "--tensorrt"), wiring = Array.IndexOf(args, "--tensorrt-wiring"), streamCheck = Array.IndexOf(args, "--tensorrt-stream");
+int session = Array.IndexOf(args, "--tensorrt-session");
 bool checks = !args.Contains("--bench-only"), bench = !args.Contains("--checks-only");
 var capability = CudaDevice.Probe();
 Console.WriteLine($"device: {capability.Reason}");
@@ -27,8 +27,27 @@ using (var kernels = new CudaKernels(device))
 if (wiring >= 0 && wiring + 1 < args.Length)
     return TensorRtCheck.Wiring(device, args[wiring + 1], 6, Console.Out);
 
-if (session >= 0 && session + 1 < args.Length)
-    return SessionCheck.Run(args[session + 1], stepsArg ?? 8, maxDiff, Console.Out);
+if (streamCheck >= 0)
+{
+    if (streamCheck + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--tensorrt-stream needs the bundle folder.");
+        return 2;
+    }
+
+    return TensorRtCheck.Stream(device, args[streamCheck + 1], (int)Option("--steps", 3), (int)Option("--max-diff", 1), Option("--max-mean", 0.01), Console.Out);
+}
+
+if (session >= 0)
+{
+    if (session + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--tensorrt-session needs the bundle folder.");
+        return 2;
+    }
+
+    return SessionCheck.Run(args[session + 1], (int)Option("--steps", 8), args.Contains("--max-diff") ? (int)Option("--max-diff", 0) : null, Console.Out);
+}
 
 if (tensorrt >= 0)
 {
@@ -38,7 +57,7 @@ if (tensorrt >= 0)
         return 2;
     }
 
-    return TensorRtCheck.Run(device, args[tensorrt + 1], stepsArg ?? 30, Console.Out);
+    return TensorRtCheck.Run(device, args[tensorrt + 1], (int)Option("--steps", 30), Console.Out);
 }
 
 int failed = 0;
@@ -79,3 +98,9 @@ if (bench)
 Console.WriteLine();
 Console.WriteLine(!checks ? "checks not run (--bench-only)" : failed == 0 ? "all checks passed" : $"{failed} check(s) FAILED");
 return failed == 0 ? 0 : 1;
+
+double Option(string name, double fallback)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+}

@@ -73,7 +73,9 @@ internal static class TensorRtCheck
 
         o.WriteLine($"tensorrt: {string.Join(", ", ModelBundle.WholeNetworks)} ran once (zero inputs)");
         int unet = CompareUNet(device, bundle, engines, kernels, stream, steps, o);
-        CompareStream(device, bundle, engines, kernels, steps, o);
+        var streamed = CompareStream(device, bundle, engines, kernels, steps, o);
+        if (streamed.Mismatch is not null)
+            throw new InvalidOperationException(streamed.Mismatch);
 
         // The backend as a user loads it (its own device handle, engines and buffers); reported, not judged (FP16 drift).
         int session = SessionCheck.Run(bundlePath, Math.Max(bundle.Manifest.Levels + 1, Math.Min(steps, 12)), maxDiff: null, o);
@@ -81,11 +83,53 @@ internal static class TensorRtCheck
     }
 
     /// <summary>
-    /// The whole stream (TrtPipeline) against the CPU streamer on the same reference and poses: frame differences and step
-    /// times. Reported, not judged: how far FP16 engines drift from the fp32 CPU stream over recurrent steps is what this
-    /// first GPU run is to measure.
+    /// <c>--tensorrt-stream &lt;bundle&gt; [--steps N] [--max-diff D] [--max-mean M]</c>: the whole TensorRT stream on the plans already in
+    /// the bundle against the CPU streamer, judged. The CI runs it on the fake CUDA driver with the fake libnvinfer's
+    /// FAKEPLAN3 engines, which execute each part's ONNX on ONNX Runtime in fp32 as the CPU engine does, so every binding,
+    /// buffer, copy, roll, decoder memory, kernel and the graph of the TensorRT pipeline is checked numerically (not
+    /// TensorRT's FP16 arithmetic). Passes when the outcomes are equal step by step, N chunks are emitted, the graph was
+    /// captured, TensorRT logged no error, the frames are not flat, every frame byte is within D of the CPU's and the mean
+    /// |Δ| over all frame bytes is at most M (the defaults, 1 and 0.01 of 255, are the fake's bounds: see
+    /// FakeCudaDriverTests; real FP16 engines drift further).
     /// </summary>
-    private static void CompareStream(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, int steps, TextWriter o)
+    public static int Stream(CudaDevice device, string bundlePath, int steps, int maxDiff, double maxMean, TextWriter o)
+    {
+        var (library, _) = TrtBackendProbe.ProbeRuntime(null, () => device.Capability);
+        var bundle = ModelBundle.Load(bundlePath);
+        var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
+        using var engines = new TrtEngineSet(library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+        using var kernels = new CudaKernels(device);
+        o.WriteLine($"tensorrt stream: TensorRT {library.VersionText} ({library.InferPath}), {engines.Parts.Count} engines; bundle {bundle.Folder}");
+        var r = CompareStream(device, bundle, engines, kernels, steps, o);
+        string errors = engines.TakeErrors();
+        var problems = new List<string>();
+        if (r.Mismatch is not null)
+            problems.Add(r.Mismatch);
+        if (r.Emitted != steps)
+            problems.Add($"{r.Emitted} chunks emitted, expected {steps}");
+        if (!r.Captured)
+            problems.Add("the step was not captured into a graph");
+        if (errors.Length > 0)
+            problems.Add(errors);
+        if (r.DistinctValues < 16)
+            problems.Add($"the CPU frames take only {r.DistinctValues} distinct byte values (a flat picture proves nothing)");
+        if (r.MaxDiff > maxDiff)
+            problems.Add($"max |Δ| {r.MaxDiff} > {maxDiff}");
+        if (r.MeanDiff > maxMean)
+            problems.Add($"mean |Δ| {r.MeanDiff:F6} > {maxMean}");
+        o.WriteLine(problems.Count == 0 ? $"tensorrt stream: PASS (max |Δ| ≤ {maxDiff}, mean ≤ {maxMean})" : $"tensorrt stream: FAIL: {string.Join("; ", problems)}");
+        return problems.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>What <see cref="CompareStream"/> saw.</summary>
+    private sealed record StreamComparison(int Steps, int Emitted, long Frames, double MeanDiff, int MaxDiff, int DistinctValues, bool Captured, string? Mismatch);
+
+    /// <summary>
+    /// The whole stream (TrtPipeline) against the CPU streamer on the same reference and poses: outcomes, frame differences
+    /// and step times, one line per step. Judged by <see cref="Stream"/>; only reported by <see cref="Run"/>: how far FP16
+    /// engines drift from the fp32 CPU stream over recurrent steps is what the first GPU run is to measure.
+    /// </summary>
+    private static StreamComparison CompareStream(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, int steps, TextWriter o)
     {
         var m = bundle.Manifest;
         var random = new Random(5);
@@ -108,9 +152,11 @@ internal static class TensorRtCheck
         var cpuFrames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
         var gpuMs = new List<double>();
         var cpuMs = new List<double>();
-        long diffSum = 0, count = 0;
-        int diffMax = 0;
-        for (int k = 0; k < steps + m.Levels - 1; k++)
+        var seen = new bool[256];
+        long diffSum = 0, count = 0, differing = 0, saturated = 0;
+        int diffMax = 0, emitted = 0, total = steps + m.Levels - 1;
+        string? mismatch = null;
+        for (int k = 0; k < total; k++)
         {
             var chunk = poses.AsSpan(k * p, p);
             long t = Stopwatch.GetTimestamp();
@@ -120,28 +166,55 @@ internal static class TensorRtCheck
             var b = cpu.Step(chunk, cpuFrames);
             cpuMs.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
             if (a != b)
-                throw new InvalidOperationException($"step {k}: TensorRT outcome {a}, CPU {b}.");
+            {
+                mismatch = $"step {k}: TensorRT outcome {a}, CPU {b}";
+                o.WriteLine($"tensorrt stream step {k}: {mismatch}");
+                break;
+            }
+
             if (!a.Emit)
+            {
+                o.WriteLine($"tensorrt stream step {k}: outcome {a} on both, nothing emitted ({(gpu.Driver.IsCaptured ? "graph" : "eager")})");
                 continue;
+            }
+
+            emitted++;
+            long stepSum = 0, stepDiffering = 0, bytes = (long)p * gpuFrames[0].Length;
+            int stepMax = 0;
             for (int i = 0; i < p; i++)
             {
                 for (int j = 0; j < gpuFrames[i].Length; j++)
                 {
-                    int d = Math.Abs(gpuFrames[i][j] - cpuFrames[i][j]);
-                    diffSum += d;
-                    diffMax = Math.Max(diffMax, d);
-                    count++;
+                    byte v = cpuFrames[i][j];
+                    int d = Math.Abs(gpuFrames[i][j] - v);
+                    stepSum += d;
+                    stepDiffering += d == 0 ? 0 : 1;
+                    stepMax = Math.Max(stepMax, d);
+                    seen[v] = true;
+                    saturated += v is 0 or 255 ? 1 : 0;
                 }
             }
+
+            diffSum += stepSum;
+            differing += stepDiffering;
+            count += bytes;
+            diffMax = Math.Max(diffMax, stepMax);
+            o.WriteLine($"tensorrt stream step {k}: outcome {a} on both, chunk {a.DecodedChunk} emitted ({(gpu.Driver.IsCaptured ? "graph" : "eager")}): " +
+                $"max |Δ| {stepMax}, mean {(double)stepSum / bytes:F6}, {stepDiffering} of {bytes} bytes differ");
         }
 
         double[] g = [.. gpuMs.Skip(Math.Min(m.Levels, gpuMs.Count - 1)).Order()], c = [.. cpuMs.Skip(Math.Min(m.Levels, cpuMs.Count - 1)).Order()];
-        o.WriteLine($"tensorrt: stream of {steps + m.Levels - 1} steps ({count / 3 / m.Width / m.Height} frames) vs the CPU engine: mean |Δ| {(double)diffSum / Math.Max(1, count):F2} of 255, max {diffMax}; " +
-            $"graph {(gpu.Driver.IsCaptured ? "captured" : $"not captured ({gpu.Driver.CaptureFailure ?? "disabled"})")}");
+        double mean = (double)diffSum / Math.Max(1, count);
+        long frames = count / 3 / m.Width / m.Height;
+        int distinct = seen.Count(v => v);
+        o.WriteLine($"tensorrt: stream of {total} steps ({frames} frames) vs the CPU engine: mean |Δ| {mean:F6} of 255, max {diffMax}, {differing} of {count} bytes differ; " +
+            $"graph {(gpu.Driver.IsCaptured ? "captured" : $"not captured ({gpu.Driver.CaptureFailure ?? "disabled"})")}; " +
+            $"the CPU frames take {distinct} byte values, {100.0 * saturated / Math.Max(1, count):F1}% at 0 or 255");
         o.WriteLine($"| stream step | p50 ms | p95 ms | fps (p frames per step) |");
         o.WriteLine($"| --- | --- | --- | --- |");
         o.WriteLine($"| CPU engine | {P(c, 50):F2} | {P(c, 95):F2} | {p * 1000 / Math.Max(1e-9, c.Average()):F1} |");
-        o.WriteLine($"| TensorRT FP16 | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
+        o.WriteLine($"| TensorRT ({engines.Parts.Count} engines) | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
+        return new StreamComparison(total, emitted, frames, mean, diffMax, distinct, gpu.Driver.IsCaptured, mismatch);
     }
 
     /// <summary>

@@ -1,17 +1,103 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Rain.Engine.Backends.TensorRt;
+using Rain.Engine.Bundle;
 
 namespace Rain.Testing;
 
 /// <summary>
 /// Compiles <c>fake_nvinfer.c</c> with the machine's C compiler into libnvinfer.so.10 and libnvonnxparser.so.10 (once
-/// per test run) and exposes the fake's control exports.
+/// per test run), exposes the fake's control exports, and writes the fake's plans for whole bundles.
 /// </summary>
 public static unsafe class FakeTensorRt
 {
+    /// <summary>The TensorRT version the fake reports (getInferLibVersion 101600 unless a test changes it).</summary>
+    public const string Version = "10.16.0";
+
+    /// <summary>The compute capability of the fake CUDA driver's device (SM 9.0), for which the plans are written.</summary>
+    public const int ComputeCapability = 90;
+
+    private const long WorkspaceBytes = 1L << 30;
+
     private static readonly Lazy<string> DirectoryLazy = new(Build);
 
     public static string Directory => DirectoryLazy.Value;
+
+    /// <summary>The libonnxruntime.so next to the running tests (the NuGet package's, copied to every output folder).</summary>
+    public static string OnnxRuntimeLibrary => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libonnxruntime.so");
+
+    /// <summary>
+    /// Writes a FAKEPLAN3 plan for every part of the bundle in <paramref name="bundleFolder"/> and a valid
+    /// <c>index.json</c> into <c>engines/trt10.16.0-sm90-fp16/</c>, so that the TensorRT backend, on the fake CUDA
+    /// driver (SM 9.0) with this fake libnvinfer (RAIN_TENSORRT_DIR = <see cref="Directory"/>), finds current plans for
+    /// every part. Each engine has exactly the part's contract and executes the part's ONNX file on ONNX Runtime (fp32,
+    /// one thread) as a host function on the enqueue stream, so graph capture and replay run it like a real engine.
+    /// The process that runs them needs RAIN_TENSORRT_DIR = <see cref="Directory"/> and the fake CUDA driver as its CUDA
+    /// driver (RAIN_CUDA_DRIVER_PATH; its cuLaunchHostFunc runs the parts): a child process, since a process binds one
+    /// CUDA driver for its life. Deserializing needs no driver.
+    /// </summary>
+    /// <param name="bundleFolder">The bundle (bundle.json and its ONNX parts); the plans name its ONNX files by absolute path.</param>
+    /// <param name="onnxRuntimeLibrary">The libonnxruntime.so the fake loads when the process has none loaded yet;
+    /// <see cref="OnnxRuntimeLibrary"/> by default. A process that already loaded ONNX Runtime (the .NET binding's) shares it.</param>
+    /// <returns>The plan folder.</returns>
+    public static string WriteOnnxRuntimePlans(string bundleFolder, string? onnxRuntimeLibrary = null)
+    {
+        string library = Path.GetFullPath(onnxRuntimeLibrary ?? OnnxRuntimeLibrary);
+        if (!File.Exists(library))
+            throw new FileNotFoundException($"No ONNX Runtime library at {library} for the fake TensorRT's FAKEPLAN3 plans.", library);
+        return WritePlans(bundleFolder, library);
+    }
+
+    /// <summary>
+    /// Like <see cref="WriteOnnxRuntimePlans"/>, but FAKEPLAN2 plans: the engines check that every tensor is bound and
+    /// zero their outputs (a wiring test without numerics). Part i (0-based, the manifest's order) asks for
+    /// 4096 + 256·(i + 1) bytes of scratch, in both formats.
+    /// </summary>
+    /// <returns>The plan folder.</returns>
+    public static string WriteWiringPlans(string bundleFolder) => WritePlans(bundleFolder, onnxRuntimeLibrary: null);
+
+    private static string WritePlans(string bundleFolder, string? onnxRuntimeLibrary)
+    {
+        var bundle = ModelBundle.Load(bundleFolder, verifyHashes: false);
+        string folder = Path.Combine(bundle.Folder, "engines", EngineIndex.GpuKey(Version, ComputeCapability, fp16: true));
+        System.IO.Directory.CreateDirectory(folder);
+        var entries = new Dictionary<string, EnginePlanEntry>();
+        long scratch = 4096;
+        foreach (var (name, part) in bundle.Manifest.Parts)
+        {
+            var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"FAKEPLAN{(onnxRuntimeLibrary is null ? 2 : 3)} dm={scratch += 256}\n");
+            if (onnxRuntimeLibrary is not null)
+                text.Append(CultureInfo.InvariantCulture, $"onnx {Path.GetFullPath(bundle.PathOf(name))}\nort {onnxRuntimeLibrary}\n");
+            foreach (var (c, mode) in part.Inputs.Select(c => (c, 'i')).Concat(part.Outputs.Select(c => (c, 'o'))))
+                text.Append(CultureInfo.InvariantCulture, $"{mode} {DType(c.DType)} {c.Name} {c.Shape.Length} {string.Join(' ', c.Shape)}\n");
+            byte[] plan = Encoding.UTF8.GetBytes(text.ToString());
+            File.WriteAllBytes(Path.Combine(folder, name + ".plan"), plan);
+            entries[name] = new EnginePlanEntry
+            {
+                Plan = name + ".plan",
+                Key = EngineIndex.PartKey(part, Version, ComputeCapability, fp16: true, WorkspaceBytes),
+                PlanSha256 = Convert.ToHexStringLower(SHA256.HashData(plan)),
+            };
+        }
+
+        new EngineIndex { TensorRtVersion = Version, ComputeCapability = ComputeCapability, Precision = "fp16", WorkspaceBytes = WorkspaceBytes, Parts = entries }.Write(folder);
+        return folder;
+    }
+
+    /// <summary>TensorRT's DataType of a contract's element type.</summary>
+    private static int DType(string dtype) => dtype switch
+    {
+        "float32" => 0,
+        "float16" => 1,
+        "int32" => 3,
+        "uint8" => 5,
+        "int64" => 8,
+        _ => throw new ArgumentException($"no TensorRT type for '{dtype}'", nameof(dtype)),
+    };
 
     private static string Build()
     {
@@ -20,7 +106,12 @@ public static unsafe class FakeTensorRt
         string source = Path.Combine(AppContext.BaseDirectory, "Native", "fake_nvinfer.c");
         string dir = Path.Combine(Path.GetTempPath(), $"rain-fake-trt-{Environment.ProcessId}");
         System.IO.Directory.CreateDirectory(dir);
-        Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -Wl,-soname,libnvinfer.so.10 -o {dir}/libnvinfer.so.10 {source}");
+        // FAKEPLAN3 engines call ONNX Runtime's C API (dlopen at run time): only its header is needed here.
+        string package = typeof(FakeTensorRt).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "OnnxRuntimePackage")?.Value ?? "";
+        string include = Path.Combine(package, "build", "native", "include");
+        if (!File.Exists(Path.Combine(include, "onnxruntime_c_api.h")))
+            throw new InvalidOperationException($"ONNX Runtime's C API header is not in {include} (the Microsoft.ML.OnnxRuntime package Rain.Testing references).");
+        Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -Wl,-soname,libnvinfer.so.10 -I\"{include}\" -o {dir}/libnvinfer.so.10 {source} -ldl");
         Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -DFAKE_PARSER -o {dir}/libnvonnxparser.so.10 {source} -L{dir} -l:libnvinfer.so.10");
         return dir;
     }

@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Tests.Api;
 using Rain.Testing;
@@ -62,21 +58,8 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         // parts' contracts, check at each enqueue that every tensor is bound and zero their outputs.
         string copy = bundle.Copy("trt-wiring");
         var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
-        string folder = Path.Combine(copy, "engines", EngineIndex.GpuKey("10.16.0", 90, fp16: true));
-        Directory.CreateDirectory(folder);
-        var entries = new Dictionary<string, EnginePlanEntry>();
-        int scratch = 4096;
-        foreach (var (name, part) in manifest.Parts)
-        {
-            var text = new StringBuilder($"FAKEPLAN2 dm={scratch += 256}\n");
-            foreach (var (c, mode) in part.Inputs.Select(c => (c, 'i')).Concat(part.Outputs.Select(c => (c, 'o'))))
-                text.Append(CultureInfo.InvariantCulture, $"{mode} {DType(c.DType)} {c.Name} {c.Shape.Length} {string.Join(' ', c.Shape)}\n");
-            byte[] plan = Encoding.ASCII.GetBytes(text.ToString());
-            File.WriteAllBytes(Path.Combine(folder, name + ".plan"), plan);
-            entries[name] = new EnginePlanEntry { Plan = name + ".plan", Key = EngineIndex.PartKey(part, "10.16.0", 90, true, 1L << 30), PlanSha256 = Convert.ToHexStringLower(SHA256.HashData(plan)) };
-        }
-
-        new EngineIndex { TensorRtVersion = "10.16.0", ComputeCapability = 90, Precision = "fp16", WorkspaceBytes = 1L << 30, Parts = entries }.Write(folder);
+        FakeTensorRt.WriteWiringPlans(copy);
+        int scratch = 4096 + (256 * manifest.Parts.Count); // the largest scratch of WriteWiringPlans' engines
         var (code, text2) = RunConsole($"--tensorrt-wiring \"{copy}\"", skipKernels: false, ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
         output.WriteLine(text2);
         Assert.Contains($"tensorrt wiring: {manifest.Parts.Count} engines, arena {scratch} bytes", text2, StringComparison.Ordinal);
@@ -84,15 +67,56 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         Assert.Equal(0, code);
     }
 
-    private static int DType(string dtype) => dtype switch
+    [Fact]
+    public void TheTensorRtStreamMatchesTheCpuStreamerOnTheFakeDriverWithEnginesRunningOnnxRuntime()
     {
-        "float32" => 0,
-        "float16" => 1,
-        "int32" => 3,
-        "uint8" => 5,
-        "int64" => 8,
-        _ => throw new ArgumentException(dtype),
-    };
+        if (!Ready())
+            return;
+        // FAKEPLAN3 plans: each engine executes its part's ONNX on ONNX Runtime (fp32) as a host function on the enqueue
+        // stream, so the TensorRT stream computes what the CPU streamer computes, and every binding, buffer, copy, roll,
+        // decoder memory, kernel and the graph replay of TrtPipeline is checked numerically (TensorRT's own FP16
+        // arithmetic is not: that needs a GPU).
+        string copy = bundle.Copy("trt-stream");
+        var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
+        // The console's own ONNX Runtime (the fake prefers the one already loaded in the process anyway).
+        FakeTensorRt.WriteOnnxRuntimePlans(copy, Path.Combine(Path.GetDirectoryName(ConsolePath())!, "runtimes", "linux-x64", "native", "libonnxruntime.so"));
+
+        // Tolerance. Both sides run the very same fp32 ONNX parts on the same ONNX Runtime; what differs is the attention
+        // (the fp32 cross_noise_attention kernel in the host emulation vs the C# attention: another summation order
+        // and exp), lcm_step_roll and the noise (the kernels vs C#), and ONNX Runtime's thread count (1 here, all
+        // cores on the CPU side). Those are float32 rounding differences, a few ulps (~1e-7 of a value in [0, 1]) that
+        // the recurrent steps carry but do not blow up. A frame byte is round(255·v) of a value v in [0, 1], so a
+        // difference ε < 1/255 in v changes a byte by at most 1 (max |Δ| ≤ 1), and only when v lies within ε of a
+        // rounding boundary: a fraction of about 255·ε of the bytes. Measured: 11 of 294,912 bytes differ by 1
+        // (mean |Δ| 3.7e-5, i.e. ε ≈ 1.5e-7). The bound on the mean, 0.01, allows float disagreement about 250 times
+        // that (ε up to ~4e-5) and still fails anything systematic: a pose window that does not roll gives max 13 and
+        // mean 1.1, decoder memories that are not carried give max 232 and mean 12.
+        const int Chunks = 3;
+        var (code, text) = RunConsole($"--tensorrt-stream \"{copy}\" --steps {Chunks} --max-diff 1 --max-mean 0.01", skipKernels: false, ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
+        output.WriteLine(text);
+        Assert.Contains($"tensorrt stream: TensorRT {FakeTensorRt.Version}", text, StringComparison.Ordinal);
+        Assert.Contains($"{manifest.Parts.Count} engines", text, StringComparison.Ordinal);
+
+        // Step by step: the same outcome on both (clean start: L−1 filler steps emit nothing), then one chunk per step,
+        // all from the captured graph (captured at the first emitting step, replayed after).
+        var steps = text.Split('\n').Where(l => l.StartsWith("tensorrt stream step ", StringComparison.Ordinal)).ToArray();
+        int total = Chunks + manifest.Levels - 1;
+        Assert.Equal(total, steps.Length);
+        for (int k = 0; k < total; k++)
+        {
+            bool emit = k >= manifest.Levels - 1;
+            Assert.StartsWith($"tensorrt stream step {k}: outcome StepOutcome {{ Step = {k}, DecodedChunk = {k - (manifest.Levels - 1)}, Emit = {emit} }} on both", steps[k], StringComparison.Ordinal);
+            Assert.Contains(emit ? $"chunk {k - (manifest.Levels - 1)} emitted (graph): max |Δ| " : "nothing emitted (eager)", steps[k], StringComparison.Ordinal);
+        }
+
+        var summary = System.Text.RegularExpressions.Regex.Match(text, @"stream of (\d+) steps \((\d+) frames\) vs the CPU engine: mean \|Δ\| ([0-9.]+) of 255, max (\d+), (\d+) of (\d+) bytes differ; graph captured");
+        Assert.True(summary.Success, "no summary line with the graph captured");
+        Assert.Equal(Chunks * manifest.FramesPerLevel, int.Parse(summary.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(double.Parse(summary.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 0.01);
+        Assert.InRange(int.Parse(summary.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 1);
+        Assert.Contains("tensorrt stream: PASS", text, StringComparison.Ordinal);
+        Assert.Equal(0, code);
+    }
 
     private bool Ready()
     {
@@ -105,8 +129,7 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
 
     private static (int Code, string Output) RunConsole(string arguments, bool skipKernels, params (string Name, string Value)[] environment)
     {
-        string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/bin/<Configuration>/net10.0/
-        string console = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "bench", "Rain.Bench.Gpu", "bin", config, "net10.0", "Rain.Bench.Gpu.dll"));
+        string console = ConsolePath();
         Assert.True(File.Exists(console), $"{console} was not built (Rain.Engine.Tests references the project for that).");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet, $"exec \"{console}\" {arguments}") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -125,6 +148,12 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         }
 
         return (process.ExitCode, stdout + stderr.Result);
+    }
+
+    private static string ConsolePath()
+    {
+        string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/bin/<Configuration>/net10.0/
+        return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "bench", "Rain.Bench.Gpu", "bin", config, "net10.0", "Rain.Bench.Gpu.dll"));
     }
 
     private static string? Build()

@@ -1,9 +1,10 @@
 // A fake CUDA driver (libcuda.so.1) that runs on the CPU, for the engine's CUDA backend tests where no GPU exists.
 // Memory is host memory, every stream runs its work at once (so synchronisation is trivial), stream capture records
 // the work and graph launches replay it, and kernels run through the host emulation of the real kernel sources
-// (rain_host_launch, tests/Rain.Kernels.Tests/HostEmulation). Signatures follow cuda.h. It checks what a real driver
-// would refuse and the fake can see: unknown or freed pointers, copies outside an allocation, module loads during
-// capture, launches of unknown kernels, work on a destroyed stream.
+// (rain_host_launch, tests/Rain.Kernels.Tests/HostEmulation); host functions (cuLaunchHostFunc, through which the fake
+// TensorRT's engines run their parts) are stream work like any other. Signatures follow cuda.h. It checks what a real
+// driver would refuse and the fake can see: unknown or freed pointers, copies outside an allocation, module loads
+// during capture, launches of unknown kernels, work on a destroyed stream.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -230,6 +231,13 @@ int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
         for (size_t i = 0; i < values.size(); ++i) pointers[i] = &values[i];
         return rain_host_launch(entry.c_str(), gx, gy, gz, bx, by, bz, shared, pointers.data()) == 0 ? OK : LAUNCH_FAILED;
     });
+}
+
+// A host function in stream order (TensorRT's fake engines run their part through it): captured and replayed like a kernel.
+int cuLaunchHostFunc(void* stream, void (*fn)(void*), void* userData)
+{
+    if (fn == nullptr) return INVALID_VALUE;
+    return enqueue(stream, "host function", [=] { fn(userData); return OK; });
 }
 
 int cuStreamBeginCapture_v2(void* s, int mode)

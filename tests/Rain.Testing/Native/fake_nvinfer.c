@@ -6,7 +6,9 @@
  * and Dims64 (72 bytes) returned through the hidden buffer. Every slot not implemented traps (records the call and
  * returns 0). It checks our side of the ABI, not TensorRT itself.
  *
- * Built twice from this file: plain for libnvinfer.so.10, with -DFAKE_PARSER for libnvonnxparser.so.10.
+ * Built twice from this file: plain for libnvinfer.so.10, with -DFAKE_PARSER for libnvonnxparser.so.10. The plain build
+ * needs ONNX Runtime's C API header (onnxruntime_c_api.h, from the NuGet package) for FAKEPLAN3 plans, whose engines
+ * execute their part's ONNX on ONNX Runtime (loaded with dlopen at deserialization, never linked).
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef FAKE_PARSER
+#include <dlfcn.h>
+#include <onnxruntime_c_api.h>
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 #define NSLOTS 64
@@ -48,6 +54,9 @@ struct Impl {
     int wrong_pimpl;
     /* multi-tensor plans (FAKEPLAN2): the engine's table in data, a context's addresses in data */
     int multi;
+    /* FAKEPLAN3: the engine's ONNX Runtime session, a context's bound runs; cleanup frees them with the object */
+    void *ort;
+    void (*cleanup)(Impl *self);
 };
 
 /* FAKEPLAN2: engines with any number of I/O tensors, for wiring tests of whole pipelines. enqueueV3 checks that every
@@ -112,6 +121,7 @@ static void pub_deleting_dtor(Pub *p)
 {
     fake_event("delete %s", p->impl->kind);
     fake_live_delta(-1);
+    if (p->impl->cleanup) p->impl->cleanup(p->impl);
     free(p->impl->data);
     free(p->impl);
     free(p);
@@ -228,6 +238,249 @@ static void **builder_vtable(void)
     return vt;
 }
 
+/* ---- FAKEPLAN3: a FAKEPLAN2 engine that executes its part's ONNX on ONNX Runtime (CPU, fp32, one thread) ----
+ * The engine holds an ONNX Runtime session of the part; enqueueV3 checks the bindings as FAKEPLAN2 does and enqueues
+ * the run on the stream through the CUDA driver's cuLaunchHostFunc (the fake driver's, whose device memory is host
+ * memory), so a stream capture records the run and every graph replay runs the part again, as with a real engine.
+ * The run wraps each bound address as a tensor of the plan's dtype and shape and writes the outputs in place. */
+typedef struct {
+    const OrtApi *api;
+    OrtEnv *env;
+    OrtSession *session;
+    OrtMemoryInfo *memory;
+    void *logger;
+    const Multi *m;
+    int nin, nout;
+    int in[MAXT], out[MAXT];                   /* indices into m, in the order of the names below */
+    const char *in_names[MAXT], *out_names[MAXT];
+    char onnx[1024];
+    char failure[1280];                        /* a failed run (inside the host function): the next enqueue fails with it */
+} OrtPart;
+
+/* One context's tensors bound as ONNX Runtime values, made at an enqueue and kept (a captured graph replays it) until
+ * the context is deleted; a new one only when the addresses changed since the last enqueue. */
+typedef struct OrtRun { OrtPart *part; void *addr[MAXT]; OrtValue *value[MAXT]; struct OrtRun *next; } OrtRun;
+
+static ONNXTensorElementDataType ort_type(int trt)
+{
+    switch (trt)
+    {
+        case 0: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+        case 1: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+        case 2: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
+        case 3: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+        case 4: return ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
+        case 5: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+        case 7: return ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16;
+        case 8: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+        default: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    }
+}
+
+static void log_error(void *logger, const char *fmt, ...)
+{
+    char text[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    log_to(logger, 1, text);
+}
+
+/* Takes an OrtStatus: false (and the message logged) when it is an error. */
+static bool ort_ok(const OrtApi *api, OrtStatus *status, void *logger, const char *what, const char *onnx)
+{
+    if (!status) return true;
+    log_error(logger, "fake: ONNX Runtime could not %s for %s: %s", what, onnx, api->GetErrorMessage(status));
+    api->ReleaseStatus(status);
+    return false;
+}
+
+/* ONNX Runtime's C API, once per process: the process's own ONNX Runtime when one is loaded (the .NET binding's, so
+ * one copy serves both), else the library the plan names. Never unloaded. */
+static const OrtApi *g_ort_api;
+static const OrtApi *ort_api(void *logger, const char *library)
+{
+    if (g_ort_api) return g_ort_api;
+    const char *candidates[2] = { "libonnxruntime.so.1", library };
+    for (int k = 0; k < 2; k++)
+    {
+        void *lib = dlopen(candidates[k], RTLD_NOW | (k == 0 ? RTLD_NOLOAD : RTLD_LOCAL));
+        if (!lib) { if (k == 1) log_error(logger, "fake: cannot load ONNX Runtime %s: %s", library, dlerror()); continue; }
+        const OrtApiBase *(*base)(void) = (const OrtApiBase *(*)(void))dlsym(lib, "OrtGetApiBase");
+        const OrtApi *api = base ? base()->GetApi(ORT_API_VERSION) : NULL;
+        if (api) { g_ort_api = api; return api; }
+        if (k == 1) log_error(logger, "fake: %s has no ONNX Runtime C API of version %d%s%s", library, ORT_API_VERSION, base ? ": it is ONNX Runtime " : "", base ? base()->GetVersionString() : "");
+    }
+    return NULL;
+}
+
+static void ort_part_free(OrtPart *p)
+{
+    if (!p) return;
+    if (p->session) { const char *file = strrchr(p->onnx, '/'); fake_event("release session %s", file ? file + 1 : p->onnx); p->api->ReleaseSession(p->session); }
+    if (p->memory) p->api->ReleaseMemoryInfo(p->memory);
+    if (p->env) p->api->ReleaseEnv(p->env);
+    free(p);
+}
+static void ort_engine_cleanup(Impl *engine) { ort_part_free(engine->ort); engine->ort = NULL; }
+
+/* Checks the session's inputs (or outputs) against the plan's tensor lines: the same names, roles, dtypes and shapes. */
+static bool ort_check_io(OrtPart *p, int outputs)
+{
+    const OrtApi *api = p->api;
+    OrtAllocator *allocator = NULL;
+    size_t count = 0;
+    if (!ort_ok(api, api->GetAllocatorWithDefaultOptions(&allocator), p->logger, "get its allocator", p->onnx)) return false;
+    if (!ort_ok(api, outputs ? api->SessionGetOutputCount(p->session, &count) : api->SessionGetInputCount(p->session, &count), p->logger, "count the tensors", p->onnx)) return false;
+    int expected = 0;
+    for (int i = 0; i < p->m->n; i++) expected += p->m->mode[i] == (outputs ? 2 : 1);
+    if ((int)count != expected) { log_error(p->logger, "fake: %s has %zu %ss, the plan %d", p->onnx, count, outputs ? "output" : "input", expected); return false; }
+    for (size_t k = 0; k < count; k++)
+    {
+        char *name = NULL;
+        OrtTypeInfo *type = NULL;
+        if (!ort_ok(api, outputs ? api->SessionGetOutputName(p->session, k, allocator, &name) : api->SessionGetInputName(p->session, k, allocator, &name), p->logger, "name a tensor", p->onnx)) return false;
+        int i = multi_find(p->m, name);
+        bool ok = i >= 0 && p->m->mode[i] == (outputs ? 2 : 1);
+        if (!ok) log_error(p->logger, "fake: %s's %s %s is not an %s of the plan", p->onnx, outputs ? "output" : "input", name, outputs ? "output" : "input");
+        if (ok && (ok = ort_ok(api, outputs ? api->SessionGetOutputTypeInfo(p->session, k, &type) : api->SessionGetInputTypeInfo(p->session, k, &type), p->logger, "type a tensor", p->onnx)))
+        {
+            const OrtTensorTypeAndShapeInfo *info = NULL;
+            ONNXTensorElementDataType dtype = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+            size_t nb = 0;
+            int64_t dims[8] = {0};
+            ok = ort_ok(api, api->CastTypeInfoToTensorInfo(type, &info), p->logger, "type a tensor", p->onnx) && info &&
+                 ort_ok(api, api->GetTensorElementType(info, &dtype), p->logger, "type a tensor", p->onnx) &&
+                 ort_ok(api, api->GetDimensionsCount(info, &nb), p->logger, "shape a tensor", p->onnx) && nb <= 8 &&
+                 ort_ok(api, api->GetDimensions(info, dims, nb), p->logger, "shape a tensor", p->onnx);
+            if (ok)
+            {
+                ok = dtype == ort_type(p->m->dtype[i]) && (int)nb == p->m->dims[i].nbDims;
+                for (size_t d = 0; ok && d < nb; d++) ok = dims[d] == p->m->dims[i].d[d];
+                if (!ok) log_error(p->logger, "fake: %s's tensor %s (ONNX type %d, %zu dims) differs from the plan's line (TensorRT type %d, %d dims)", p->onnx, name, (int)dtype, nb, p->m->dtype[i], p->m->dims[i].nbDims);
+            }
+            api->ReleaseTypeInfo(type);
+        }
+        if (ok)
+        {
+            if (outputs) { p->out[p->nout] = i; p->out_names[p->nout++] = p->m->name[i]; }
+            else { p->in[p->nin] = i; p->in_names[p->nin++] = p->m->name[i]; }
+        }
+        OrtStatus *freed = api->AllocatorFree(allocator, name);
+        if (freed) api->ReleaseStatus(freed);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* The part's session: one intra-op thread, sequential, deterministic kernels; checked against the plan's tensors. */
+static OrtPart *ort_open(void *logger, const Multi *m, const char *onnx, const char *library)
+{
+    if (!onnx[0] || !library[0]) { log_error(logger, "fake: a FAKEPLAN3 plan names no ONNX file (\"onnx <path>\") or no ONNX Runtime (\"ort <path>\")"); return NULL; }
+    const OrtApi *api = ort_api(logger, library);
+    if (!api) return NULL;
+    OrtPart *p = calloc(1, sizeof(OrtPart));
+    p->api = api;
+    p->logger = logger;
+    p->m = m;
+    snprintf(p->onnx, sizeof p->onnx, "%s", onnx);
+    OrtSessionOptions *options = NULL;
+    bool ok = ort_ok(api, api->CreateEnv(ORT_LOGGING_LEVEL_WARNING, "fake_nvinfer", &p->env), logger, "create an environment", onnx) &&
+              ort_ok(api, api->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &p->memory), logger, "describe CPU memory", onnx) &&
+              ort_ok(api, api->CreateSessionOptions(&options), logger, "create session options", onnx) &&
+              ort_ok(api, api->SetIntraOpNumThreads(options, 1), logger, "set the threads", onnx) &&
+              ort_ok(api, api->SetInterOpNumThreads(options, 1), logger, "set the threads", onnx) &&
+              ort_ok(api, api->SetSessionExecutionMode(options, ORT_SEQUENTIAL), logger, "set sequential execution", onnx) &&
+              ort_ok(api, api->SetDeterministicCompute(options, true), logger, "ask for deterministic compute", onnx) &&
+              ort_ok(api, api->CreateSession(p->env, onnx, options, &p->session), logger, "create a session", onnx) &&
+              ort_check_io(p, 0) && ort_check_io(p, 1);
+    if (options) api->ReleaseSessionOptions(options);
+    if (!ok) { ort_part_free(p); return NULL; }
+    return p;
+}
+
+/* The host function: runs the part on the bound tensors. A failure is logged, poisons the outputs (all bits set: NaN
+ * for floats) and is kept, so the next enqueue of the engine fails with it. */
+static void ort_run(void *user)
+{
+    OrtRun *r = user;
+    OrtPart *p = r->part;
+    const OrtValue *ins[MAXT];
+    OrtValue *outs[MAXT];
+    for (int k = 0; k < p->nin; k++) ins[k] = r->value[p->in[k]];
+    for (int k = 0; k < p->nout; k++) outs[k] = r->value[p->out[k]];
+    OrtStatus *status = p->api->Run(p->session, NULL, p->in_names, ins, (size_t)p->nin, p->out_names, (size_t)p->nout, outs);
+    if (!status) return;
+    snprintf(p->failure, sizeof p->failure, "fake: ONNX Runtime failed to run %s: %s", p->onnx, p->api->GetErrorMessage(status));
+    p->api->ReleaseStatus(status);
+    fprintf(stderr, "%s\n", p->failure);
+    log_to(p->logger, 1, p->failure);
+    for (int k = 0; k < p->nout; k++) memset(r->addr[p->out[k]], 0xFF, (size_t)multi_bytes(p->m, p->out[k]));
+}
+
+static void ort_context_cleanup(Impl *ctx)
+{
+    for (OrtRun *r = ctx->ort, *next; r; r = next)
+    {
+        next = r->next;
+        for (int i = 0; i < r->part->m->n; i++) if (r->value[i]) r->part->api->ReleaseValue(r->value[i]);
+        free(r);
+    }
+    ctx->ort = NULL;
+}
+
+/* The context's tensors as values: the last ones made when the addresses are unchanged, else new ones. */
+static OrtRun *ort_bind(Impl *ctx, OrtPart *p)
+{
+    void **addr = (void **)ctx->data;
+    OrtRun *last = ctx->ort;
+    if (last && memcmp(last->addr, addr, sizeof(void *) * (size_t)p->m->n) == 0) return last;
+    OrtRun *r = calloc(1, sizeof(OrtRun));
+    r->part = p;
+    for (int i = 0; i < p->m->n; i++)
+    {
+        r->addr[i] = addr[i];
+        if (!ort_ok(p->api, p->api->CreateTensorWithDataAsOrtValue(p->memory, addr[i], (size_t)multi_bytes(p->m, i), p->m->dims[i].d, (size_t)p->m->dims[i].nbDims,
+                                                                   ort_type(p->m->dtype[i]), &r->value[i]), ctx->logger, "wrap a bound tensor", p->onnx))
+        {
+            for (int k = 0; k < i; k++) p->api->ReleaseValue(r->value[k]);
+            free(r);
+            return NULL;
+        }
+    }
+    r->next = last;
+    ctx->ort = r;
+    ctx->cleanup = ort_context_cleanup;
+    return r;
+}
+
+/* cuLaunchHostFunc of the CUDA driver this process loaded (RAIN_CUDA_DRIVER_PATH, else libcuda.so.1); not loaded here. */
+typedef int (*host_launch_t)(void *stream, void (*fn)(void *), void *user);
+static host_launch_t host_launcher(void *logger)
+{
+    static host_launch_t launch;
+    if (launch) return launch;
+    const char *path = getenv("RAIN_CUDA_DRIVER_PATH");
+    void *lib = path && path[0] ? dlopen(path, RTLD_NOW | RTLD_NOLOAD) : NULL;
+    if (!lib) lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (!lib) { log_error(logger, "fake: no CUDA driver is loaded in this process (RAIN_CUDA_DRIVER_PATH or libcuda.so.1), so a FAKEPLAN3 engine cannot enqueue its run"); return NULL; }
+    launch = (host_launch_t)dlsym(lib, "cuLaunchHostFunc");
+    if (!launch) log_error(logger, "fake: the loaded CUDA driver has no cuLaunchHostFunc");
+    return launch;
+}
+
+static bool ort_enqueue(Impl *ctx, OrtPart *p, void *stream)
+{
+    if (p->failure[0]) { log_to(ctx->logger, 1, p->failure); return false; }
+    host_launch_t launch = host_launcher(ctx->logger);
+    OrtRun *r = launch ? ort_bind(ctx, p) : NULL;
+    if (!r) return false;
+    int rc = launch(stream, ort_run, r);
+    if (rc != 0) { log_error(ctx->logger, "fake: cuLaunchHostFunc failed (CUresult %d) for %s", rc, p->onnx); return false; }
+    return true;
+}
+
 /* ---- IExecutionContext: 2 getPImpl, 7 getEngine, 21 setInputShape, 22 getTensorShape, 24 setTensorAddress,
  *      37 enqueueV3, 49 setDeviceMemoryV2 ---- */
 static Pub *ctx_get_engine(Impl *self) { return self->engine; }
@@ -272,6 +525,7 @@ static bool ctx_enqueue(Impl *self, void *stream)
         const Multi *m = (const Multi *)self->engine->impl->data;
         if (!self->dev_mem || self->dev_size < self->engine->impl->dev_size) { log_to(self->logger, 1, "fake: enqueue without enough device memory"); return false; }
         for (int i = 0; i < m->n; i++) if (!((void **)self->data)[i]) { log_to(self->logger, 1, "fake: enqueue with an unbound tensor"); return false; }
+        if (self->engine->impl->ort) return ort_enqueue(self, self->engine->impl->ort, stream);
         for (int i = 0; i < m->n; i++) if (m->mode[i] == 2) memset(((void **)self->data)[i], 0, (size_t)multi_bytes(m, i));
         return true;
     }
@@ -340,16 +594,22 @@ static void **engine_vtable(void)
 /* ---- IRuntime: 2 getPImpl, 3 deserializeCudaEngine(blob, size) ---- */
 static Pub *rt_deserialize_multi(Impl *self, const void *blob, size_t size)
 {
-    /* "FAKEPLAN2 dm=<bytes>\n" then one line per tensor: "<i|o> <dtype> <name> <nbDims> <d0> <d1> ..." */
+    /* "FAKEPLAN2 dm=<bytes>\n" then one line per tensor: "<i|o> <dtype> <name> <nbDims> <d0> <d1> ...".
+     * FAKEPLAN3: the same, with the lines "onnx <path of the part's ONNX file>" and "ort <path of libonnxruntime.so>". */
     char *text = calloc(1, size + 1);
     memcpy(text, blob, size);
     Multi *m = calloc(1, sizeof(Multi));
     long long dm = 0;
+    int version = 0;
+    char onnx[1024] = "", ortlib[1024] = "";
     char *save = NULL;
     char *line = strtok_r(text, "\n", &save);
-    if (!line || sscanf(line, "FAKEPLAN2 dm=%lld", &dm) != 1) { free(text); free(m); log_to(self->logger, 1, "fake: not a plan"); return NULL; }
-    while ((line = strtok_r(NULL, "\n", &save)) != NULL && m->n < MAXT)
+    if (!line || sscanf(line, "FAKEPLAN%d dm=%lld", &version, &dm) != 2 || (version != 2 && version != 3)) { free(text); free(m); log_to(self->logger, 1, "fake: not a plan"); return NULL; }
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL)
     {
+        if (version == 3 && strncmp(line, "onnx ", 5) == 0) { snprintf(onnx, sizeof onnx, "%s", line + 5); continue; }
+        if (version == 3 && strncmp(line, "ort ", 4) == 0) { snprintf(ortlib, sizeof ortlib, "%s", line + 4); continue; }
+        if (m->n >= MAXT) break;
         char mode = 0; int dtype = 0, nb = 0, used = 0;
         if (sscanf(line, " %c %d %255s %d%n", &mode, &dtype, m->name[m->n], &nb, &used) != 4 || nb < 0 || nb > 8) continue;
         m->mode[m->n] = mode == 'i' ? 1 : 2;
@@ -360,18 +620,21 @@ static Pub *rt_deserialize_multi(Impl *self, const void *blob, size_t size)
         m->n++;
     }
     free(text);
+    OrtPart *ort = NULL;
+    if (version == 3 && !(ort = ort_open(self->logger, m, onnx, ortlib))) { free(m); return NULL; }
     Pub *e = new_object("ICudaEngine", engine_vtable(), self->logger);
     e->impl->multi = 1;
     e->impl->data = (char *)m;
     e->impl->dev_size = dm;
     e->impl->wrong_pimpl = g_wrong_pimpl;
+    if (ort) { e->impl->ort = ort; e->impl->cleanup = ort_engine_cleanup; }
     return e;
 }
 
 static Pub *rt_deserialize(Impl *self, const void *blob, size_t size)
 {
     char text[512] = {0};
-    if (size >= 9 && memcmp(blob, "FAKEPLAN2", 9) == 0) return rt_deserialize_multi(self, blob, size);
+    if (size >= 9 && (memcmp(blob, "FAKEPLAN2", 9) == 0 || memcmp(blob, "FAKEPLAN3", 9) == 0)) return rt_deserialize_multi(self, blob, size);
     if (size < 8 || size >= sizeof text || memcmp(blob, "FAKEPLAN", 8) != 0) { log_to(self->logger, 1, "fake: not a plan"); return NULL; }
     memcpy(text, blob, size);
     Pub *e = new_object("ICudaEngine", engine_vtable(), self->logger);
