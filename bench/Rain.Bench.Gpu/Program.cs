@@ -7,7 +7,7 @@ using Rain.Gpu.Checks;
 // same run; with --tensorrt, the TensorRT section only (TensorRtCheck, ending with the session check).
 // --tensorrt-wiring <bundle> and --tensorrt-stream <bundle> [--steps N] [--max-diff D] [--max-mean M] run the TensorRT
 // stream on the bundle's plans (the CI's fake TensorRT): wired, or compared with the CPU streamer and judged.
-// --tensorrt-session <bundle> [--steps N] [--max-diff D] runs the TensorRT backend through the public API against a CPU
+// --tensorrt-session <bundle> [--steps N] [--max-diff D [--max-mean M]] runs the TensorRT backend through the public API against a CPU
 // session (SessionCheck; judged only with --max-diff). Exit code: 0 all checks passed, 1 a check failed, 2 no usable GPU.
 int tensorrt = Array.IndexOf(args, "--tensorrt"), wiring = Array.IndexOf(args, "--tensorrt-wiring"), streamCheck = Array.IndexOf(args, "--tensorrt-stream");
 int session = Array.IndexOf(args, "--tensorrt-session");
@@ -46,7 +46,7 @@ if (session >= 0)
         return 2;
     }
 
-    return SessionCheck.Run(args[session + 1], (int)Option("--steps", 8), args.Contains("--max-diff") ? (int)Option("--max-diff", 0) : null, Console.Out);
+    return SessionCheck.Run(args[session + 1], (int)Option("--steps", 8), args.Contains("--max-diff") ? (int)Option("--max-diff", 0) : null, Console.Out, Option("--max-mean", 0.01));
 }
 
 if (tensorrt >= 0)

@@ -118,6 +118,39 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         Assert.Equal(0, code);
     }
 
+    [Fact]
+    public void TheTensorRtBackendThroughThePublicApiMatchesTheCpuBackendOnTheFakeDriver()
+    {
+        if (!Ready())
+            return;
+        // The backend as a user runs it: RainEngine.Load with EngineBackend.TensorRt (TensorRT, GPU and plan checks, device,
+        // kernels, engines, TrtPipeline), a session whose step thread is not the thread that loaded the engine (so the
+        // CUDA context must follow it), poses pushed and frames read in order — against a CPU engine's session on the same
+        // bundle, seed, reference and poses. The FAKEPLAN3 engines run each part's ONNX on ONNX Runtime in fp32, so the
+        // bound is TheTensorRtStreamMatchesTheCpuStreamer…'s and for the same reasons: at most 1 of 255 on a byte, mean
+        // at most 0.01 (fp32 rounding of the attention kernel, lcm_step_roll and noise against their C# counterparts).
+        string copy = bundle.Copy("trt-session");
+        var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
+        FakeTensorRt.WriteOnnxRuntimePlans(copy, Path.Combine(Path.GetDirectoryName(ConsolePath())!, "runtimes", "linux-x64", "native", "libonnxruntime.so"));
+        int steps = manifest.Levels + 1; // L−1 filler steps, then 2 chunks out
+        var (code, text) = RunConsole($"--tensorrt-session \"{copy}\" --steps {steps} --max-diff 1 --max-mean 0.01", skipKernels: false, ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
+        output.WriteLine(text);
+        Assert.Contains($"tensorrt session: TensorRT {FakeTensorRt.Version} FP16 plans (", text, StringComparison.Ordinal);
+        Assert.Contains("each step replays one captured CUDA graph", text, StringComparison.Ordinal);
+        int frames = 2 * manifest.FramesPerLevel;
+        var summary = System.Text.RegularExpressions.Regex.Match(text,
+            $@"tensorrt session: {steps} steps, frames (\d+) \(CPU (\d+), expected {frames}\), vs the CPU session: mean \|Δ\| ([0-9.Ee+-]+) of 255, max (\d+), (\d+) of (\d+) bytes differ; (\d+) distinct byte values in the CPU frames; graph captured");
+        Assert.True(summary.Success, "no summary line with the graph captured");
+        Assert.Equal(frames, int.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(frames, int.Parse(summary.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(double.Parse(summary.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 0.01);
+        Assert.InRange(int.Parse(summary.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 1);
+        Assert.Equal(frames * manifest.Width * manifest.Height * 3, long.Parse(summary.Groups[6].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(int.Parse(summary.Groups[7].Value, System.Globalization.CultureInfo.InvariantCulture), 17, 256); // not flat
+        Assert.Contains("tensorrt session: PASS", text, StringComparison.Ordinal);
+        Assert.Equal(0, code);
+    }
+
     private bool Ready()
     {
         if (Driver.Value is not null)
