@@ -6,7 +6,8 @@
 #   bash bench/gpu-check.sh [--checks-only | --bench-only]
 # TensorRT section: when a bundle is carried in artifacts/trt-bundle (or RAIN_TRT_BUNDLE) and libnvinfer is found
 # (RAIN_TENSORRT_DIR, the Python environment's tensorrt_libs, or the loader path), the same app then builds the
-# bundle's FP16 plans on this GPU and runs the UNet plan on them against the CPU engine. Prepare the bundle with
+# bundle's FP16 plans on this GPU, runs the UNet plan and the whole stream on them against the CPU engine, then the
+# TensorRT backend through the public API against a CPU session (frame differences reported). Prepare the bundle with
 #   dotnet run --project src/Rain.Cli -c Release -- export --preset tiny --seed 1 --out artifacts/trt-bundle
 # (about 27 MB; with the 36 MB app the carry stays under 64 MiB).
 # Exit code: 0 all checks passed, 1 a check failed, 2 no usable GPU or no published app.
