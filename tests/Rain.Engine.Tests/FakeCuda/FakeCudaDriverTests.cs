@@ -151,6 +151,33 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         Assert.Equal(0, code);
     }
 
+    [Fact]
+    public void RainBenchRunsOnTheTensorRtBackendOnTheFakeDriver()
+    {
+        if (!Ready())
+            return;
+        // The CLI path of the backend: `rain bench --backend tensorrt` loads it through the engine's factory, drives the
+        // stream and reports the device stage, the graph and the JSON. Wiring plans and kernels recorded but not run
+        // (numerics are the two tests above): this is about the command, quickly.
+        string copy = bundle.Copy("trt-bench");
+        FakeTensorRt.WriteWiringPlans(copy);
+        string json = Path.Combine(copy, "bench.json");
+        var (code, text) = Run(CliPath(), $"bench --bundle \"{copy}\" --backend tensorrt --warmup 4 --steps 3 --json \"{json}\"", skipKernels: true,
+            ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
+        output.WriteLine(text);
+        Assert.Equal(0, code);
+        Assert.Contains($"backend: TensorRT {FakeTensorRt.Version} FP16 plans (", text, StringComparison.Ordinal);
+        Assert.Contains("backend after the run: ", text, StringComparison.Ordinal);
+        Assert.Contains("each step replays one captured CUDA graph", text, StringComparison.Ordinal);
+        Assert.Matches(@"\n  Device +mean ", text);
+        Assert.DoesNotMatch(@"\n  UNetParts ", text); // CPU stages are not timed on a GPU backend, so not listed
+        Assert.Contains("engine overhead (step − device step)", text, StringComparison.Ordinal);
+        var report = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!;
+        Assert.Equal("TensorRt", (string?)report["backend"]);
+        Assert.Equal(3, (int?)report["steps"]);
+        Assert.True((double?)report["stages_ms"]!["Device"]!["mean"] > 0);
+    }
+
     private bool Ready()
     {
         if (Driver.Value is not null)
@@ -160,9 +187,11 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         return false;
     }
 
-    private static (int Code, string Output) RunConsole(string arguments, bool skipKernels, params (string Name, string Value)[] environment)
+    private static (int Code, string Output) RunConsole(string arguments, bool skipKernels, params (string Name, string Value)[] environment) =>
+        Run(ConsolePath(), arguments, skipKernels, environment);
+
+    private static (int Code, string Output) Run(string console, string arguments, bool skipKernels, params (string Name, string Value)[] environment)
     {
-        string console = ConsolePath();
         Assert.True(File.Exists(console), $"{console} was not built (Rain.Engine.Tests references the project for that).");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet, $"exec \"{console}\" {arguments}") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -177,10 +206,16 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the GPU check console did not finish within 5 minutes on the fake driver");
+            throw new TimeoutException($"{Path.GetFileName(console)} did not finish within 5 minutes on the fake driver");
         }
 
         return (process.ExitCode, stdout + stderr.Result);
+    }
+
+    private static string CliPath()
+    {
+        string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "Rain.Cli", "bin", config, "net10.0", "rain.dll"));
     }
 
     private static string ConsolePath()
