@@ -20,50 +20,28 @@ internal static class SessionCheck
         using var trt = RainEngine.Load(bundlePath, new EngineOptions { Backend = EngineBackend.TensorRt, Seed = Seed });
         using var cpu = RainEngine.Load(bundlePath, new EngineOptions { Seed = Seed });
         var random = new Random(13);
-        RgbImage Image(int w, int h)
-        {
-            var pixels = new byte[w * h * 3];
-            random.NextBytes(pixels);
-            return new RgbImage(w, h, pixels);
-        }
-
         var m = trt.Bundle.Manifest;
-        var reference = Image(m.ReferenceWidth, m.ReferenceHeight);
-        var poses = Enumerable.Range(0, steps * trt.FramesPerStep).Select(_ => Image(trt.Width, trt.Height)).ToArray();
+        var reference = FrameDifference.RandomImage(random, m.ReferenceWidth, m.ReferenceHeight);
+        var poses = Enumerable.Range(0, steps * trt.FramesPerStep).Select(_ => FrameDifference.RandomImage(random, trt.Width, trt.Height)).ToArray();
         var (trtFrames, trtStats) = Stream(trt, reference, poses);
         var (cpuFrames, cpuStats) = Stream(cpu, reference, poses);
 
         int expected = (steps - trt.StartupSteps) * trt.FramesPerStep;
-        long sum = 0, count = 0, differing = 0;
-        int worst = 0;
-        var values = new HashSet<byte>();
+        var diff = new FrameDifference();
         for (int i = 0; i < Math.Min(trtFrames.Count, cpuFrames.Count); i++)
-        {
-            var a = trtFrames[i];
-            var b = cpuFrames[i];
-            for (int j = 0; j < a.Length; j++)
-            {
-                int d = Math.Abs(a[j] - b[j]);
-                values.Add(b[j]);
-                differing += d > 0 ? 1 : 0;
-                sum += d;
-                worst = Math.Max(worst, d);
-                count++;
-            }
-        }
+            diff.Add(trtFrames[i], cpuFrames[i]);
 
         var ci = CultureInfo.InvariantCulture;
         var driver = ((Engine.Backends.TensorRt.TrtBackend)trt.Backend).Pipeline.Driver;
-        double mean = (double)sum / Math.Max(1, count);
         o.WriteLine($"tensorrt session: {trt.BackendDescription}");
         o.WriteLine(string.Create(ci, $"tensorrt session: {steps} steps, frames {trtFrames.Count} (CPU {cpuFrames.Count}, expected {expected}), " +
-            $"vs the CPU session: mean |Δ| {mean:G3} of 255, max {worst}, {differing} of {count} bytes differ; {values.Count} distinct byte values in the CPU frames; " +
+            $"vs the CPU session: mean |Δ| {diff.Mean:G3} of 255, max {diff.Max}, {diff.Differing} of {diff.Bytes} bytes differ; {diff.DistinctValues} distinct byte values in the CPU frames; " +
             $"graph {(driver.IsCaptured ? "captured" : $"not captured ({driver.CaptureFailure ?? "off"})")}"));
         o.WriteLine(string.Create(ci, $"tensorrt session: step {trtStats.StepTime}; device stage mean {trtStats.Stages[Stage.Device].Mean:F3} ms; frame latency p50 {trtStats.FrameLatency.P50:F1} ms; " +
             $"{trtStats.FramesPerSecond:F1} fps; managed allocation in the last step {trtStats.AllocatedBytesLastStep} B"));
         o.WriteLine(string.Create(ci, $"tensorrt session: CPU session step {cpuStats.StepTime}"));
         bool ok = trtFrames.Count == expected && cpuFrames.Count == expected
-            && (maxDiff is null || (worst <= maxDiff && mean <= maxMean && values.Count > 16 && driver.IsCaptured));
+            && (maxDiff is null || (diff.Max <= maxDiff && diff.Mean <= maxMean && diff.DistinctValues > 16 && driver.IsCaptured));
         o.WriteLine(ok ? "tensorrt session: PASS" : "tensorrt session: FAIL");
         return ok ? 0 : 1;
     }

@@ -5,7 +5,6 @@ using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Interop.TensorRt;
-using Rain.Engine.Media;
 
 namespace Rain.Bench.Gpu;
 
@@ -38,7 +37,7 @@ internal static class TensorRtCheck
         o.WriteLine($"tensorrt: {results.Count(r => r.Built)} plans built, {results.Count(r => !r.Built)} reused in {build.Elapsed.TotalSeconds:F1} s ({results.Sum(r => r.PlanBytes) / 1e6:F1} MB)");
         var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
 
-        using var engines = new TrtEngineSet(library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+        using var engines = target.OpenEngines();
         using var arena = device.Allocate(Math.Max(engines.ArenaBytes, 256));
         engines.UseArena(arena.Address, arena.Bytes);
         using var kernels = new CudaKernels(device);
@@ -94,10 +93,9 @@ internal static class TensorRtCheck
     /// </summary>
     public static int Stream(CudaDevice device, string bundlePath, int steps, int maxDiff, double maxMean, TextWriter o)
     {
-        var (library, _) = TrtBackendProbe.ProbeRuntime(null, () => device.Capability);
-        var bundle = ModelBundle.Load(bundlePath);
-        var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
-        using var engines = new TrtEngineSet(library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+        var target = LocatePlans(device, bundlePath);
+        var (bundle, library) = (target.Bundle, target.Library);
+        using var engines = target.OpenEngines();
         using var kernels = new CudaKernels(device);
         o.WriteLine($"tensorrt stream: TensorRT {library.VersionText} ({library.InferPath}), {engines.Parts.Count} engines; bundle {bundle.Folder}");
         var r = CompareStream(device, bundle, engines, kernels, steps, o);
@@ -133,16 +131,9 @@ internal static class TensorRtCheck
     {
         var m = bundle.Manifest;
         var random = new Random(5);
-        RgbImage Image(int w, int h)
-        {
-            var pixels = new byte[w * h * 3];
-            random.NextBytes(pixels);
-            return new RgbImage(w, h, pixels);
-        }
-
-        var reference = Image(m.ReferenceWidth, m.ReferenceHeight);
+        var reference = FrameDifference.RandomImage(random, m.ReferenceWidth, m.ReferenceHeight);
         int p = m.FramesPerLevel;
-        var poses = Enumerable.Range(0, (steps + m.Levels) * p).Select(_ => Image(m.Width, m.Height)).ToArray();
+        var poses = Enumerable.Range(0, (steps + m.Levels) * p).Select(_ => FrameDifference.RandomImage(random, m.Width, m.Height)).ToArray();
         using var gpu = new TrtPipeline(bundle, engines, device, kernels, seed: 3, useGraph: true);
         using var cpuPipe = new CpuPipeline(bundle, 0, parallelAttention: true);
         gpu.SetReference(reference);
@@ -152,9 +143,8 @@ internal static class TensorRtCheck
         var cpuFrames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
         var gpuMs = new List<double>();
         var cpuMs = new List<double>();
-        var seen = new bool[256];
-        long diffSum = 0, count = 0, differing = 0, saturated = 0;
-        int diffMax = 0, emitted = 0, total = steps + m.Levels - 1;
+        var all = new FrameDifference();
+        int emitted = 0, total = steps + m.Levels - 1;
         string? mismatch = null;
         for (int k = 0; k < total; k++)
         {
@@ -179,42 +169,24 @@ internal static class TensorRtCheck
             }
 
             emitted++;
-            long stepSum = 0, stepDiffering = 0, bytes = (long)p * gpuFrames[0].Length;
-            int stepMax = 0;
+            var step = new FrameDifference();
             for (int i = 0; i < p; i++)
-            {
-                for (int j = 0; j < gpuFrames[i].Length; j++)
-                {
-                    byte v = cpuFrames[i][j];
-                    int d = Math.Abs(gpuFrames[i][j] - v);
-                    stepSum += d;
-                    stepDiffering += d == 0 ? 0 : 1;
-                    stepMax = Math.Max(stepMax, d);
-                    seen[v] = true;
-                    saturated += v is 0 or 255 ? 1 : 0;
-                }
-            }
-
-            diffSum += stepSum;
-            differing += stepDiffering;
-            count += bytes;
-            diffMax = Math.Max(diffMax, stepMax);
+                step.Add(gpuFrames[i], cpuFrames[i]);
+            all.Add(step);
             o.WriteLine($"tensorrt stream step {k}: outcome {a} on both, chunk {a.DecodedChunk} emitted ({(gpu.Driver.IsCaptured ? "graph" : "eager")}): " +
-                $"max |Δ| {stepMax}, mean {(double)stepSum / bytes:F6}, {stepDiffering} of {bytes} bytes differ");
+                $"max |Δ| {step.Max}, mean {step.Mean:F6}, {step.Differing} of {step.Bytes} bytes differ");
         }
 
         double[] g = [.. gpuMs.Skip(Math.Min(m.Levels, gpuMs.Count - 1)).Order()], c = [.. cpuMs.Skip(Math.Min(m.Levels, cpuMs.Count - 1)).Order()];
-        double mean = (double)diffSum / Math.Max(1, count);
-        long frames = count / 3 / m.Width / m.Height;
-        int distinct = seen.Count(v => v);
-        o.WriteLine($"tensorrt: stream of {total} steps ({frames} frames) vs the CPU engine: mean |Δ| {mean:F6} of 255, max {diffMax}, {differing} of {count} bytes differ; " +
+        long frames = all.Bytes / 3 / m.Width / m.Height;
+        o.WriteLine($"tensorrt: stream of {total} steps ({frames} frames) vs the CPU engine: mean |Δ| {all.Mean:F6} of 255, max {all.Max}, {all.Differing} of {all.Bytes} bytes differ; " +
             $"graph {(gpu.Driver.IsCaptured ? "captured" : $"not captured ({gpu.Driver.CaptureFailure ?? "disabled"})")}; " +
-            $"the CPU frames take {distinct} byte values, {100.0 * saturated / Math.Max(1, count):F1}% at 0 or 255");
+            $"the CPU frames take {all.DistinctValues} byte values, {100.0 * all.Saturated / Math.Max(1, all.Bytes):F1}% at 0 or 255");
         o.WriteLine($"| stream step | p50 ms | p95 ms | fps (p frames per step) |");
         o.WriteLine($"| --- | --- | --- | --- |");
         o.WriteLine($"| CPU engine | {P(c, 50):F2} | {P(c, 95):F2} | {p * 1000 / Math.Max(1e-9, c.Average()):F1} |");
         o.WriteLine($"| TensorRT ({engines.Parts.Count} engines) | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
-        return new StreamComparison(total, emitted, frames, mean, diffMax, distinct, gpu.Driver.IsCaptured, mismatch);
+        return new StreamComparison(total, emitted, frames, all.Mean, all.Max, all.DistinctValues, gpu.Driver.IsCaptured, mismatch);
     }
 
     /// <summary>
@@ -224,22 +196,14 @@ internal static class TensorRtCheck
     /// </summary>
     public static int Wiring(CudaDevice device, string bundlePath, int steps, TextWriter o)
     {
-        var (library, _) = TrtBackendProbe.ProbeRuntime(null, () => device.Capability);
-        var bundle = ModelBundle.Load(bundlePath);
-        var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
-        using var engines = new TrtEngineSet(library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
+        var target = LocatePlans(device, bundlePath);
+        var bundle = target.Bundle;
+        using var engines = target.OpenEngines();
         using var kernels = new CudaKernels(device);
         using var pipe = new TrtPipeline(bundle, engines, device, kernels, seed: 1, useGraph: true);
         var m = bundle.Manifest;
         var random = new Random(2);
-        RgbImage Image(int w, int h)
-        {
-            var pixels = new byte[w * h * 3];
-            random.NextBytes(pixels);
-            return new RgbImage(w, h, pixels);
-        }
-
-        pipe.SetReference(Image(m.ReferenceWidth, m.ReferenceHeight));
+        pipe.SetReference(FrameDifference.RandomImage(random, m.ReferenceWidth, m.ReferenceHeight));
         int p = m.FramesPerLevel, emitted = 0;
         var frames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
         bool zero = true;
@@ -247,7 +211,7 @@ internal static class TensorRtCheck
         {
             foreach (var f in frames)
                 f.AsSpan().Fill(0xA5);
-            var poses = Enumerable.Range(0, p).Select(_ => Image(m.Width, m.Height)).ToArray();
+            var poses = Enumerable.Range(0, p).Select(_ => FrameDifference.RandomImage(random, m.Width, m.Height)).ToArray();
             var outcome = pipe.Step(poses, frames);
             if (outcome.Emit)
             {
@@ -339,6 +303,13 @@ internal static class TensorRtCheck
         bool ok = finite && same && relL2 < 5e-2;
         o.WriteLine(ok ? "tensorrt: PASS" : "tensorrt: FAIL");
         return ok ? 0 : 1;
+    }
+
+    /// <summary>TensorRT, the bundle and its current plans for this device (the backend's own checks).</summary>
+    private static TrtBackendTarget LocatePlans(CudaDevice device, string bundlePath)
+    {
+        var (library, _) = TrtBackendProbe.ProbeRuntime(null, () => device.Capability);
+        return TrtBackendProbe.LocatePlans(ModelBundle.Load(bundlePath), library, device.Capability, verifyHashes: true);
     }
 
     private static double[] Time(int steps, Action step)

@@ -101,7 +101,7 @@ public sealed class RainEngine : IDisposable
                 var target = TrtBackendProbe.LocatePlans(bundle, library, gpu, options.VerifyBundleHashes);
                 try
                 {
-                    return (bundle, new TrtBackend(bundle, target, options));
+                    return (bundle, new TrtBackend(target, options));
                 }
                 catch (Exception e) when (e is Interop.TensorRt.TrtException or CudaException)
                 {

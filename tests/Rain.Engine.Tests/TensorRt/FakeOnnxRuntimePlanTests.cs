@@ -39,7 +39,7 @@ public sealed class FakeOnnxRuntimePlanTests : IClassFixture<GoldenBundle>, IDis
         var target = TrtBackendProbe.LocatePlans(bundle, _lib, FakeGpu, verifyHashes: true);
         Assert.Equal(folder, target.PlanFolder);
         Assert.Equal(EngineIndex.GpuKey(FakeTensorRt.Version, FakeTensorRt.ComputeCapability, fp16: true), Path.GetFileName(folder));
-        using (var set = new TrtEngineSet(_lib, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p)))))
+        using (var set = target.OpenEngines())
         {
             Assert.Equal(bundle.Manifest.Parts.Count, set.Parts.Count);
             Assert.Equal(4096 + (256 * bundle.Manifest.Parts.Count), set.ArenaBytes);

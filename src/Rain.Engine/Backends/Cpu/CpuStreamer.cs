@@ -34,12 +34,7 @@ internal sealed class CpuStreamer : IStreamer
     public StageTimings Timings { get; set; }
 
     /// <summary>Checks that <paramref name="pose"/> fits the stream (size, buffer) without touching any state.</summary>
-    public void CheckPose(RgbImage pose)
-    {
-        ArgumentNullException.ThrowIfNull(pose);
-        if (pose.Width != _width || pose.Height != _height)
-            throw new ArgumentException($"A pose image must be {_width}x{_height} (the bundle's size); got {pose.Width}x{pose.Height}.", nameof(pose));
-    }
+    public void CheckPose(RgbImage pose) => StepArguments.CheckPose(pose, _width, _height);
 
     /// <summary>
     /// Runs one step on the p poses of the newest chunk. When the step emits (a real chunk left the window), its p
@@ -47,17 +42,13 @@ internal sealed class CpuStreamer : IStreamer
     /// </summary>
     public StepOutcome Step(ReadOnlySpan<RgbImage> poses, ReadOnlySpan<byte[]> frames)
     {
-        if (poses.Length != _p || frames.Length != _p)
-            throw new ArgumentException($"A step takes p = {_p} poses and {_p} frame buffers; got {poses.Length} and {frames.Length}.");
+        StepArguments.CheckStep(poses, frames, _p, _width, _height);
         long stepStart = Stopwatch.GetTimestamp();
         long t = stepStart;
         var u8 = _pipe.PoseU8.U8;
         int plane = _height * _width;
         for (int i = 0; i < _p; i++)
-        {
-            CheckPose(poses[i]);
             FrameConversion.Rgb8ToPlanar(poses[i].Pixels, u8.Slice(i * 3 * plane, 3 * plane), 1, _height, _width);
-        }
 
         Timings.Add(Stage.PoseInput, t);
         _pipe.RunPoseGuider(Timings);

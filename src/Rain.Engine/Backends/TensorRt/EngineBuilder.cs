@@ -38,9 +38,11 @@ internal readonly record struct PartBuildResult(string Part, bool Built, string 
 internal static class EngineBuilder
 {
     /// <summary>Loads TensorRT and resolves the target SM, or throws <see cref="TrtException"/> naming what is missing.</summary>
-    public static (TrtLibrary Library, int Sm) Prepare(EngineBuildSettings settings)
+    public static (TrtLibrary Library, int Sm) Prepare(EngineBuildSettings settings) => Prepare(settings, TrtLibrary.Load(settings.TensorRtDirectory));
+
+    /// <summary><see cref="Prepare(EngineBuildSettings)"/> with TensorRT already loaded.</summary>
+    public static (TrtLibrary Library, int Sm) Prepare(EngineBuildSettings settings, TrtLibrary library)
     {
-        var library = TrtLibrary.Load(settings.TensorRtDirectory);
         if (library.ParserPath is null)
             throw new TrtException($"TensorRT's ONNX parser (libnvonnxparser) was not found beside {library.InferPath}; it ships with TensorRT and is needed to build engines.");
         int sm = settings.ComputeCapability ?? DetectSm();

@@ -1,6 +1,5 @@
 using Rain.Engine.Api;
 using Rain.Engine.Backends.Cuda;
-using Rain.Engine.Bundle;
 using Rain.Engine.Media;
 
 namespace Rain.Engine.Backends.TensorRt;
@@ -13,26 +12,25 @@ namespace Rain.Engine.Backends.TensorRt;
 internal sealed class TrtBackend : IStreamBackend
 {
     private readonly CudaDevice _device;
-    private readonly CudaKernels? _kernels;
-    private readonly TrtEngineSet? _engines;
-    private readonly TrtPipeline? _pipeline;
+    private readonly CudaKernels _kernels;
+    private readonly TrtEngineSet _engines;
+    private readonly TrtPipeline _pipeline;
     private readonly string _what;
 
-    public TrtBackend(ModelBundle bundle, TrtBackendTarget target, EngineOptions options)
+    public TrtBackend(TrtBackendTarget target, EngineOptions options)
     {
-        ArgumentNullException.ThrowIfNull(bundle);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(options);
         _device = CudaDevice.Open();
         try
         {
             _kernels = new CudaKernels(_device);
-            _engines = new TrtEngineSet(target.Library, bundle.Manifest.Parts.Keys.Select(p => (p, target.PlanPath(p), bundle.Part(p))));
-            _pipeline = new TrtPipeline(bundle, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
+            _engines = target.OpenEngines();
+            _pipeline = new TrtPipeline(target.Bundle, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
         }
         catch
         {
-            Dispose();
+            Dispose(); // disposes what was made; the rest is still null
             throw;
         }
 
@@ -40,14 +38,14 @@ internal sealed class TrtBackend : IStreamBackend
             $"(SM {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10})";
     }
 
-    public long BufferBytes => _pipeline!.BufferBytes;
+    public long BufferBytes => _pipeline.BufferBytes;
 
     /// <summary>The TensorRT version, precision, plans and GPU, and whether the step runs as a CUDA graph (known after the first emitting step).</summary>
     public string Description
     {
         get
         {
-            var driver = _pipeline!.Driver;
+            var driver = _pipeline.Driver;
             string graph = driver.IsCaptured ? "each step replays one captured CUDA graph"
                 : driver.CaptureFailure is { } failure ? $"steps enqueued part by part: the CUDA graph capture failed ({failure})"
                 : !driver.UsesGraph ? "steps enqueued part by part (CUDA graphs off)"
@@ -57,11 +55,11 @@ internal sealed class TrtBackend : IStreamBackend
     }
 
     /// <summary>The stream (tests and the GPU check read its driver's capture state).</summary>
-    public TrtPipeline Pipeline => _pipeline!;
+    public TrtPipeline Pipeline => _pipeline;
 
     public IStreamer Start(RgbImage reference, StageTimings timings)
     {
-        _pipeline!.SetReference(reference); // restarts the stream from the clean start
+        _pipeline.SetReference(reference); // restarts the stream from the clean start
         _pipeline.Timings = timings;
         return _pipeline;
     }

@@ -6,14 +6,18 @@ using Rain.Engine.Interop.TensorRt;
 namespace Rain.Engine.Backends.TensorRt;
 
 /// <summary>The TensorRT library, the GPU and the bundle's plan folder that the TensorRT backend will use.</summary>
+/// <param name="Bundle">The bundle the plans belong to.</param>
 /// <param name="Library">The loaded libnvinfer.</param>
 /// <param name="Gpu">The CUDA device's capability (available).</param>
 /// <param name="PlanFolder">The bundle's <c>engines/&lt;gpu-key&gt;</c> folder.</param>
 /// <param name="Index">Its index: every part of the bundle has a current plan in it.</param>
-internal sealed record TrtBackendTarget(TrtLibrary Library, CudaCapability Gpu, string PlanFolder, EngineIndex Index)
+internal sealed record TrtBackendTarget(ModelBundle Bundle, TrtLibrary Library, CudaCapability Gpu, string PlanFolder, EngineIndex Index)
 {
     /// <summary>The plan file of <paramref name="part"/>.</summary>
     public string PlanPath(string part) => Path.Combine(PlanFolder, Index.Parts[part].Plan);
+
+    /// <summary>Deserializes every part's plan, checked against the bundle's contract (<see cref="TrtEngineSet"/>).</summary>
+    public TrtEngineSet OpenEngines() => new(Library, Bundle.Manifest.Parts.Keys.Select(p => (p, PlanPath(p), Bundle.Part(p))));
 }
 
 /// <summary>
@@ -95,7 +99,7 @@ internal static class TrtBackendProbe
                     $"The TensorRT plans in {folder} do not fit the bundle: {string.Join("; ", problems)}. {build} (onnx2trt rebuilds exactly the stale plans.)");
             }
 
-            return new TrtBackendTarget(library, gpu, folder, index);
+            return new TrtBackendTarget(bundle, library, gpu, folder, index);
         }
 
         throw new BackendUnavailableException(

@@ -128,12 +128,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
     public long BufferBytes => Driver.BufferBytes + UNet.BufferBytes + _owned.OfType<DeviceBuffer>().Sum(b => b.Bytes);
 
     /// <inheritdoc/>
-    public void CheckPose(RgbImage pose)
-    {
-        ArgumentNullException.ThrowIfNull(pose);
-        if (pose.Width != _width || pose.Height != _height)
-            throw new ArgumentException($"A pose image must be {_width}x{_height} (the bundle's size); got {pose.Width}x{pose.Height}.", nameof(pose));
-    }
+    public void CheckPose(RgbImage pose) => StepArguments.CheckPose(pose, _width, _height);
 
     /// <summary>Fuses a reference image (CLIP, VAE encoder, ReferenceNet, run once on the device) and restarts the stream.</summary>
     public void SetReference(RgbImage reference)
@@ -153,16 +148,12 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
     /// <summary>One step: p poses in; when a real chunk left the window, its p frames (H·W·3 bytes each) out.</summary>
     public StepOutcome Step(ReadOnlySpan<RgbImage> poses, ReadOnlySpan<byte[]> frames)
     {
-        if (poses.Length != _p || frames.Length != _p)
-            throw new ArgumentException($"A step takes p = {_p} poses and {_p} frame buffers; got {poses.Length} and {frames.Length}.");
+        StepArguments.CheckStep(poses, frames, _p, _width, _height);
         long stepStart = Stopwatch.GetTimestamp();
         int imageBytes = _height * _width * 3;
         var input = Driver.PoseInput;
         for (int i = 0; i < _p; i++)
-        {
-            CheckPose(poses[i]);
             poses[i].Pixels.CopyTo(input.Slice(i * imageBytes, imageBytes));
-        }
 
         Timings.Add(Stage.PoseInput, stepStart);
         long t = Stopwatch.GetTimestamp();
