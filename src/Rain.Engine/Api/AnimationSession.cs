@@ -47,7 +47,7 @@ public sealed class AnimationSession : IDisposable
         _options = options;
         _p = engine.FramesPerStep;
         _levels = engine.Bundle.Manifest.Levels;
-        _input = new (RgbImage, long)[options.InputCapacity];
+        _input = new (RgbImage, long)[Math.Max(options.InputCapacity, _p)]; // a step needs p queued poses
         _output = new AnimatedFrame?[Math.Max(options.OutputCapacity, _p)];
         _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
         for (int i = 0; i < _output.Length + _p; i++)
