@@ -60,5 +60,5 @@ public class AttentionOrderBenchmarks
     }
 
     [Benchmark]
-    public void FixedOrderReference() => CrossNoiseAttention.Reference(_q, _k, _v, _o, Frames, Tokens, Channels, Heads);
+    public void FixedOrderReference() => CrossNoiseAttention.ReferenceTokens(_q, _k, _v, _o, Frames, Tokens, Channels, Heads, 0, Tokens); // one thread, as the baseline
 }

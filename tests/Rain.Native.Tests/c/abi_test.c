@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static unsigned char *read_file(const char *path, size_t expected) {
   FILE *f = fopen(path, "rb");
@@ -135,6 +136,19 @@ static void check(const char *name, int condition, const char *format, ...) {
   failures++;
 }
 
+typedef struct blocked_read {
+  rain_session *session;
+  unsigned char *frame;
+  int stride;
+  rain_status status;
+} blocked_read;
+
+static void *read_until_freed(void *p) {
+  blocked_read *b = p;
+  b->status = rain_session_read_frame(b->session, b->frame, b->stride, -1, NULL, NULL);
+  return NULL;
+}
+
 static void *fresh_thread_error(void *p) {
   *(const char **)p = rain_last_error();
   return NULL;
@@ -240,6 +254,17 @@ static int errors(int argc, char **argv) {
   expect("read on a freed session", rain_session_read_frame(s, frame, w * 3, 0, NULL, NULL), RAIN_ERR_ARGUMENT);
   rain_session_free(s); /* double free: harmless */
   rain_session_free(NULL);
+
+  /* freeing a session wakes a reader blocked on it (it sees the session closed, or already gone) */
+  expect("create for a blocked reader", rain_session_create(engine, image, w, h, w * 3, &s), RAIN_OK);
+  blocked_read blocked = { s, frame, w * 3, RAIN_OK };
+  pthread_t blocked_thread;
+  pthread_create(&blocked_thread, NULL, read_until_freed, &blocked);
+  struct timespec pause = { 0, 200 * 1000 * 1000 };
+  nanosleep(&pause, NULL);
+  rain_session_free(s);
+  pthread_join(blocked_thread, NULL);
+  check("free wakes a blocked reader", blocked.status == RAIN_ERR_CLOSED || blocked.status == RAIN_ERR_ARGUMENT, "reader got %s", rain_status_name(blocked.status));
 
   /* a new session after the old one was freed; freeing the engine invalidates it */
   expect("create after free", rain_session_create(engine, image, w, h, w * 3, &s), RAIN_OK);
