@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Rain.Engine.Api;
 using Rain.Engine.Backends.Cuda;
-using Rain.Engine.Bundle;
 
 namespace Rain.Cli;
 
@@ -16,6 +15,9 @@ namespace Rain.Cli;
 /// </summary>
 internal static class BenchCommand
 {
+    // The per-step series are kept in memory; a million steps is days of a large model.
+    private const int MaxSteps = 1_000_000;
+
     /// <summary>Stages whose time is spent inside ONNX Runtime runs or the attention kernels, or (GPU) in the device step; the rest is engine overhead.</summary>
     internal static readonly Stage[] ComputeStages = [Stage.PoseGuider, Stage.UNetParts, Stage.Attention, Stage.Decode, Stage.Device];
 
@@ -28,29 +30,30 @@ internal static class BenchCommand
         var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (no attention worker threads)" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON" };
         var chart = new Option<string?>("--chart") { Description = "write a PNG chart: step time over the run and the stage breakdown" };
+        var noCheck = new Option<bool>("--no-numeric-check") { Description = "skip the per-step NaN/inf check of the UNet output and the frames (EngineOptions.CheckNumerics), to time the bare step" };
         var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
         {
-            bundle, steps, warmup, threads, serial, json, chart,
+            bundle, steps, warmup, threads, serial, json, chart, noCheck,
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r)));
+        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), !r.GetValue(noCheck)));
         return command;
     }
 
-    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null)
+    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null, bool checkNumerics = true)
     {
-        if (steps < 1 || warmup < 0)
+        if (steps is < 1 or > MaxSteps || warmup is < 0 or > MaxSteps)
         {
-            e.WriteLine("rain bench: --steps must be at least 1 and --warmup at least 0.");
-            return 2;
+            e.WriteLine($"rain bench: --steps must be 1 to {MaxSteps} and --warmup 0 to {MaxSteps}.");
+            return CliErrors.BadInput;
         }
 
-        try
+        return CliErrors.Run("bench", e, () =>
         {
             var ci = CultureInfo.InvariantCulture;
             var load = Stopwatch.StartNew();
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention });
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention, CheckNumerics = checkNumerics });
             var (bundle, engineBackend) = RainEngine.CreateBackend(bundlePath, options, () => CudaDevice.Probe());
             using var pipe = engineBackend;
             var m = bundle.Manifest;
@@ -109,6 +112,7 @@ internal static class BenchCommand
                 ["levels"] = m.Levels,
                 ["threads"] = threads,
                 ["parallel_attention"] = !serialAttention,
+                ["numeric_check"] = checkNumerics,
                 ["warmup_steps"] = warmup,
                 ["steps"] = steps,
                 ["fps"] = steps * p / seconds,
@@ -139,11 +143,6 @@ internal static class BenchCommand
             if (chartPath is not null)
                 BenchChart.Write(chartPath, stepMs, stages, $"{m.Width}x{m.Height} p={p} L={m.Levels}: {steps * p / seconds:F2} fps, step p50 {step.P50:F0} ms");
             return 0;
-        }
-        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException or BackendUnavailableException or NotSupportedException)
-        {
-            e.WriteLine($"rain bench: {x.Message}");
-            return 2;
-        }
+        });
     }
 }

@@ -33,9 +33,9 @@ internal static class InspectCommand
     /// <summary>Runs the command: 0 when listed (and matching), 1 on a key-set mismatch, 2 when the input cannot be read.</summary>
     internal static int Run(string path, string? expect, bool summary, TextWriter o, TextWriter err)
     {
-        RainKeySet? expected = null;
-        try
+        return CliErrors.Run("inspect", err, () =>
         {
+            RainKeySet? expected = null;
             if (expect is not null)
                 expected = RainKeySets.Get(expect);
             using var checkpoint = Checkpoint.Open(path);
@@ -45,27 +45,17 @@ internal static class InspectCommand
             var comparison = KeySetComparison.Compare(checkpoint.Tensors, expected);
             PrintComparison(comparison, o);
             return comparison.IsMatch ? 0 : 1;
-        }
-        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            err.WriteLine($"rain inspect: {e.Message}");
-            return 2;
-        }
+        });
     }
 
     /// <summary>Describes an ONNX model: 0 when printed, 2 when the file cannot be read as ONNX.</summary>
     internal static int RunOnnx(string path, TextWriter o, TextWriter err)
     {
-        try
+        return CliErrors.Run("inspect", err, () =>
         {
             o.WriteLine(OnnxReport.Read(path).ToString());
             return 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Google.Protobuf.InvalidProtocolBufferException)
-        {
-            err.WriteLine($"rain inspect: {path}: {e.Message}");
-            return 2;
-        }
+        });
     }
 
     private static void PrintTensors(ICheckpoint c, bool summary, TextWriter o)

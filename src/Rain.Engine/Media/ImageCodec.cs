@@ -3,22 +3,23 @@ using SkiaSharp;
 namespace Rain.Engine.Media;
 
 /// <summary>The image file could not be read: missing, corrupt, or in a format the decoder does not know.</summary>
-public sealed class ImageFormatException : Exception
+public sealed class ImageFormatException : RainException
 {
     /// <summary>Creates the exception.</summary>
     public ImageFormatException(string message)
-        : base(message)
+        : base(RainErrorCategory.InvalidInput, message)
     {
     }
 
     /// <summary>Creates the exception with an inner cause.</summary>
     public ImageFormatException(string message, Exception inner)
-        : base(message, inner)
+        : base(RainErrorCategory.InvalidInput, message, inner)
     {
     }
 
     /// <summary>Creates the exception with no message.</summary>
     public ImageFormatException()
+        : base(RainErrorCategory.InvalidInput, "The image cannot be read.")
     {
     }
 }
