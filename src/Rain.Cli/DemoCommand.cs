@@ -98,7 +98,7 @@ internal static class DemoCommand
             $"TensorRT {library.VersionText} plans for sm{sm}: {results.Count(r => r.Built)} built, {results.Count(r => !r.Built)} reused ({Path.GetDirectoryName(results[0].PlanPath)})"));
     }
 
-    /// <summary>The demo bundle: reused from the cache when present and valid, exported (to a temporary folder, then moved) otherwise.</summary>
+    /// <summary>The demo bundle: reused from the cache when present and valid, exported otherwise.</summary>
     internal static string CachedBundle(string? cache, ulong seed, TextWriter o, TextWriter e)
     {
         cache ??= Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "rain");
@@ -118,22 +118,17 @@ internal static class DemoCommand
             }
         }
 
-        string temp = folder + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         string root = Directory.CreateTempSubdirectory("rain-preset-").FullName;
         try
         {
+            // BundleExport writes beside the cache folder and moves the bundle into place when complete.
             var rain = RainConfig.Load(RainPresets.Materialize(Preset, root));
-            BundleExport.Write(rain, temp, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'");
+            BundleExport.Write(rain, folder, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'");
             e.WriteLine();
-            if (Directory.Exists(folder))
-                Directory.Delete(folder, recursive: true);
-            Directory.Move(temp, folder);
         }
         finally
         {
             Directory.Delete(root, recursive: true);
-            if (Directory.Exists(temp))
-                Directory.Delete(temp, recursive: true);
         }
 
         o.WriteLine($"bundle: {folder} (exported: the '{Preset}' preset with random weights, seed {seed})");

@@ -65,7 +65,7 @@ internal static class RunCommand
                 var files = Directory.EnumerateFiles(posesPath).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
                 if (files.Count == 0)
                     throw new IOException($"{posesPath}: no pose images ({string.Join(", ", ImageExtensions)}) in the folder.");
-                poses = files.Select(f => Load(f, engine.Width, engine.Height));
+                poses = files.Select(f => ImageCodec.Load(f, engine.Width, engine.Height));
                 count = files.Count;
             }
 
@@ -83,12 +83,4 @@ internal static class RunCommand
                 StreamRun.Run(engine, referenceImage, poses, pngFolder, video, e, count, Save);
             return 0;
         });
-
-    private static RgbImage Load(string path, int width, int height)
-    {
-        var image = ImageCodec.Load(path);
-        return image.Width == width && image.Height == height
-            ? image
-            : throw new ArgumentException($"{path}: a pose image must be {width}x{height} (the bundle's size); this one is {image.Width}x{image.Height}.");
-    }
 }

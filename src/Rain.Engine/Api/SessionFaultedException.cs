@@ -54,7 +54,7 @@ public sealed class NonFiniteValuesException : RainException
 {
     /// <summary>Creates the exception for <paramref name="tensor"/> of <paramref name="stage"/>.</summary>
     public NonFiniteValuesException(Stage stage, string tensor, long index, float value)
-        : base(RainErrorCategory.DeviceFault, $"{tensor} holds a non-finite value ({value} at element {index}) after {stage}; the frames would be garbage, so none were written.")
+        : base(RainErrorCategory.DeviceFault, $"{tensor} holds a non-finite value ({value} at element {index}); the frames would be garbage, so none were written.")
     {
         Stage = stage;
         Tensor = tensor;

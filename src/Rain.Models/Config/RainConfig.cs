@@ -72,6 +72,10 @@ public sealed class RainConfig
     internal int GetInt(YamlMappingNode map, string key) =>
         int.TryParse(Scalar(map, key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw Bad(key, Scalar(map, key), "an integer");
 
+    /// <summary>A finite number under a mapping.</summary>
+    internal double GetNumber(YamlMappingNode map, string key) =>
+        double.TryParse(Scalar(map, key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v : throw Bad(key, Scalar(map, key), "a finite number");
+
     /// <summary>A boolean under a mapping (YAML true/false).</summary>
     internal bool GetBool(YamlMappingNode map, string key) =>
         Scalar(map, key).ToLowerInvariant() switch
