@@ -92,6 +92,10 @@ public sealed class ModelBundle
         try
         {
             byte[] bytes = File.ReadAllBytes(manifestPath);
+
+            // JsonDocument accepts invalid UTF-8 inside strings and only fails when one is read: refuse it here.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+                throw new BundleException($"{manifestPath}: not valid UTF-8; a bundle manifest is UTF-8 JSON.");
             using (var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 }))
                 ManifestValidation.Check(document.RootElement, manifestPath);
             manifest = JsonSerializer.Deserialize(bytes, BundleJson.Default.BundleManifest)

@@ -18,9 +18,6 @@ namespace Rain.Models.Bundle;
 /// </summary>
 public static class BundleExport
 {
-    /// <summary>Largest guidance scale w accepted (LCM-distilled models are trained with w of a few units; RAIN uses 2.5).</summary>
-    public const double MaxGuidanceScale = 50;
-
     /// <summary>
     /// Exports <paramref name="rain"/> into <paramref name="folder"/> and returns the manifest written. The bundle is written
     /// into a temporary folder beside <paramref name="folder"/> and moved into place only when complete, so a failed or
@@ -38,8 +35,8 @@ public static class BundleExport
         ArgumentException.ThrowIfNullOrEmpty(folder);
         folder = Path.GetFullPath(folder);
         CheckTarget(folder);
+        var stream = CheckConfig(rain);
         float w = GuidanceScaleOf(rain);
-        var stream = StreamOf(rain);
         string temp = Path.Combine(Path.GetDirectoryName(folder)!, string.Create(CultureInfo.InvariantCulture, $".{Path.GetFileName(folder)}.partial-{Environment.ProcessId}"));
         try
         {
@@ -57,9 +54,7 @@ public static class BundleExport
     private static BundleManifest WriteInto(RainConfig rain, StreamConfig stream, float w, string folder, ulong? randomSeed, Action<int, int, string>? progress, string? configName)
     {
         var unet = UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
-        var motion = MotionModuleConfig.Load(rain);
-        if (motion.CondProjDim < 4)
-            throw new ModelExportException($"{rain.Path}: 'unet_additional_kwargs.cond_proj_dim' is {motion.CondProjDim}; RAIN's LCM UNet takes a guidance embedding of at least 4 values.");
+        var motion = MotionModuleConfig.Load(rain); // checked by CheckConfig
         var clip = JsonConfig.Load(Path.Combine(rain.ResolvePath("image_encoder_path"), "config.json"));
 
         Func<string, IWeightSource>? open = null;
@@ -143,8 +138,8 @@ public static class BundleExport
                 Scheduler = new SchedulerConfig
                 {
                     TrainTimesteps = rain.GetInt(kw, "num_train_timesteps"),
-                    BetaStart = double.Parse(Text("beta_start"), CultureInfo.InvariantCulture),
-                    BetaEnd = double.Parse(Text("beta_end"), CultureInfo.InvariantCulture),
+                    BetaStart = rain.GetNumber(kw, "beta_start"),
+                    BetaEnd = rain.GetNumber(kw, "beta_end"),
                     BetaSchedule = Text("beta_schedule") switch
                     {
                         "scaled_linear" => BetaSchedule.ScaledLinear,
@@ -163,14 +158,41 @@ public static class BundleExport
         }
     }
 
-    /// <summary>The yaml's <c>guidance_scale</c> (RAIN's 2.5 when absent), refused outside 0 … <see cref="MaxGuidanceScale"/>.</summary>
+    /// <summary>
+    /// Checks what the configuration files say before any weight is read — the stream (sizes, p, L, scheduler,
+    /// <c>num_inference_steps</c>), <c>guidance_scale</c>, the UNet's and CLIP's configs, the motion modules, the reference
+    /// size — and returns the stream configuration. <see cref="Write"/> starts with it.
+    /// </summary>
+    /// <exception cref="ModelExportException">A value is missing, malformed or out of range (the message names the file and key).</exception>
+    public static StreamConfig CheckConfig(RainConfig rain)
+    {
+        ArgumentNullException.ThrowIfNull(rain);
+        var stream = StreamOf(rain);
+        GuidanceScaleOf(rain);
+        UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
+        var motion = MotionModuleConfig.Load(rain);
+        if (motion.CondProjDim < 4)
+            throw new ModelExportException($"{rain.Path}: 'unet_additional_kwargs.cond_proj_dim' is {motion.CondProjDim}; RAIN's LCM UNet takes a guidance embedding of at least 4 values.");
+        var clip = JsonConfig.Load(Path.Combine(rain.ResolvePath("image_encoder_path"), "config.json"));
+        if (clip.GetInt("image_size") is < 1 or > ManifestValidation.MaxClipSide)
+            throw new ModelExportException($"{clip.Path}: 'image_size' is {clip.GetInt("image_size")}; expected 1 to {ManifestValidation.MaxClipSide}.");
+        foreach (string key in (string[])["reference_image_height", "reference_image_width"])
+        {
+            if (RainConfig.Has(rain.RootMap, key) && rain.GetInt(rain.RootMap, key) is var side && (side < 8 || side > ManifestValidation.MaxSide || side % 8 != 0))
+                throw new ModelExportException($"{rain.Path}: '{key}' is {side}; expected a multiple of 8 from 8 to {ManifestValidation.MaxSide} (the VAE's factor).");
+        }
+
+        return stream;
+    }
+
+    /// <summary>The yaml's <c>guidance_scale</c> (RAIN's 2.5 when absent), refused outside 0 … 50 (what a bundle may hold).</summary>
     private static float GuidanceScaleOf(RainConfig rain)
     {
         if (!RainConfig.Has(rain.RootMap, "guidance_scale"))
             return GuidanceEmbedding.RainScale;
         double w = rain.GetNumber(rain.RootMap, "guidance_scale");
-        if (w is < 0 or > MaxGuidanceScale)
-            throw new ModelExportException(string.Create(CultureInfo.InvariantCulture, $"{rain.Path}: 'guidance_scale' is {w}; expected 0 to {MaxGuidanceScale} (RAIN's LCM model was distilled for w = {GuidanceEmbedding.RainScale}; values far from it give noise)."));
+        if (w is < 0 or > ManifestValidation.MaxGuidanceScale)
+            throw new ModelExportException(string.Create(CultureInfo.InvariantCulture, $"{rain.Path}: 'guidance_scale' is {w}; expected 0 to {ManifestValidation.MaxGuidanceScale} (RAIN's LCM model was distilled for w = {GuidanceEmbedding.RainScale}; values far from it give noise)."));
         return (float)w;
     }
 

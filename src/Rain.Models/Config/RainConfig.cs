@@ -28,12 +28,11 @@ public sealed class RainConfig
     /// <summary>Reads the yaml; <paramref name="root"/> defaults to the folder above the yaml's <c>configs/</c> folder.</summary>
     public static RainConfig Load(string path, string? root = null)
     {
-        if (!File.Exists(path))
-            throw new ModelExportException($"{path}: configuration file not found.");
+        string text = JsonConfig.ReadText(path);
         var stream = new YamlStream();
         try
         {
-            using var reader = new StreamReader(path);
+            using var reader = new StringReader(text);
             stream.Load(reader);
         }
         catch (YamlDotNet.Core.YamlException e)
