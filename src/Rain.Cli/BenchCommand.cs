@@ -30,15 +30,33 @@ internal static class BenchCommand
         var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (no attention worker threads)" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON" };
         var chart = new Option<string?>("--chart") { Description = "write a PNG chart: step time over the run and the stage breakdown" };
+        var soak = new Option<double?>("--soak") { Description = "soak run instead: stream the demo scene through a session for this many minutes, sampling RSS, heap, step time and frame latency; report the drift (JSON with --json, plot with --chart)" };
+        var sample = new Option<double>("--sample-seconds") { Description = "seconds between soak samples", DefaultValueFactory = _ => 10 };
         var noCheck = new Option<bool>("--no-numeric-check") { Description = "skip the per-step NaN/inf check of the UNet output and the frames (EngineOptions.CheckNumerics), to time the bare step" };
         var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
         {
-            bundle, steps, warmup, threads, serial, json, chart, noCheck,
+            bundle, steps, warmup, threads, serial, json, chart, noCheck, soak, sample,
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), !r.GetValue(noCheck)));
+        command.SetAction(r => r.GetValue(soak) is { } minutes
+            ? Soak(r.GetValue(bundle)!, minutes, r.GetValue(sample), r.GetValue(threads), r.GetValue(serial), !r.GetValue(noCheck), r.GetValue(json), r.GetValue(chart), backend.Get(r), Console.Out, Console.Error)
+            : Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), !r.GetValue(noCheck)));
         return command;
+    }
+
+    /// <summary><c>rain bench --soak MINUTES</c> (see <see cref="SoakRun"/>).</summary>
+    internal static int Soak(string bundlePath, double minutes, double sampleSeconds, int threads, bool serialAttention, bool checkNumerics, string? jsonPath, string? chartPath, BackendChoice backend, TextWriter o, TextWriter e)
+    {
+        if (!(minutes > 0 && minutes <= 7 * 24 * 60) || !(sampleSeconds >= 1 && sampleSeconds <= 3600))
+        {
+            e.WriteLine("rain bench: --soak must be more than 0 and at most a week of minutes, --sample-seconds 1 to 3600.");
+            return CliErrors.BadInput;
+        }
+
+        return CliErrors.Run("bench", e, () => SoakRun.Run(bundlePath, minutes, sampleSeconds,
+            backend.Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention, CheckNumerics = checkNumerics }),
+            jsonPath, chartPath, o, e));
     }
 
     internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null, bool checkNumerics = true)

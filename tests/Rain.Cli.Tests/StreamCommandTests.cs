@@ -126,6 +126,35 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Bench_soak_samples_memory_step_time_and_latency_and_reports_the_drift_as_json_and_a_plot()
+    {
+        string bundle = Bundle(), json = Path.Combine(_folder, "soak.json"), chart = Path.Combine(_folder, "soak.png");
+        Assert.Equal(0, Cli.Invoke(output, out string text, out _, "bench", "--bundle", bundle, "--soak", "0.25", "--sample-seconds", "1", "--threads", "1", "--json", json, "--chart", chart));
+        Assert.Contains("drift rss_mb", text, StringComparison.Ordinal);
+        var report = JsonNode.Parse(File.ReadAllText(json))!;
+        var samples = report["samples"]!.AsArray();
+        Assert.InRange(samples.Count, 5, 20); // 15 s at one per second, the load permitting
+        Assert.All(samples, s => Assert.True(s!["rss_mb"]!.GetValue<double>() > 10));
+        Assert.True(samples[^1]!["steps"]!.GetValue<long>() > samples[0]!["steps"]!.GetValue<long>());
+        Assert.NotNull(report["drift"]!["rss_mb"]!["slope_per_hour"]);
+        Assert.True(report["frames"]!.GetValue<long>() > 0);
+        Assert.Equal(900, ImageCodec.Load(chart).Width);
+    }
+
+    [Fact]
+    public void Soak_drift_is_the_least_squares_slope_and_the_quarter_means_beside_the_noise()
+    {
+        // RSS rising 60 MB per hour exactly (1 MB a minute) with ±0.5 MB alternating noise; step time flat with the same noise.
+        var samples = Enumerable.Range(0, 100).Select(i => new SoakRun.Sample(i * 60, i * 100, 500 + i + (i % 2 == 0 ? 0.5 : -0.5), 20, 100 + (i % 2 == 0 ? 0.5 : -0.5), 101, 300, 310, 0)).ToList();
+        var drift = SoakRun.Drift(samples).ToDictionary(d => d.Name, d => d.Value);
+        Assert.Equal(60, drift["rss_mb"].SlopePerHour, 1.0);
+        Assert.True(Math.Abs(drift["rss_mb"].Last - drift["rss_mb"].First) > 2 * drift["rss_mb"].Noise, "a steady rise must show as drift");
+        Assert.Equal(0, drift["step_ms"].SlopePerHour, 1.0);
+        Assert.InRange(drift["step_ms"].Noise, 0.4, 0.6);
+        Assert.True(Math.Abs(drift["step_ms"].Last - drift["step_ms"].First) <= 2 * drift["step_ms"].Noise);
+    }
+
+    [Fact]
     public void A_missing_bundle_or_rain_root_is_a_clear_error()
     {
         string missing = Path.Combine(_folder, "nowhere");

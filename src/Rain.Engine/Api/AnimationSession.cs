@@ -59,7 +59,7 @@ public sealed class AnimationSession : IDisposable
         _p = engine.FramesPerStep;
         _levels = engine.Bundle.Manifest.Levels;
         _stepTimeoutTicks = options.StepTimeout == Timeout.InfiniteTimeSpan ? 0 : (long)(options.StepTimeout.TotalSeconds * Stopwatch.Frequency);
-        _input = new (RgbImage, long)[options.InputCapacity];
+        _input = new (RgbImage, long)[Math.Max(options.InputCapacity, _p)]; // fewer than p could never make a step
         _output = new AnimatedFrame?[Math.Max(options.OutputCapacity, _p)];
         _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
         for (int i = 0; i < _output.Length + _p; i++)

@@ -44,7 +44,7 @@ public sealed record EngineOptions
         init => _threads = value is >= 0 and <= 1024 ? value : throw new ArgumentOutOfRangeException(nameof(Threads), value, "Threads must be 0 (all cores) to 1024.");
     }
 
-    /// <summary>Pose images a session queues before <see cref="AnimationSession.TryPushPose"/> reports full (at least 1).</summary>
+    /// <summary>Pose images a session queues before <see cref="AnimationSession.TryPushPose"/> reports full (at least 1; a session queues at least p, one step's worth).</summary>
     public int InputCapacity
     {
         get => _inputCapacity;
