@@ -106,7 +106,7 @@ public sealed class RainEngine : IDisposable
                 {
                     return (bundle, new TrtBackend(target, options));
                 }
-                catch (Exception e) when (e is Interop.TensorRt.TrtException or CudaException)
+                catch (Exception e) when (RainException.CategoryOf(e) == RainErrorCategory.DeviceFault)
                 {
                     // E.g. a plan TensorRT refuses to deserialize, a contract mismatch, kernels that cannot load on this GPU.
                     throw new BackendUnavailableException($"The TensorRT backend could not start on {gpu.DeviceName} with TensorRT {library.VersionText} " +

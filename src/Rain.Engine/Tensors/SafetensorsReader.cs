@@ -59,6 +59,7 @@ public static class SafetensorsReader
         // JsonDocument accepts invalid UTF-8 inside names and only fails when they are read: check it here.
         if (!Utf8.IsValid(json))
             throw new CheckpointFormatException(path, "header", "the JSON header is not valid UTF-8.");
+        CountEntries(path, json);
         JsonDocument doc;
         try
         {
@@ -93,6 +94,30 @@ public static class SafetensorsReader
 
             CheckTiling(path, entries, dataLength);
             return (entries.ConvertAll(e => e.Info), metadata);
+        }
+    }
+
+    // A streaming pass over the top-level keys (no allocation) refuses a header of too many entries before JsonDocument
+    // builds its index of every token, which for a 100 MB header of empty tensors would take hundreds of megabytes.
+    private static void CountEntries(string path, byte[] json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = JsonOptions.MaxDepth });
+        int entries = 0;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return; // JsonDocument says what is wrong
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (++entries > MaxTensors + 1)
+                    throw new CheckpointFormatException(path, "header", $"more than {MaxTensors} tensors; a checkpoint holds thousands, and parsing this many would take memory out of proportion.");
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed: JsonDocument reports it with its position.
         }
     }
 
