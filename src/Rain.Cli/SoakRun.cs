@@ -10,7 +10,8 @@ namespace Rain.Cli;
 /// reader threads, queues, pooled frames — everything a long-running front end exercises), sampling every few seconds the
 /// resident set, the managed heap, the step time, the step interval and the frame latency; then the drift over the run
 /// (least-squares slope per hour and the last quarter against the first, beside the samples' own noise), a JSON report
-/// and a PNG plot. The first tenth of the run (at least one sample) is warm-up and left out of the drift.
+/// and a PNG plot. The first tenth of the run (at least one sample) is warm-up and left out of the drift. Each sample
+/// starts with a full garbage collection, so the heap figure is live memory, not garbage awaiting a gen-2 collection.
 /// </summary>
 internal static class SoakRun
 {
@@ -67,7 +68,11 @@ internal static class SoakRun
             // The step recorder keeps 65,536 samples: within that, sums difference exactly to the window's steps.
             double stepMs = stats.StepTime.Count > last.StepCount && stats.StepTime.Count < 65536 ? (stepSum - last.StepSum) / (stats.StepTime.Count - last.StepCount) : double.NaN;
             window.Sort();
-            var sample = new Sample(now, stats.Steps, Environment.WorkingSet / 1e6, GC.GetTotalMemory(false) / 1e6, stepMs,
+
+            // A full collection first, so the heap figure is live memory (garbage waiting for a gen-2 collection would
+            // look like a leak), and the resident set is not inflated by it either.
+            long heap = GC.GetTotalMemory(forceFullCollection: true);
+            var sample = new Sample(now, stats.Steps, Environment.WorkingSet / 1e6, heap / 1e6, stepMs,
                 steps > 0 ? (now - last.Seconds) * 1000 / steps : double.NaN, Rank(window, 0.5), Rank(window, 0.99), GC.CollectionCount(2));
             samples.Add(sample);
             window.Clear();
