@@ -9,7 +9,7 @@ namespace Rain.Cli;
 /// <c>rain bench --soak MINUTES</c>: one session streams the demo scene for that long through the public API (pusher and
 /// reader threads, queues, pooled frames — everything a long-running front end exercises), sampling every few seconds the
 /// resident set, the managed heap, the step time, the step interval and the frame latency; then the drift over the run
-/// (least-squares slope per hour and the last quarter against the first, beside the samples' own noise), a JSON report
+/// (least-squares slope per hour and the last quarter against the first, beside the samples' own noise; <see cref="Flat"/>), a JSON report
 /// and a PNG plot. The first tenth of the run (at least one sample) is warm-up and left out of the drift. Each sample
 /// starts with a full garbage collection, so the heap figure is live memory, not garbage awaiting a gen-2 collection.
 /// </summary>
@@ -87,7 +87,7 @@ internal static class SoakRun
         var drift = Drift(samples);
         o.WriteLine(string.Create(ci, $"{final.Steps} steps, {final.FramesOut} frames in {clock.Elapsed.TotalMinutes:F1} min ({final.FramesPerSecond:F2} fps); step {final.StepTime}; latency {final.FrameLatency}; peak RSS {LatencyReport.PeakRssBytes() / 1e6:F0} MB"));
         foreach (var (name, d) in drift)
-            o.WriteLine(string.Create(ci, $"drift {name,-16} first quarter {d.First,9:F2}  last quarter {d.Last,9:F2}  change {d.Last - d.First,+9:F2} ({d.Change:+0.0%;-0.0%})  slope {d.SlopePerHour,+9:F2}/h  noise (sd) {d.Noise,8:F2}  {(Math.Abs(d.Last - d.First) <= 2 * d.Noise ? "flat within noise" : "DRIFTS")}"));
+            o.WriteLine(string.Create(ci, $"drift {name,-16} first quarter {d.First,9:F2}  last quarter {d.Last,9:F2}  change {d.Last - d.First,+9:F2} ({d.Change:+0.0%;-0.0%})  slope {d.SlopePerHour,+9:F2}/h  noise (sd) {d.Noise,8:F2}  {(Flat(d.First, d.Last, d.Noise) ? "flat within noise" : "DRIFTS")}"));
         if (jsonPath is not null)
             LatencyReport.Write(jsonPath, ToJson(engine, options, minutes, sampleSeconds, final, samples, drift));
         if (chartPath is not null)
@@ -148,10 +148,16 @@ internal static class SoakRun
             ["change"] = Math.Round(d.Value.Change, 5),
             ["slope_per_hour"] = Math.Round(d.Value.SlopePerHour, 4),
             ["noise_sd"] = Math.Round(d.Value.Noise, 4),
-            ["flat_within_noise"] = Math.Abs(d.Value.Last - d.Value.First) <= 2 * d.Value.Noise,
+            ["flat_within_noise"] = Flat(d.Value.First, d.Value.Last, d.Value.Noise),
         })));
         return report;
     }
+
+    /// <summary>
+    /// Flat within noise: the last quarter differs from the first by at most twice the residual noise, or by at most 0.5 %
+    /// (a resolution floor, so a series that barely moves — the live heap — is not called drifting for a few kilobytes).
+    /// </summary>
+    internal static bool Flat(double first, double last, double noise) => Math.Abs(last - first) <= Math.Max(2 * noise, 0.005 * Math.Abs(first));
 
     // Nearest rank of a sorted list (NaN when empty).
     private static double Rank(List<double> sorted, double q) =>

@@ -151,7 +151,9 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
         Assert.True(Math.Abs(drift["rss_mb"].Last - drift["rss_mb"].First) > 2 * drift["rss_mb"].Noise, "a steady rise must show as drift");
         Assert.Equal(0, drift["step_ms"].SlopePerHour, 1.0);
         Assert.InRange(drift["step_ms"].Noise, 0.4, 0.6);
-        Assert.True(Math.Abs(drift["step_ms"].Last - drift["step_ms"].First) <= 2 * drift["step_ms"].Noise);
+        Assert.True(SoakRun.Flat(drift["step_ms"].First, drift["step_ms"].Last, drift["step_ms"].Noise));
+        Assert.False(SoakRun.Flat(drift["rss_mb"].First, drift["rss_mb"].Last, drift["rss_mb"].Noise));
+        Assert.True(SoakRun.Flat(100, 100.3, 0), "a change under the 0.5 % floor is flat even without noise");
     }
 
     [Fact]
