@@ -49,6 +49,7 @@ public sealed class StageTimings
 {
     private static readonly Stage[] Stages = Enum.GetValues<Stage>();
     private static readonly string[] StageNames = Enum.GetNames<Stage>();
+    private static readonly double MillisecondsPerTick = 1000.0 / Stopwatch.Frequency; // TimeSpan would round each piece to 100 ns
     private readonly LatencyRecorder[] _recorders;
     private readonly double[] _current = new double[Stages.Length];
     private readonly long[] _lastStart = new long[Stages.Length];
@@ -80,7 +81,7 @@ public sealed class StageTimings
     public void Add(Stage stage, long startTimestamp)
     {
         long now = Stopwatch.GetTimestamp();
-        _current[(int)stage] += Stopwatch.GetElapsedTime(startTimestamp, now).TotalMilliseconds;
+        _current[(int)stage] += (now - startTimestamp) * MillisecondsPerTick;
         if (Trace is { } trace)
         {
             _lastStart[(int)stage] = startTimestamp;
@@ -100,7 +101,7 @@ public sealed class StageTimings
             _current[i] = 0;
         }
 
-        double ms = Stopwatch.GetElapsedTime(stepStartTimestamp, now).TotalMilliseconds;
+        double ms = (now - stepStartTimestamp) * MillisecondsPerTick;
         Step.Record(ms);
         EngineMetrics.StepCompleted(ms);
         if (Trace is not { } trace)
@@ -126,7 +127,7 @@ public sealed class StageTimings
     internal void Add(Stage stage, long startTimestamp, string traceName)
     {
         long now = Stopwatch.GetTimestamp();
-        _current[(int)stage] += Stopwatch.GetElapsedTime(startTimestamp, now).TotalMilliseconds;
+        _current[(int)stage] += (now - startTimestamp) * MillisecondsPerTick;
         Trace?.Slice(traceName, stage == Stage.Attention ? "attention" : "unet", startTimestamp, now);
     }
 

@@ -73,7 +73,7 @@ public sealed class CudaStepDriver : IDisposable
         try
         {
             _stream = Own(device.CreateStream());
-            Profiler = Own(new StepProfiler(device));
+            Profiler = Own(new StepProfiler(device, Interop.NvtxTool.Current));
             Latents = Own(device.Allocate(latentBytes));
             _nextLatents = Own(device.Allocate(latentBytes));
             ModelOutput = Own(device.Allocate(latentBytes));

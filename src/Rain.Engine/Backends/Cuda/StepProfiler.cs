@@ -15,10 +15,10 @@ namespace Rain.Engine.Backends.Cuda;
 /// synchronisation returned (the last event, recorded after the frames' copy to the host, completed just before):
 /// each part sits where the GPU's own clock puts it relative to that event. Not thread-safe (the driver's).
 /// </remarks>
-internal sealed class StepProfiler(CudaDevice device) : IDisposable
+internal sealed class StepProfiler(CudaDevice device, NvtxTool? nvtx) : IDisposable
 {
     private const uint StepColour = 0xFF1E5AC8, PartColour = 0xFFE67828;
-    private readonly NvtxTool? _nvtx = NvtxTool.Current;
+    private readonly NvtxTool? _nvtx = nvtx;
     private readonly Dictionary<IPartRunner, (string Name, nint Nvtx)> _names = new(ReferenceEqualityComparer.Instance);
     private readonly List<CudaEvent> _events = [];
     private readonly List<IPartRunner> _timed = [];
