@@ -38,7 +38,9 @@ internal static class TraceChart
         var (path0, window) = ChooseWindow(trace, steps);
 
         // In detail: the step in which the followed frame was decoded (its flow's last point inside a step), else the last step shown.
-        var lastInStep = path0 is { } p0 ? trace.Flows.Where(f => f.Id == p0.Id && f.Phase == 't').Select(f => f.Ts).DefaultIfEmpty(double.NaN).Max() : double.NaN;
+        var lastInStep = path0 is { } p0
+            ? trace.Flows.Where(f => f.Id == p0.Id && steps.Any(s => s.Tid == f.Tid && s.Ts <= f.Ts && s.End >= f.Ts)).Select(f => f.Ts).DefaultIfEmpty(double.NaN).Max()
+            : double.NaN;
         var detail = steps.LastOrDefault(s => s.Ts <= lastInStep && s.End >= lastInStep) ?? steps.LastOrDefault(s => s.Ts < window.End) ?? steps[^1];
 
         var overviewLanes = Lanes(trace, window.Start, window.End, maxDepth: 2);
@@ -160,7 +162,9 @@ internal static class TraceChart
         {
             float x = LabelWidth + (float)(ms * 1000 * scale);
             canvas.DrawLine(x, top, x, y, chart.Grid);
-            canvas.DrawText(string.Create(Ci, $"{ms:0.##} ms"), x + 2, y + 12, chart.Small, chart.Ink);
+            string label = string.Create(Ci, $"{ms:0.##} ms");
+            if (x + 2 + chart.Small.MeasureText(label) <= Width)
+                canvas.DrawText(label, x + 2, y + 12, chart.Small, chart.Ink);
         }
 
         y += 16;

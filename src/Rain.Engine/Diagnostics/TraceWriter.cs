@@ -34,9 +34,11 @@ public sealed class TraceWriter
 
     private readonly Lock _lock = new();
     private readonly Record[] _ring;
-    private readonly Dictionary<string, int> _nameIds = new(StringComparer.Ordinal);
-    private readonly List<string> _names = [];
-    private readonly Dictionary<int, string> _threads = [];
+    // Sized for every name a run uses (stages, the UNet's parts and attention cores, session events) and its threads, so
+    // that even the first step records without allocating.
+    private readonly Dictionary<string, int> _nameIds = new(1024, StringComparer.Ordinal);
+    private readonly List<string> _names = new(1024);
+    private readonly Dictionary<int, string> _threads = new(64);
     private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
     private readonly long _origin = Stopwatch.GetTimestamp();
     private long _recorded;
