@@ -19,7 +19,7 @@ internal sealed class TraceOptions
 
     public Option<int> Events { get; } = new("--trace-events")
     {
-        Description = "events the trace keeps (a ring: the most recent ones; about 72 bytes each)",
+        Description = "events the trace keeps (a ring: the most recent ones; 64 bytes each)",
         DefaultValueFactory = _ => TraceWriter.DefaultCapacity,
     };
 

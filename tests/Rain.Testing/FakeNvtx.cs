@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Rain.Testing;
@@ -34,18 +33,7 @@ public static unsafe class FakeNvtx
         string dir = Path.Combine(Path.GetTempPath(), $"rain-fake-nvtx-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         foreach (var (name, define) in new[] { ("libfake_nvtx.so", ""), ("libfake_nvtx_refuse.so", "-DFAKE_REFUSE"), ("libfake_nvtx_nodomains.so", "-DFAKE_NO_DOMAINS"), ("libfake_nvtx_noinit.so", "-DFAKE_NO_INIT") })
-        {
-            using var p = Process.Start(new ProcessStartInfo("cc", $"-shared -fPIC -O1 -Wall -Werror -Wno-unused-function {define} -o {Path.Combine(dir, name)} {source} -lpthread")
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            }) ?? throw new InvalidOperationException("could not start cc");
-            string errors = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"cc could not build the fake NVTX tool {name} ({p.ExitCode}): {errors}");
-        }
-
+            CCompiler.Run("cc", $"-shared -fPIC -O1 -Wall -Werror -Wno-unused-function {define} -o {Path.Combine(dir, name)} {source} -lpthread");
         return dir;
     }
 }

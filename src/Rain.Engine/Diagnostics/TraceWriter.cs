@@ -11,10 +11,10 @@ namespace Rain.Engine.Diagnostics;
 /// <see cref="Api.EngineOptions.Trace"/> (off by default: without a writer nothing is recorded and nothing is paid).
 /// </summary>
 /// <remarks>
-/// <para><b>Memory is bounded.</b> Events go into a ring of <see cref="Capacity"/> fixed-size records (about 72 bytes
+/// <para><b>Memory is bounded.</b> Events go into a ring of <see cref="Capacity"/> fixed-size records (64 bytes
 /// each) allocated here, so recording never allocates; when the ring is full the oldest events are overwritten
 /// (<see cref="EventsOverwritten"/>) and a file holds the most recent ones. A CPU step of the golden bundle records about
-/// 110 events, so the default keeps the last thousand or so steps in 9 MB.</para>
+/// 110 events, so the default keeps the last thousand or so steps in 8 MiB.</para>
 /// <para><b>Threading.</b> Every member is thread-safe: the engine's threads record while a host thread may
 /// <see cref="Write(Stream)"/> a snapshot at any time. Timestamps are <see cref="Stopwatch"/> ticks, written as
 /// microseconds since the writer was created.</para>
@@ -23,6 +23,9 @@ public sealed class TraceWriter
 {
     /// <summary>The default ring size in events.</summary>
     public const int DefaultCapacity = 1 << 17;
+
+    /// <summary>Bytes of one event in the ring.</summary>
+    internal static readonly int RecordBytes = System.Runtime.CompilerServices.Unsafe.SizeOf<Record>();
 
     /// <summary>The thread id of the device track (GPU work timed with CUDA events), a pseudo-thread in the file.</summary>
     internal const int DeviceTrack = 1_000_000;

@@ -159,6 +159,7 @@ public sealed class TraceTests(GoldenBundle bundle, ITestOutputHelper output) : 
         Assert.Equal(Enumerable.Range(3000 - 1024, 1024).Select(i => $"e{i}"), names);
         Assert.Equal(3000 - 1024, document.RootElement.GetProperty("otherData").GetProperty("events_overwritten").GetInt64());
         Assert.Throws<ArgumentOutOfRangeException>(() => new TraceWriter(1023));
+        Assert.Equal(64, TraceWriter.RecordBytes); // the size the documentation states (capacity × 64 bytes)
     }
 
     [Fact]
