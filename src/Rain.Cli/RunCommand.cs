@@ -26,11 +26,13 @@ internal static class RunCommand
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error, backend.Get(r)));
+        var trace = new TraceOptions();
+        trace.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error, backend.Get(r), trace.Get(r)));
         return command;
     }
 
-    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null) =>
+    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null) =>
         CliErrors.Run("run", e, () =>
         {
             string? ffmpeg = FfmpegVideo.Find();
@@ -40,7 +42,9 @@ internal static class RunCommand
             if (!videoIn && !Directory.Exists(posesPath))
                 throw new IOException($"{posesPath}: not a folder of pose images or a video file ({string.Join(", ", VideoExtensions)}).");
             var referenceImage = ImageCodec.Load(referencePath);
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins });
+            trace ??= TraceRequest.None;
+            var traceWriter = trace.CreateWriter("run");
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins, Trace = traceWriter });
             using var engine = RainEngine.Load(bundlePath, options);
 
             bool videoOut = output.EndsWith(".mp4", StringComparison.OrdinalIgnoreCase);
@@ -77,6 +81,7 @@ internal static class RunCommand
                 o.WriteLine($"backend: {engine.BackendDescription}");
                 o.WriteLine($"wrote {stats.FramesOut} frames to {pngFolder ?? output}; {report}");
                 LatencyReport.Print(o, stats);
+                trace.Finish(traceWriter, string.Create(CultureInfo.InvariantCulture, $"rain run, {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, {options.Backend}: {stats.FramesPerSecond:F1} fps, step p50 {stats.StepTime.P50:F0} ms, frame latency p50 {stats.FrameLatency.P50:F0} ms"), o);
             }
 
             using (var video = videoOut && ffmpeg is not null ? FfmpegVideo.OpenWriter(ffmpeg, output, engine.Width, engine.Height, 16) : null)

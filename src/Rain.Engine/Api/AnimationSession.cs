@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Rain.Engine.Backends;
+using Rain.Engine.Diagnostics;
 using Rain.Engine.Media;
 
 namespace Rain.Engine.Api;
@@ -42,6 +43,7 @@ public sealed class AnimationSession : IDisposable
     private readonly long[][] _enteredByLevel;
     private readonly LatencyRecorder _frameLatency = new();
     private readonly Thread _thread;
+    private readonly SessionTrace? _trace;
     private readonly int _p, _levels;
     private readonly long _stepTimeoutTicks; // Stopwatch ticks; 0 = no watchdog
     private int _inHead, _inCount, _outHead, _outCount;
@@ -64,6 +66,14 @@ public sealed class AnimationSession : IDisposable
         _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
         for (int i = 0; i < _output.Length + _p; i++)
             _pool.Push(new AnimatedFrame(engine.Width, engine.Height, Return));
+        if (options.Trace is { } trace)
+        {
+            streamer.Timings.Trace = trace;
+            streamer.Timings.ChunkFlows = false; // the session draws each frame's flow instead
+            _trace = new SessionTrace(trace, streamer.Timings);
+        }
+
+        EngineMetrics.Opened(this);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rain-session" };
         _thread.Start();
     }
@@ -97,6 +107,29 @@ public sealed class AnimationSession : IDisposable
         }
     }
 
+    /// <summary>Poses waiting for a step and frames waiting for the reader (the live counters read them).</summary>
+    internal (int Input, int Output) QueueDepths
+    {
+        get
+        {
+            lock (_gate)
+                return (_inCount, _outCount);
+        }
+    }
+
+    /// <summary>Frames per second from the first step's start to the last frame out (the live counters read it).</summary>
+    internal double FramesPerSecond
+    {
+        get
+        {
+            lock (_gate)
+            {
+                double seconds = _framesOut > 0 ? Stopwatch.GetElapsedTime(_firstStepStart, _lastFrameOut).TotalSeconds : 0;
+                return seconds > 0 ? _framesOut / seconds : 0;
+            }
+        }
+    }
+
     /// <summary>Queues a pose image without waiting. False when the queue is full (never with latest-frame-wins).</summary>
     /// <exception cref="ArgumentException">The image is not the bundle's size; nothing was queued.</exception>
     /// <exception cref="SessionFaultedException">The session closed after a step failed.</exception>
@@ -115,10 +148,13 @@ public sealed class AnimationSession : IDisposable
                 _inHead = (_inHead + 1) % _input.Length;
                 _inCount--;
                 _dropped++;
+                EngineMetrics.PoseDropped();
+                _trace?.Dropped(now);
             }
 
             _input[(_inHead + _inCount) % _input.Length] = (pose, now);
             _inCount++;
+            _trace?.PoseIn(now, _inCount);
             Monitor.PulseAll(_gate);
             return true;
         }
@@ -219,11 +255,13 @@ public sealed class AnimationSession : IDisposable
             }
             else if (!_thread.Join(_options.StepTimeout))
             {
+                EngineMetrics.Closed(this);
                 _engine.Abandon(this);
                 return;
             }
         }
 
+        EngineMetrics.Closed(this);
         _engine.Release(this);
     }
 
@@ -355,6 +393,8 @@ public sealed class AnimationSession : IDisposable
                     _allocLast = allocated;
                     _allocTotal += allocated;
                     _allocSteps += allocated > 0 ? 1 : 0;
+                    EngineMetrics.StepAllocated(allocated);
+                    _trace?.StepDone(_enteredByLevel[outcome.Step % _levels], _inCount, _outCount);
                     if (!outcome.Emit)
                     {
                         foreach (var f in frames)
@@ -374,6 +414,7 @@ public sealed class AnimationSession : IDisposable
                             continue;
                         }
 
+                        long waitStart = Stopwatch.GetTimestamp();
                         while (_outCount == _output.Length && !_disposed)
                             Monitor.Wait(_gate);
                         if (_disposed)
@@ -382,6 +423,8 @@ public sealed class AnimationSession : IDisposable
                         f.LatencyMilliseconds = Stopwatch.GetElapsedTime(entered[i], now).TotalMilliseconds;
                         f.Lent = true;
                         _frameLatency.Record(f.LatencyMilliseconds);
+                        EngineMetrics.FrameOut(f.LatencyMilliseconds);
+                        _trace?.FrameOut(entered[i], waitStart, f.Index, f.LatencyMilliseconds);
                         _output[(_outHead + _outCount) % _output.Length] = f;
                         _outCount++;
                         _framesOut++;

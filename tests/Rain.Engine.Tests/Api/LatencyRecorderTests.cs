@@ -48,7 +48,7 @@ public sealed class LatencyRecorderTests
         long Ago(double ms) => now - (long)(ms * System.Diagnostics.Stopwatch.Frequency / 1000);
         t.Add(Stage.Decode, Ago(30));
         t.Add(Stage.Decode, Ago(10));
-        t.EndStep(Ago(50));
+        t.EndStep(Ago(50), new Rain.Engine.Streaming.StepOutcome(0, -3, false));
         Assert.Equal(1, t[Stage.Decode].Total);
         Assert.Equal(1, t.Step.Total);
         double decode = t[Stage.Decode].Summarize().Max;
@@ -61,7 +61,7 @@ public sealed class LatencyRecorderTests
         // The next step starts from zero: its Decode sample is its own 5 ms, not the previous step's carried over.
         now = System.Diagnostics.Stopwatch.GetTimestamp();
         t.Add(Stage.Decode, Ago(5));
-        t.EndStep(Ago(5));
+        t.EndStep(Ago(5), new Rain.Engine.Streaming.StepOutcome(1, -2, false));
         var s = t[Stage.Decode].Summarize();
         Assert.Equal(2, s.Count);
         Assert.True(s.P50 >= 5 && s.P50 < s.Max, $"nearest-rank median of {{5 + ε, 40 + ε}} is the smaller; got {s.P50} of max {s.Max}");

@@ -102,7 +102,7 @@ internal sealed class CpuStreamer : IStreamer
         }
 
         _stage = -1;
-        Timings.EndStep(stepStart);
+        Timings.EndStep(stepStart, outcome);
         return outcome;
     }
 
