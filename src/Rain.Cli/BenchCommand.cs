@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Rain.Engine.Api;
 using Rain.Engine.Backends.Cuda;
-using Rain.Engine.Bundle;
 using Rain.Engine.Diagnostics;
 
 namespace Rain.Cli;
@@ -17,6 +16,9 @@ namespace Rain.Cli;
 /// </summary>
 internal static class BenchCommand
 {
+    // The per-step series are kept in memory; a million steps is days of a large model.
+    private const int MaxSteps = 1_000_000;
+
     /// <summary>Stages whose time is spent inside ONNX Runtime runs or the attention kernels, or (GPU) in the device step; the rest is engine overhead.</summary>
     internal static readonly Stage[] ComputeStages = [Stage.PoseGuider, Stage.UNetParts, Stage.Attention, Stage.Decode, Stage.Device];
 
@@ -29,33 +31,52 @@ internal static class BenchCommand
         var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (no attention worker threads)" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON" };
         var chart = new Option<string?>("--chart") { Description = "write a PNG chart: step time over the run and the stage breakdown" };
+        var soak = new Option<double?>("--soak") { Description = "soak run instead: stream the demo scene through a session for this many minutes, sampling RSS, heap, step time and frame latency; report the drift (JSON with --json, plot with --chart)" };
+        var sample = new Option<double>("--sample-seconds") { Description = "seconds between soak samples", DefaultValueFactory = _ => 10 };
+        var noCheck = new Option<bool>("--no-numeric-check") { Description = "skip the per-step NaN/inf check of the UNet output and the frames (EngineOptions.CheckNumerics), to time the bare step" };
         var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
         {
-            bundle, steps, warmup, threads, serial, json, chart,
+            bundle, steps, warmup, threads, serial, json, chart, noCheck, soak, sample,
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
         var trace = new TraceOptions();
         trace.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), trace.Get(r)));
+        command.SetAction(r => r.GetValue(soak) is { } minutes
+            ? Soak(r.GetValue(bundle)!, minutes, r.GetValue(sample), r.GetValue(threads), r.GetValue(serial), !r.GetValue(noCheck), r.GetValue(json), r.GetValue(chart), backend.Get(r), Console.Out, Console.Error)
+            : Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), trace.Get(r), !r.GetValue(noCheck)));
         return command;
     }
 
-    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null)
+    /// <summary><c>rain bench --soak MINUTES</c> (see <see cref="SoakRun"/>).</summary>
+    internal static int Soak(string bundlePath, double minutes, double sampleSeconds, int threads, bool serialAttention, bool checkNumerics, string? jsonPath, string? chartPath, BackendChoice backend, TextWriter o, TextWriter e)
     {
-        if (steps < 1 || warmup < 0)
+        if (!(minutes > 0 && minutes <= 7 * 24 * 60) || !(sampleSeconds >= 1 && sampleSeconds <= 3600))
         {
-            e.WriteLine("rain bench: --steps must be at least 1 and --warmup at least 0.");
-            return 2;
+            e.WriteLine("rain bench: --soak must be more than 0 and at most a week of minutes, --sample-seconds 1 to 3600.");
+            return CliErrors.BadInput;
         }
 
-        try
+        return CliErrors.Run("bench", e, () => SoakRun.Run(bundlePath, minutes, sampleSeconds,
+            backend.Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention, CheckNumerics = checkNumerics }),
+            jsonPath, chartPath, o, e));
+    }
+
+    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null, bool checkNumerics = true)
+    {
+        if (steps is < 1 or > MaxSteps || warmup is < 0 or > MaxSteps)
+        {
+            e.WriteLine($"rain bench: --steps must be 1 to {MaxSteps} and --warmup 0 to {MaxSteps}.");
+            return CliErrors.BadInput;
+        }
+
+        return CliErrors.Run("bench", e, () =>
         {
             var ci = CultureInfo.InvariantCulture;
             trace ??= TraceRequest.None;
             var traceWriter = trace.CreateWriter("bench");
             var load = Stopwatch.StartNew();
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention });
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention, CheckNumerics = checkNumerics });
             var (bundle, engineBackend) = RainEngine.CreateBackend(bundlePath, options, () => CudaDevice.Probe());
             using var pipe = engineBackend;
             var m = bundle.Manifest;
@@ -117,6 +138,7 @@ internal static class BenchCommand
                 ["levels"] = m.Levels,
                 ["threads"] = threads,
                 ["parallel_attention"] = !serialAttention,
+                ["numeric_check"] = checkNumerics,
                 ["warmup_steps"] = warmup,
                 ["steps"] = steps,
                 ["fps"] = steps * p / seconds,
@@ -162,12 +184,7 @@ internal static class BenchCommand
                 BenchChart.Write(chartPath, stepMs, stages, $"{m.Width}x{m.Height} p={p} L={m.Levels}: {steps * p / seconds:F2} fps, step p50 {step.P50:F0} ms");
             trace.Finish(traceWriter, string.Create(ci, $"rain bench, {m.Width}x{m.Height}, p={p}, {options.Backend}: {steps * p / seconds:F2} fps, step p50 {step.P50:F0} ms"), o);
             return 0;
-        }
-        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException or BackendUnavailableException or NotSupportedException or ArgumentException)
-        {
-            e.WriteLine($"rain bench: {x.Message}");
-            return 2;
-        }
+        });
     }
 
     /// <summary>

@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Rain.Engine.Bundle;
-using Rain.Engine.Tensors;
 using Rain.Models.Bundle;
 using Rain.Models.Config;
-using Rain.Models.Weights;
 
 namespace Rain.Cli;
 
@@ -33,41 +30,38 @@ internal static class ExportCommand
         string? temp = null;
         try
         {
-            string yaml;
-            if (preset is not null)
+            return CliErrors.Run("export", e, () =>
             {
-                temp = Directory.CreateTempSubdirectory("rain-preset-").FullName;
-                yaml = RainPresets.Materialize(preset, temp);
-                random = true;
-            }
-            else if (rainRoot is not null)
-            {
-                yaml = Path.Combine(rainRoot, config ?? Path.Combine("configs", "rain_morpher.yaml"));
-            }
-            else if (config is not null)
-            {
-                yaml = config;
-            }
-            else
-            {
-                e.WriteLine("rain export: give --rain-root DIR (a RAIN checkout), --config FILE, or --preset tiny|bench.");
-                return 2;
-            }
+                string yaml;
+                if (preset is not null)
+                {
+                    temp = Directory.CreateTempSubdirectory("rain-preset-").FullName;
+                    yaml = RainPresets.Materialize(preset, temp);
+                    random = true;
+                }
+                else if (rainRoot is not null)
+                {
+                    yaml = Path.Combine(rainRoot, config ?? Path.Combine("configs", "rain_morpher.yaml"));
+                }
+                else if (config is not null)
+                {
+                    yaml = config;
+                }
+                else
+                {
+                    e.WriteLine("rain export: give --rain-root DIR (a RAIN checkout), --config FILE, or --preset tiny|bench.");
+                    return CliErrors.BadInput;
+                }
 
-            var rain = RainConfig.Load(yaml, rainRoot is null ? null : Path.GetFullPath(rainRoot));
-            var clock = Stopwatch.StartNew();
-            var manifest = BundleExport.Write(rain, output, random ? seed : null, (done, total, name) => Progress(e, done, total, name), preset is null ? null : $"preset '{preset}'");
-            e.WriteLine();
-            long bytes = Directory.EnumerateFiles(output).Sum(f => new FileInfo(f).Length);
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {output}: {manifest.Parts.Count} ONNX parts, {bytes / 1e6:F1} MB, {manifest.Width}x{manifest.Height}, p={manifest.FramesPerLevel} L={manifest.Levels}, timesteps [{string.Join(", ", manifest.Timesteps)}], {manifest.Source} ({clock.Elapsed.TotalSeconds:F1} s)"));
-            return 0;
-        }
-        catch (Exception x) when (x is ModelExportException or CheckpointFormatException or BundleException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            e.WriteLine();
-            e.WriteLine($"rain export: {x.Message}");
-            return 2;
+                var rain = RainConfig.Load(yaml, rainRoot is null ? null : Path.GetFullPath(rainRoot));
+                var clock = Stopwatch.StartNew();
+                var manifest = BundleExport.Write(rain, output, random ? seed : null, (done, total, name) => Progress(e, done, total, name), preset is null ? null : $"preset '{preset}'");
+                e.WriteLine();
+                long bytes = Directory.EnumerateFiles(output).Sum(f => new FileInfo(f).Length);
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"wrote {output}: {manifest.Parts.Count} ONNX parts, {bytes / 1e6:F1} MB, {manifest.Width}x{manifest.Height}, p={manifest.FramesPerLevel} L={manifest.Levels}, timesteps [{string.Join(", ", manifest.Timesteps)}], {manifest.Source} ({clock.Elapsed.TotalSeconds:F1} s)"));
+                return 0;
+            });
         }
         finally
         {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Rain.Engine.Api;
-using Rain.Engine.Bundle;
 using Rain.Engine.Media;
 
 namespace Rain.Cli;
@@ -33,9 +32,8 @@ internal static class RunCommand
         return command;
     }
 
-    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null)
-    {
-        try
+    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null) =>
+        CliErrors.Run("run", e, () =>
         {
             string? ffmpeg = FfmpegVideo.Find();
             bool videoIn = File.Exists(posesPath) && VideoExtensions.Contains(Path.GetExtension(posesPath).ToLowerInvariant());
@@ -69,37 +67,25 @@ internal static class RunCommand
             else
             {
                 var files = Directory.EnumerateFiles(posesPath).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
-                if (files.Count < engine.FramesPerStep * (engine.StartupSteps + 1))
-                    throw new IOException($"{posesPath}: {files.Count} pose images; the first frame needs at least p·L = {engine.FramesPerStep * (engine.StartupSteps + 1)}.");
-                poses = files.Select(f => Load(f, engine.Width, engine.Height));
+                if (files.Count == 0)
+                    throw new IOException($"{posesPath}: no pose images ({string.Join(", ", ImageExtensions)}) in the folder.");
+                poses = files.Select(f => ImageCodec.Load(f, engine.Width, engine.Height));
                 count = files.Count;
             }
 
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"streaming {(count > 0 ? count.ToString(CultureInfo.InvariantCulture) : "the video's")} poses through {engine.Bundle.Folder} ({engine.Width}x{engine.Height}, p={engine.FramesPerStep})"));
-            SessionStatistics stats;
-            using (var video = videoOut && ffmpeg is not null ? FfmpegVideo.OpenWriter(ffmpeg, output, engine.Width, engine.Height, 16) : null)
-                stats = StreamRun.Run(engine, referenceImage, poses, pngFolder, video, e, count);
             string report = Path.Combine(reportFolder, "latency.json");
-            LatencyReport.Write(report, LatencyReport.ToJson(stats, engine.Bundle.Folder, options, engine.BackendDescription));
-            o.WriteLine($"backend: {engine.BackendDescription}");
-            o.WriteLine($"wrote {stats.FramesOut} frames to {pngFolder ?? output}; {report}");
-            LatencyReport.Print(o, stats);
-            trace.Finish(traceWriter, string.Create(CultureInfo.InvariantCulture, $"rain run, {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, {options.Backend}: {stats.FramesPerSecond:F1} fps, step p50 {stats.StepTime.P50:F0} ms, frame latency p50 {stats.FrameLatency.P50:F0} ms"), o);
-            return 0;
-        }
-        catch (Exception x) when (x is BundleException or ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException
-            or BackendUnavailableException or NotSupportedException)
-        {
-            e.WriteLine($"rain run: {x.Message}");
-            return 2;
-        }
-    }
+            void Save(SessionStatistics stats)
+            {
+                LatencyReport.Write(report, LatencyReport.ToJson(stats, engine.Bundle.Folder, options, engine.BackendDescription));
+                o.WriteLine($"backend: {engine.BackendDescription}");
+                o.WriteLine($"wrote {stats.FramesOut} frames to {pngFolder ?? output}; {report}");
+                LatencyReport.Print(o, stats);
+                trace.Finish(traceWriter, string.Create(CultureInfo.InvariantCulture, $"rain run, {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, {options.Backend}: {stats.FramesPerSecond:F1} fps, step p50 {stats.StepTime.P50:F0} ms, frame latency p50 {stats.FrameLatency.P50:F0} ms"), o);
+            }
 
-    private static RgbImage Load(string path, int width, int height)
-    {
-        var image = ImageCodec.Load(path);
-        return image.Width == width && image.Height == height
-            ? image
-            : throw new ArgumentException($"{path}: a pose image must be {width}x{height} (the bundle's size); this one is {image.Width}x{image.Height}.");
-    }
+            using (var video = videoOut && ffmpeg is not null ? FfmpegVideo.OpenWriter(ffmpeg, output, engine.Width, engine.Height, 16) : null)
+                StreamRun.Run(engine, referenceImage, poses, pngFolder, video, e, count, Save);
+            return 0;
+        });
 }

@@ -28,6 +28,7 @@ public sealed record EngineOptions
     private readonly int _threads;
     private readonly int _inputCapacity = 64;
     private readonly int _outputCapacity = 64;
+    private readonly TimeSpan _stepTimeout = Timeout.InfiniteTimeSpan;
 
     /// <summary>The backend (see <see cref="EngineBackend"/> for what each needs).</summary>
     public EngineBackend Backend { get; init; } = EngineBackend.Cpu;
@@ -45,7 +46,7 @@ public sealed record EngineOptions
         init => _threads = value is >= 0 and <= 1024 ? value : throw new ArgumentOutOfRangeException(nameof(Threads), value, "Threads must be 0 (all cores) to 1024.");
     }
 
-    /// <summary>Pose images a session queues before <see cref="AnimationSession.TryPushPose"/> reports full (at least 1).</summary>
+    /// <summary>Pose images a session queues before <see cref="AnimationSession.TryPushPose"/> reports full (at least 1; a session queues at least p, one step's worth).</summary>
     public int InputCapacity
     {
         get => _inputCapacity;
@@ -71,6 +72,26 @@ public sealed record EngineOptions
     /// Nsight Systems. The environment variable <c>RAIN_CUDA_GRAPHS=0</c> turns capture off as well.
     /// </summary>
     public bool UseCudaGraph { get; init; } = true;
+
+    /// <summary>
+    /// Check every step's tensors for NaN and ±∞ (the UNet's output over the window and the decoded frames; one vectorised
+    /// pass each, a fraction of a percent of the step) and fault the session, naming the step, chunk and stage, instead of
+    /// writing garbage frames. On by default; <c>rain bench --no-numeric-check</c> turns it off to time the bare step.
+    /// </summary>
+    public bool CheckNumerics { get; init; } = true;
+
+    /// <summary>
+    /// Longest a single step may run before the session gives up on it (faults with a <see cref="TimeoutException"/> as the
+    /// cause, noticed by a waiting reader or pusher). <see cref="Timeout.InfiniteTimeSpan"/> (the default) waits forever.
+    /// A hung step cannot be interrupted; its engine refuses further sessions.
+    /// </summary>
+    public TimeSpan StepTimeout
+    {
+        get => _stepTimeout;
+        init => _stepTimeout = value == Timeout.InfiniteTimeSpan || (value > TimeSpan.Zero && value <= TimeSpan.FromDays(1))
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(StepTimeout), value, "StepTimeout must be positive and at most a day, or Timeout.InfiniteTimeSpan.");
+    }
 
     /// <summary>
     /// Where sessions record their timeline (every stage of every step, the UNet's parts, each frame's path from pose in

@@ -44,7 +44,7 @@ public sealed class TraceTests(GoldenBundle bundle, ITestOutputHelper output) : 
             {
                 for (int i = 0; i < Steps * P; i++)
                     session.PushPose(SessionTests.Pose(i));
-                session.CompleteInput();
+                session.CompleteInput(drain: false); // the steps pushed, no drain: the counts below are of those
             }) { Name = "test-pusher" };
             pusher.Start();
             while (session.ReadFrame() is { } frame)
