@@ -24,7 +24,9 @@ public static class BundleExport
     /// <param name="randomSeed">When set, seeded random weights replace the checkpoints (only the config files are read).</param>
     /// <param name="progress">Called with (files done, files expected, file name) after each network part is written.</param>
     /// <param name="configName">How to name the configuration in the manifest's <c>source</c> (default: the yaml's path).</param>
-    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null, string? configName = null)
+    /// <param name="poseModels">RAIN's DWPose detector and pose model to copy in (see <see cref="PoseModelExport"/>); null: none.</param>
+    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null, string? configName = null,
+        (string Detector, string Estimator)? poseModels = null)
     {
         ArgumentNullException.ThrowIfNull(rain);
         var unet = UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
@@ -51,6 +53,8 @@ public static class BundleExport
         // 5 whole networks + one part per temporal attention core + 1.
         int expected = 5 + CountCuts(unet, motion) + 1, done = 0;
         Directory.CreateDirectory(folder);
+        // The pose models first: a model that cannot be used stops the export before the long part.
+        var pose = poseModels is { } pm ? PoseModelExport.Write(folder, pm.Detector, pm.Estimator) : null;
         var parts = RainExport.Write(rain, folder, openWeights: open, progress: name => progress?.Invoke(++done, Math.Max(expected, done), name));
         var plan = StepPlan.FromJson(File.ReadAllText(Path.Combine(folder, "unet.plan.json")));
         var schedule = new LcmSchedule(stream);
@@ -86,6 +90,7 @@ public static class BundleExport
             Taps = [.. reference.Outputs.Select(o => o.Name)],
             Parts = parts.ToDictionary(p => p.Name, p => PartOf(folder, p), StringComparer.Ordinal),
             UNetPlan = plan,
+            PoseModels = pose,
         };
         File.WriteAllText(Path.Combine(folder, ModelBundle.ManifestFileName), manifest.ToJson());
         File.Delete(Path.Combine(folder, "unet.plan.json"));
