@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Rain.Engine.Pose;
@@ -122,7 +120,7 @@ internal sealed class Letterbox
     /// The horizontal pass of source row <paramref name="y"/> (planar: R, G, B rows of ResizedWidth ints), cached in one of
     /// two buffers (as OpenCV keeps its rows); the buffer holding row <paramref name="keep"/> is not evicted.
     /// </summary>
-    private ReadOnlySpan<int> Row(ReadOnlySpan<byte> source, int stride, int y, int keep)
+    private unsafe ReadOnlySpan<int> Row(ReadOnlySpan<byte> source, int stride, int y, int keep)
     {
         if (y == _rowAIndex)
             return _rowA;
@@ -135,14 +133,36 @@ internal sealed class Letterbox
         else
             _rowBIndex = y;
         int w = ResizedWidth;
-        ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(source), y * stride);
-        ref int t = ref MemoryMarshal.GetArrayDataReference(target);
-        for (int x = 0; x < w; x++)
+        var row = source.Slice(y * stride);
+        int x = 0;
+        // The gather reads 4 bytes per tap: fine on every row but the source's last (past it may be past the buffer).
+        if (Media.ByteGather.IsSupported && y < SourceHeight - 1)
+        {
+            fixed (byte* p = row)
+            fixed (int* o0 = _xofs, o1 = _xofs1, a0 = _a0, a1 = _a1, t = target)
+            {
+                for (; x <= w - 8; x += 8)
+                {
+                    var off0 = Vector256.Load(o0 + x);
+                    var off1 = Vector256.Load(o1 + x);
+                    var w0 = Vector256.Load(a0 + x);
+                    var w1 = Vector256.Load(a1 + x);
+                    for (int c = 0; c < 3; c++)
+                    {
+                        var vc = Vector256.Create(c);
+                        var v = (Media.ByteGather.Load(p, off0 + vc) * w0) + (Media.ByteGather.Load(p, off1 + vc) * w1);
+                        v.Store(t + (c * w) + x);
+                    }
+                }
+            }
+        }
+
+        for (; x < w; x++)
         {
             int o0 = _xofs[x], o1 = _xofs1[x], a0 = _a0[x], a1 = _a1[x];
-            Unsafe.Add(ref t, x) = (Unsafe.Add(ref p, o0) * a0) + (Unsafe.Add(ref p, o1) * a1);
-            Unsafe.Add(ref t, w + x) = (Unsafe.Add(ref p, o0 + 1) * a0) + (Unsafe.Add(ref p, o1 + 1) * a1);
-            Unsafe.Add(ref t, (2 * w) + x) = (Unsafe.Add(ref p, o0 + 2) * a0) + (Unsafe.Add(ref p, o1 + 2) * a1);
+            target[x] = (row[o0] * a0) + (row[o1] * a1);
+            target[w + x] = (row[o0 + 1] * a0) + (row[o1 + 1] * a1);
+            target[(2 * w) + x] = (row[o0 + 2] * a0) + (row[o1 + 2] * a1);
         }
 
         return target;

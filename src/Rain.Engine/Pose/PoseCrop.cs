@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Rain.Engine.Pose;
 
@@ -40,16 +41,41 @@ internal readonly record struct CropGeometry(double CenterX, double CenterY, dou
 }
 
 /// <summary>
-/// OpenCV's <c>warpAffine</c> (INTER_LINEAR, BORDER_CONSTANT 0) for 8-bit RGB, bit-exact (spec §4.3): the matrix is
-/// inverted in float64 as OpenCV does, then every output pixel's source position is computed in fixed point (1024
-/// sub-steps, 32 interpolation steps) and four taps are blended with integer weights that sum to 32768.
+/// OpenCV's <c>warpAffine</c> (INTER_LINEAR, BORDER_CONSTANT 0) for 8-bit RGB into a fixed output size, bit-exact
+/// (spec §4.3): the matrix is inverted in float64 as OpenCV does, every output pixel's source position is computed in
+/// fixed point (1024 sub-steps, 32 interpolation steps) and four taps are blended with integer weights that sum to
+/// 32768. RAIN's crops are axis-aligned, so every row then starts at the same x position and every column at the same
+/// y position; for those the blend factors into a horizontal pass per source row and a vectorised vertical pass, which
+/// is the same integer sum in another order (exact). Any other matrix takes the per-pixel path. Buffers are made once;
+/// not thread-safe.
 /// </summary>
-internal static class WarpAffine
+internal sealed class WarpAffine
 {
-    public static void Run(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, ReadOnlySpan<double> matrix, Span<byte> dst, int dstWidth, int dstHeight, Span<int> columnScratch)
+    private readonly int _width, _height;
+    private readonly int[] _adelta, _bdelta, _x0, _y0;
+    private readonly int[] _off0, _off1, _w0, _w1; // per output byte 3x+c: source byte offsets and weights of the two x taps
+    private readonly int[] _rowA, _rowB;
+    private int _rowAIndex, _rowBIndex;
+
+    public WarpAffine(int width, int height)
     {
-        if (columnScratch.Length < 2 * dstWidth)
-            throw new ArgumentException("scratch too small", nameof(columnScratch));
+        (_width, _height) = (width, height);
+        (_adelta, _bdelta, _x0, _y0) = (new int[width], new int[width], new int[height], new int[height]);
+        (_off0, _off1, _w0, _w1) = (new int[3 * width], new int[3 * width], new int[3 * width], new int[3 * width]);
+        (_rowA, _rowB) = (new int[3 * width], new int[3 * width]);
+    }
+
+    /// <summary>Tests: take the per-pixel path even for an axis-aligned matrix (both paths must give the same bytes).</summary>
+    internal bool ForcePerPixel { get; set; }
+
+    /// <summary>Whether the last <see cref="Run"/> took the factored (axis-aligned) path.</summary>
+    public bool LastWasSeparable { get; private set; }
+
+    /// <summary>Warps <paramref name="src"/> by <paramref name="matrix"/> (src → dst, 2×3) into <paramref name="dst"/> (width×height RGB, packed).</summary>
+    public void Run(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, ReadOnlySpan<double> matrix, Span<byte> dst)
+    {
+        if (dst.Length < _width * _height * 3)
+            throw new ArgumentException($"the crop is {_width}x{_height} RGB; the buffer has {dst.Length} bytes.", nameof(dst));
         double m00 = matrix[0], m01 = matrix[1], m02 = matrix[2], m10 = matrix[3], m11 = matrix[4], m12 = matrix[5];
         // OpenCV's in-place inversion, sequential and using the updated values.
         double d = (m00 * m11) - (m01 * m10);
@@ -64,24 +90,50 @@ internal static class WarpAffine
         m02 = b1;
         m12 = b2;
 
-        var adelta = columnScratch[..dstWidth];
-        var bdelta = columnScratch.Slice(dstWidth, dstWidth);
-        for (int x = 0; x < dstWidth; x++)
+        bool separable = true;
+        for (int x = 0; x < _width; x++)
         {
-            adelta[x] = Round(m00 * x * 1024);
-            bdelta[x] = Round(m10 * x * 1024);
+            _adelta[x] = Round(m00 * x * 1024);
+            _bdelta[x] = Round(m10 * x * 1024);
+            separable &= _bdelta[x] == 0;
         }
 
-        ref byte s = ref MemoryMarshal.GetReference(src);
-        for (int y = 0; y < dstHeight; y++)
+        for (int y = 0; y < _height; y++)
         {
-            int x0 = Round(((m01 * y) + m02) * 1024) + 16;
-            int y0 = Round(((m11 * y) + m12) * 1024) + 16;
-            var row = dst.Slice(y * dstWidth * 3, dstWidth * 3);
-            for (int x = 0; x < dstWidth; x++)
+            _x0[y] = Round(((m01 * y) + m02) * 1024) + 16;
+            _y0[y] = Round(((m11 * y) + m12) * 1024) + 16;
+            separable &= _x0[y] == _x0[0];
+        }
+
+        separable &= !ForcePerPixel;
+        LastWasSeparable = separable;
+        if (separable)
+            Separable(src, srcWidth, srcHeight, srcStride, dst);
+        else
+            PerPixel(src, srcWidth, srcHeight, srcStride, dst);
+    }
+
+    /// <summary>OpenCV's <c>saturate_cast&lt;int&gt;(double)</c> (cvRound, SSE2 <c>cvtsd2si</c>): round half to even; NaN and
+    /// values outside int give int.MinValue, the instruction's "integer indefinite".</summary>
+    private static int Round(double v)
+    {
+        double r = Math.Round(v, MidpointRounding.ToEven);
+        return r >= -2147483648.0 && r <= 2147483647.0 ? (int)r : int.MinValue;
+    }
+
+    private static int Clamp16(int v) => Math.Clamp(v, short.MinValue, short.MaxValue);
+
+    private void PerPixel(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, Span<byte> dst)
+    {
+        ref byte s = ref MemoryMarshal.GetReference(src);
+        for (int y = 0; y < _height; y++)
+        {
+            int x0 = _x0[y], y0 = _y0[y];
+            var row = dst.Slice(y * _width * 3, _width * 3);
+            for (int x = 0; x < _width; x++)
             {
-                int xx = (x0 + adelta[x]) >> 5, yy = (y0 + bdelta[x]) >> 5;
-                int ix = Math.Clamp(xx >> 5, short.MinValue, short.MaxValue), iy = Math.Clamp(yy >> 5, short.MinValue, short.MaxValue);
+                int xx = (x0 + _adelta[x]) >> 5, yy = (y0 + _bdelta[x]) >> 5;
+                int ix = Clamp16(xx >> 5), iy = Clamp16(yy >> 5);
                 int fx = xx & 31, fy = yy & 31;
                 int w00 = (32 - fy) * (32 - fx) * 32, w01 = (32 - fy) * fx * 32, w10 = fy * (32 - fx) * 32, w11 = fy * fx * 32;
                 int o = 3 * x;
@@ -108,14 +160,99 @@ internal static class WarpAffine
         }
     }
 
-    /// <summary>OpenCV's <c>saturate_cast&lt;int&gt;(double)</c> (cvRound, SSE2 <c>cvtsd2si</c>): round half to even; NaN and
-    /// values outside int give int.MinValue, the instruction's "integer indefinite".</summary>
-    private static int Round(double v)
-    {
-        double r = Math.Round(v, MidpointRounding.ToEven);
-        return r >= -2147483648.0 && r <= 2147483647.0 ? (int)r : int.MinValue;
-    }
-
     private static int Tap(ReadOnlySpan<byte> src, int width, int height, int stride, int x, int y, int c) =>
         (uint)x < (uint)width && (uint)y < (uint)height ? src[(y * stride) + (3 * x) + c] : 0;
+
+    /// <summary>
+    /// Axis-aligned: column x always reads source columns ix, ix+1 with weights (32 − fx)·32, fx·32 and row y reads
+    /// rows iy, iy+1 with 32 − fy, fy, so w_ab·p = (row weight)·(column weight)·p and the sum regroups into
+    /// H(row) = Σ column weight · p, out = (A·H(iy) + B·H(iy+1) + 16384) ≫ 15. Taps outside the image get weight 0.
+    /// </summary>
+    private void Separable(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, Span<byte> dst)
+    {
+        int x0 = _x0[0];
+        for (int x = 0; x < _width; x++)
+        {
+            int xx = (x0 + _adelta[x]) >> 5;
+            int ix = Clamp16(xx >> 5), fx = xx & 31;
+            bool in0 = (uint)ix < (uint)srcWidth, in1 = (uint)(ix + 1) < (uint)srcWidth;
+            for (int c = 0; c < 3; c++)
+            {
+                int j = (3 * x) + c;
+                _off0[j] = in0 ? (3 * ix) + c : 0;
+                _w0[j] = in0 ? 32 - fx : 0;
+                _off1[j] = in1 ? (3 * (ix + 1)) + c : 0;
+                _w1[j] = in1 ? fx : 0;
+            }
+        }
+
+        _rowAIndex = _rowBIndex = int.MinValue;
+        int bytes = 3 * _width;
+        for (int y = 0; y < _height; y++)
+        {
+            int yy = _y0[y] >> 5;
+            int iy = Clamp16(yy >> 5), fy = yy & 31;
+            var h0 = Row(src, srcWidth, srcHeight, srcStride, iy, keep: int.MinValue);
+            var h1 = Row(src, srcWidth, srcHeight, srcStride, iy + 1, keep: iy);
+            int a = (32 - fy) * 32, b = fy * 32;
+            var o = dst.Slice(y * bytes, bytes);
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var va = Vector256.Create(a);
+                var vb = Vector256.Create(b);
+                var half = Vector256.Create(16384);
+                for (; i <= bytes - 8; i += 8)
+                {
+                    var v = ((va * Vector256.Create(h0.Slice(i, 8))) + (vb * Vector256.Create(h1.Slice(i, 8))) + half) >> 15;
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(o.Slice(i, 8), Vector256.Narrow(Vector256.Narrow(v, v).AsUInt16(), Vector256<ushort>.Zero).AsUInt64().GetElement(0));
+                }
+            }
+
+            for (; i < bytes; i++)
+                o[i] = (byte)(((a * h0[i]) + (b * h1[i]) + 16384) >> 15);
+        }
+    }
+
+    /// <summary>H of source row <paramref name="y"/> (zeros outside the image), cached in two buffers; the one holding <paramref name="keep"/> stays.</summary>
+    private unsafe ReadOnlySpan<int> Row(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, int y, int keep)
+    {
+        if (y == _rowAIndex)
+            return _rowA;
+        if (y == _rowBIndex)
+            return _rowB;
+        bool useA = _rowAIndex != keep && (_rowBIndex == keep || _rowAIndex < _rowBIndex);
+        var target = useA ? _rowA : _rowB;
+        if (useA)
+            _rowAIndex = y;
+        else
+            _rowBIndex = y;
+        int bytes = 3 * _width;
+        if ((uint)y >= (uint)srcHeight)
+        {
+            Array.Clear(target);
+            return target;
+        }
+
+        var row = src.Slice(y * srcStride);
+        int j = 0;
+        // The gather reads 4 bytes per tap: fine on every row but the last (its bytes past the row may be past the buffer).
+        if (Media.ByteGather.IsSupported && y < srcHeight - 1)
+        {
+            fixed (byte* p = row)
+            fixed (int* o0 = _off0, o1 = _off1, w0 = _w0, w1 = _w1, t = target)
+            {
+                for (; j <= bytes - 8; j += 8)
+                {
+                    var v = (Media.ByteGather.Load(p, Vector256.Load(o0 + j)) * Vector256.Load(w0 + j))
+                        + (Media.ByteGather.Load(p, Vector256.Load(o1 + j)) * Vector256.Load(w1 + j));
+                    v.Store(t + j);
+                }
+            }
+        }
+
+        for (; j < bytes; j++)
+            target[j] = (row[_off0[j]] * _w0[j]) + (row[_off1[j]] * _w1[j]);
+        return target;
+    }
 }

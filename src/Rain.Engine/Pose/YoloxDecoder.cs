@@ -26,7 +26,8 @@ internal sealed class YoloxDecoder
     private static readonly int[] Strides = [8, 16, 32];
 
     private readonly int _inputWidth, _inputHeight;
-    private Candidate[] _candidates = new Candidate[256];
+    private long[] _candidates = new long[256];
+    private Candidate[] _boxes = new Candidate[256];
     private Detection[] _detections = new Detection[64];
     private bool[] _suppressed = new bool[256];
     private int _candidateCount, _detectionCount;
@@ -55,9 +56,21 @@ internal sealed class YoloxDecoder
             throw new ArgumentException($"the detector output holds {output.Length} values; a YOLOX model at {_inputWidth}x{_inputHeight} gives [1, {Rows}, {Columns}].", nameof(output));
         _candidateCount = 0;
         _detectionCount = 0;
-        Collect(output, (float)ratio);
-        var candidates = _candidates.AsSpan(0, _candidateCount);
-        candidates.Sort(new CandidateOrder());
+        Collect(output);
+        // One key per candidate orders them as RAIN does (see CandidateKey); sorting longs allocates nothing.
+        var keys = _candidates.AsSpan(0, _candidateCount);
+        keys.Sort();
+        if (_boxes.Length < keys.Length)
+            _boxes = new Candidate[Math.Max(keys.Length, _boxes.Length * 2)];
+        var candidates = _boxes.AsSpan(0, keys.Length);
+        float r = (float)ratio;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            int cls = (int)(keys[i] >> 46), row = 16383 - (int)(keys[i] & 16383);
+            var (x1, y1, x2, y2) = Box(output, row, r);
+            candidates[i] = new Candidate(row, cls, Score(output, row, cls), x1, y1, x2, y2);
+        }
+
         for (int start = 0; start < candidates.Length;)
         {
             int end = start + 1;
@@ -159,7 +172,7 @@ internal sealed class YoloxDecoder
     /// <summary>score[c] = objectness × class probability, float32.</summary>
     internal static float Score(ReadOnlySpan<float> output, int row, int cls) => output[(row * Columns) + 4] * output[(row * Columns) + 5 + cls];
 
-    private void Collect(ReadOnlySpan<float> output, float ratio)
+    private void Collect(ReadOnlySpan<float> output)
     {
         ref float o = ref MemoryMarshal.GetReference(output);
         var threshold = Vector256.Create(ScoreThreshold);
@@ -182,17 +195,24 @@ internal sealed class YoloxDecoder
             {
                 float score = Score(output, row, c);
                 if (score > ScoreThreshold)
-                    Add(output, row, c, score, ratio);
+                    Add(CandidateKey(row, c, score));
             }
         }
     }
 
-    private void Add(ReadOnlySpan<float> output, int row, int cls, float score, float ratio)
+    /// <summary>
+    /// RAIN's order as one ascending integer: class ascending (bits 46…), then score descending (a positive float's bits
+    /// order like its value; the complement reverses them; bits 14…45), then the later row first (the reversed stable
+    /// argsort's tie order; bits 0…13). Rows are below 2¹⁴ and classes below 2⁷, so the key fits 53 bits.
+    /// </summary>
+    internal static long CandidateKey(int row, int cls, float score) =>
+        ((long)cls << 46) | ((long)(uint.MaxValue - BitConverter.SingleToUInt32Bits(score)) << 14) | (long)(16383 - row);
+
+    private void Add(long key)
     {
         if (_candidateCount == _candidates.Length)
             Array.Resize(ref _candidates, _candidates.Length * 2);
-        var (x1, y1, x2, y2) = Box(output, row, ratio);
-        _candidates[_candidateCount++] = new Candidate(row, cls, score, x1, y1, x2, y2);
+        _candidates[_candidateCount++] = key;
     }
 
     /// <summary>RAIN's greedy NMS over one class's candidates (already ordered), appending the kept boxes.</summary>
@@ -233,11 +253,4 @@ internal sealed class YoloxDecoder
     }
 
     private readonly record struct Candidate(int Row, int Class, float Score, float X1, float Y1, float X2, float Y2);
-
-    /// <summary>Class ascending, then score descending, then the later row first (RAIN's reversed stable argsort).</summary>
-    private readonly struct CandidateOrder : IComparer<Candidate>
-    {
-        public int Compare(Candidate x, Candidate y) =>
-            x.Class != y.Class ? x.Class.CompareTo(y.Class) : x.Score != y.Score ? y.Score.CompareTo(x.Score) : y.Row.CompareTo(x.Row);
-    }
 }

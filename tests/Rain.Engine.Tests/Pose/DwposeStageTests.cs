@@ -111,9 +111,22 @@ public sealed class DwposeStageTests(ITestOutputHelper output)
     public void WarpAffineIsExact(int f)
     {
         var resized = DwposeGolden.Image(Key(f, "resized"));
-        var crop = new byte[288 * 384 * 3];
-        WarpAffine.Run(resized.Pixels, 512, 512, 512 * 3, G.D(f, "warp_mat"), crop, 288, 384, new int[2 * 288]);
-        AssertBytes($"f{f:D2} pose_crop_u8", DwposeGolden.Image(Key(f, "pose_crop_u8")).Pixels, crop);
+        var expected = DwposeGolden.Image(Key(f, "pose_crop_u8")).Pixels;
+        foreach (bool perPixel in new[] { false, true })
+        {
+            // The stored matrix (OpenCV's LAPACK solve) and ours (closed form) both give the crop, on both of the warp's paths.
+            var m = new double[6];
+            var box = G.D(f, "pose_bbox");
+            CropGeometry.Of(box[0], box[1], box[2], box[3], 288, 384).WarpMatrix(288, 384, m);
+            foreach (var matrix in new[] { G.D(f, "warp_mat"), m })
+            {
+                var crop = new byte[288 * 384 * 3];
+                var warp = new WarpAffine(288, 384) { ForcePerPixel = perPixel };
+                warp.Run(resized.Pixels, 512, 512, 512 * 3, matrix, crop);
+                Assert.Equal(!perPixel, warp.LastWasSeparable);
+                AssertBytes($"f{f:D2} pose_crop_u8 (per pixel: {perPixel})", expected, crop);
+            }
+        }
     }
 
     [Theory]

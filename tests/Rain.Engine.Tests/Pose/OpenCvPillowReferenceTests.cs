@@ -60,7 +60,9 @@ public sealed class OpenCvPillowReferenceTests(ITestOutputHelper output)
     public void WarpAffineMatchesOpenCvForARotatedMatrix()
     {
         var crop = new byte[96 * 128 * 3];
-        WarpAffine.Run(U8("warp/input"), 120, 90, 360, Refs.Value.Doubles("warp/rotated/matrix"), crop, 96, 128, new int[192]);
+        var warp = new WarpAffine(96, 128);
+        warp.Run(U8("warp/input"), 120, 90, 360, Refs.Value.Doubles("warp/rotated/matrix"), crop);
+        Assert.False(warp.LastWasSeparable);
         AssertBytes("warp rotated", U8("warp/rotated/output"), crop);
     }
 
@@ -73,7 +75,9 @@ public sealed class OpenCvPillowReferenceTests(ITestOutputHelper output)
         g.WarpMatrix(192, 256, m);
         Tolerance.AssertClose("getAffineTransform", Refs.Value.Doubles("warp/rain/matrix"), m, 1e-9, output);
         var crop = new byte[192 * 256 * 3];
-        WarpAffine.Run(U8("warp/input"), 120, 90, 360, m, crop, 192, 256, new int[384]);
+        var warp = new WarpAffine(192, 256);
+        warp.Run(U8("warp/input"), 120, 90, 360, m, crop);
+        Assert.True(warp.LastWasSeparable);
         AssertBytes("warp rain 192x256", U8("warp/rain/output"), crop);
     }
 
