@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Rain.Engine.Media;
 
@@ -14,6 +15,7 @@ internal sealed class PilResizePlan
 {
     private readonly int[] _xStart, _xCount, _xWeights, _yStart, _yCount, _yWeights;
     private readonly int[] _gatherOffsets, _gatherWeights; // per tap t and output byte j = 3x + c (zero weight past a pixel's taps)
+    private readonly BytePermute? _permute;
     private readonly int _xTaps, _yTaps, _rowFirst, _rowCount;
     private readonly byte[] _temp;
 
@@ -37,6 +39,7 @@ internal sealed class PilResizePlan
 
         _temp = Horizontal && Vertical ? new byte[_rowCount * outWidth * 3] : [];
         (_gatherOffsets, _gatherWeights) = Horizontal && ByteGather.IsSupported ? GatherTables() : ([], []);
+        _permute = _gatherOffsets.Length > 0 && BytePermute.IsSupported ? new BytePermute(_gatherOffsets, _gatherWeights, _xTaps, 3 * outWidth) : null;
     }
 
     public int InWidth { get; }
@@ -128,25 +131,28 @@ internal sealed class PilResizePlan
         return (offsets, weights);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void HorizontalPass(ReadOnlySpan<byte> src, int srcStride, int rows, Span<byte> dst, int dstStride)
     {
         const int Half = 1 << (PilResize.PrecisionBits - 1);
-        int outWidth = OutWidth, taps = _xTaps, bytes = 3 * outWidth;
-        ref int k0 = ref MemoryMarshal.GetArrayDataReference(_xWeights);
-        int gathered = 0;
-        if (_gatherOffsets.Length > 0)
+        int taps = _xTaps, bytes = 3 * OutWidth;
+        bool tables = _gatherOffsets.Length > 0;
+        var half = Vector256.Create(Half);
+        var max = Vector256.Create(255);
+        fixed (int* offsets = _gatherOffsets, weights = _gatherWeights)
         {
-            // Rows but the caller's last: 8 output bytes per step, each tap's 8 source bytes gathered at once.
-            gathered = Math.Min(rows, InHeight - 1 - _rowFirst);
-            var half = Vector256.Create(Half);
-            var max = Vector256.Create(255);
-            fixed (int* offsets = _gatherOffsets, weights = _gatherWeights)
+            for (int y = 0; y < rows; y++)
             {
-                for (int y = 0; y < gathered; y++)
+                var row = src[(y * srcStride)..];
+                fixed (byte* s = row, d = dst.Slice(y * dstStride, bytes))
                 {
-                    fixed (byte* s = src.Slice(y * srcStride), d = dst.Slice(y * dstStride))
+                    int j = 0;
+                    if (_permute is not null)
+                        j = _permute.Bytes(s, row.Length, d, Half, PilResize.PrecisionBits);
+
+                    // The gather reads 4 bytes per tap: not on the caller's last row (bytes past it may be past the buffer).
+                    if (tables && _rowFirst + y < InHeight - 1)
                     {
-                        int j = 0;
                         for (; j <= bytes - 8; j += 8)
                         {
                             var acc = half;
@@ -154,44 +160,23 @@ internal sealed class PilResizePlan
                                 acc += ByteGather.Load(s, Vector256.Load(offsets + (t * bytes) + j)) * Vector256.Load(weights + (t * bytes) + j);
                             ByteGather.Store8(Vector256.Min(Vector256.Max(acc >> PilResize.PrecisionBits, Vector256<int>.Zero), max), d + j);
                         }
+                    }
 
-                        for (; j < bytes; j++)
-                        {
-                            int acc = Half;
-                            for (int t = 0; t < taps; t++)
-                                acc += s[offsets[(t * bytes) + j]] * weights[(t * bytes) + j];
-                            d[j] = Clip8(acc);
-                        }
+                    for (; j < bytes; j++)
+                    {
+                        int x = j / 3, c = j - (3 * x), acc = Half;
+                        byte* p = s + (3 * _xStart[x]) + c;
+                        for (int t = 0, n = _xCount[x]; t < n; t++)
+                            acc += p[3 * t] * _xWeights[(x * taps) + t];
+                        d[j] = Clip8(acc);
                     }
                 }
             }
         }
-
-        for (int y = gathered; y < rows; y++)
-        {
-            ref byte s = ref Unsafe.Add(ref MemoryMarshal.GetReference(src), y * srcStride);
-            ref byte d = ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), y * dstStride);
-            for (int x = 0; x < outWidth; x++)
-            {
-                ref byte p = ref Unsafe.Add(ref s, _xStart[x] * 3);
-                ref int k = ref Unsafe.Add(ref k0, x * taps);
-                int r = Half, g = Half, b = Half;
-                for (int t = 0, n = _xCount[x]; t < n; t++)
-                {
-                    int w = Unsafe.Add(ref k, t);
-                    r += Unsafe.Add(ref p, 3 * t) * w;
-                    g += Unsafe.Add(ref p, (3 * t) + 1) * w;
-                    b += Unsafe.Add(ref p, (3 * t) + 2) * w;
-                }
-
-                Unsafe.Add(ref d, 3 * x) = Clip8(r);
-                Unsafe.Add(ref d, (3 * x) + 1) = Clip8(g);
-                Unsafe.Add(ref d, (3 * x) + 2) = Clip8(b);
-            }
-        }
     }
 
-    /// <summary>The vertical pass: every output byte of a row shares that row's weights, so it runs 8 ints per vector.</summary>
+    /// <summary>The vertical pass: every output byte of a row shares that row's weights, so it runs 16 ints per vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void VerticalPass(ReadOnlySpan<byte> src, int srcStride, int rowOffset, Span<byte> dst, int dstStride)
     {
         const int Half = 1 << (PilResize.PrecisionBits - 1);
@@ -203,7 +188,19 @@ internal sealed class PilResizePlan
             ReadOnlySpan<int> k = _yWeights.AsSpan(y * taps, n);
             ref byte d = ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), y * dstStride);
             int i = 0;
-            if (Vector256.IsHardwareAccelerated)
+            if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
+            {
+                var half = Vector512.Create(Half);
+                var max = Vector512.Create(255);
+                for (; i <= bytes - 16; i += 16)
+                {
+                    var acc = half;
+                    for (int t = 0; t < n; t++)
+                        acc += Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref Unsafe.Add(ref s0, ((first + t) * srcStride) + i))) * Vector512.Create(k[t]);
+                    Avx512F.ConvertToVector128Byte(Vector512.Min(Vector512.Max(acc >> PilResize.PrecisionBits, Vector512<int>.Zero), max)).StoreUnsafe(ref Unsafe.Add(ref d, i));
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
             {
                 var half = Vector256.Create(Half);
                 var max = Vector256.Create(255);

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Rain.Engine.Pose;
 
@@ -20,6 +22,12 @@ internal sealed class Letterbox
     private readonly int[] _xofs, _xofs1, _a0, _a1, _yofs0, _yofs1, _b0, _b1;
     private readonly int[] _rowA, _rowB;
     private readonly bool _area;
+
+    // AVX-512 VBMI: per block of 16 outputs, the first source byte and two 64-byte permutes (taps s and s+1) that put
+    // the block's R, G and B source bytes in lanes 0-15, 16-31, 32-47; null without VBMI or where a block spans > 64 bytes.
+    private readonly int[] _blockBase = [];
+    private readonly Vector512<byte>[] _blockTap0 = [], _blockTap1 = [];
+    private readonly bool[] _blockPermutes = [];
     private int _rowAIndex = -1, _rowBIndex = -1;
     private bool _padded;
 
@@ -62,8 +70,39 @@ internal sealed class Letterbox
             _b1[dy] = Weight(fy);
         }
 
+        if (Media.BytePermute.IsSupported)
+            (_blockBase, _blockTap0, _blockTap1, _blockPermutes) = Blocks();
         _rowA = new int[3 * ResizedWidth];
         _rowB = new int[3 * ResizedWidth];
+    }
+
+    private (int[] Base, Vector512<byte>[] Tap0, Vector512<byte>[] Tap1, bool[] Ok) Blocks()
+    {
+        int blocks = ResizedWidth / 16;
+        var (bases, tap0, tap1, ok) = (new int[blocks], new Vector512<byte>[blocks], new Vector512<byte>[blocks], new bool[blocks]);
+        Span<byte> c0 = stackalloc byte[64], c1 = stackalloc byte[64];
+        for (int b = 0; b < blocks; b++)
+        {
+            int x0 = 16 * b;
+            bases[b] = _xofs[x0];
+            ok[b] = true;
+            c0.Clear();
+            c1.Clear();
+            for (int k = 0; k < 16; k++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    int o0 = _xofs[x0 + k] + c - bases[b], o1 = _xofs1[x0 + k] + c - bases[b];
+                    ok[b] &= o0 is >= 0 and < 64 && o1 is >= 0 and < 64;
+                    c0[(16 * c) + k] = (byte)o0;
+                    c1[(16 * c) + k] = (byte)o1;
+                }
+            }
+
+            (tap0[b], tap1[b]) = (Vector512.Create<byte>(c0), Vector512.Create<byte>(c1));
+        }
+
+        return (bases, tap0, tap1, ok);
     }
 
     public int SourceWidth { get; }
@@ -120,7 +159,7 @@ internal sealed class Letterbox
     /// The horizontal pass of source row <paramref name="y"/> (planar: R, G, B rows of ResizedWidth ints), cached in one of
     /// two buffers (as OpenCV keeps its rows); the buffer holding row <paramref name="keep"/> is not evicted.
     /// </summary>
-    private unsafe ReadOnlySpan<int> Row(ReadOnlySpan<byte> source, int stride, int y, int keep)
+    private ReadOnlySpan<int> Row(ReadOnlySpan<byte> source, int stride, int y, int keep)
     {
         if (y == _rowAIndex)
             return _rowA;
@@ -135,27 +174,10 @@ internal sealed class Letterbox
         int w = ResizedWidth;
         var row = source.Slice(y * stride);
         int x = 0;
-        // The gather reads 4 bytes per tap: fine on every row but the source's last (past it may be past the buffer).
-        if (Media.ByteGather.IsSupported && y < SourceHeight - 1)
-        {
-            fixed (byte* p = row)
-            fixed (int* o0 = _xofs, o1 = _xofs1, a0 = _a0, a1 = _a1, t = target)
-            {
-                for (; x <= w - 8; x += 8)
-                {
-                    var off0 = Vector256.Load(o0 + x);
-                    var off1 = Vector256.Load(o1 + x);
-                    var w0 = Vector256.Load(a0 + x);
-                    var w1 = Vector256.Load(a1 + x);
-                    for (int c = 0; c < 3; c++)
-                    {
-                        var vc = Vector256.Create(c);
-                        var v = (Media.ByteGather.Load(p, off0 + vc) * w0) + (Media.ByteGather.Load(p, off1 + vc) * w1);
-                        v.Store(t + (c * w) + x);
-                    }
-                }
-            }
-        }
+        if (_blockPermutes.Length > 0)
+            x = Permuted(row, target);
+        else if (Media.ByteGather.IsSupported && y < SourceHeight - 1)
+            x = Gathered(row, target);
 
         for (; x < w; x++)
         {
@@ -168,10 +190,80 @@ internal sealed class Letterbox
         return target;
     }
 
-    private static void Vertical(ReadOnlySpan<int> t0, ReadOnlySpan<int> t1, int b0, int b1, Span<float> output)
+    /// <summary>The horizontal pass 16 outputs at a time with two byte permutes per block (AVX-512 VBMI); returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe int Permuted(ReadOnlySpan<byte> row, int[] target)
+    {
+        int w = ResizedWidth, b = 0;
+        fixed (byte* p = row)
+        fixed (int* a0 = _a0, a1 = _a1, t = target)
+        {
+            for (; b < _blockBase.Length; b++)
+            {
+                // A 64-byte load must stay inside the caller's buffer (the last row's last block may not).
+                if (!_blockPermutes[b] || _blockBase[b] + 64 > row.Length)
+                    break;
+                var v = Vector512.Load(p + _blockBase[b]);
+                var s0 = Avx512Vbmi.PermuteVar64x8(v, _blockTap0[b]);
+                var s1 = Avx512Vbmi.PermuteVar64x8(v, _blockTap1[b]);
+                int x0 = 16 * b;
+                var w0 = Vector512.Load(a0 + x0);
+                var w1 = Vector512.Load(a1 + x0);
+                ((Avx512F.ConvertToVector512Int32(s0.GetLower().GetLower()) * w0) + (Avx512F.ConvertToVector512Int32(s1.GetLower().GetLower()) * w1)).Store(t + x0);
+                ((Avx512F.ConvertToVector512Int32(s0.GetLower().GetUpper()) * w0) + (Avx512F.ConvertToVector512Int32(s1.GetLower().GetUpper()) * w1)).Store(t + w + x0);
+                ((Avx512F.ConvertToVector512Int32(s0.GetUpper().GetLower()) * w0) + (Avx512F.ConvertToVector512Int32(s1.GetUpper().GetLower()) * w1)).Store(t + (2 * w) + x0);
+            }
+        }
+
+        return 16 * b;
+    }
+
+    /// <summary>The horizontal pass 8 outputs at a time with AVX2 byte gathers; not for the source's last row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe int Gathered(ReadOnlySpan<byte> row, int[] target)
+    {
+        int w = ResizedWidth, x = 0;
+        fixed (byte* p = row)
+        fixed (int* o0 = _xofs, o1 = _xofs1, a0 = _a0, a1 = _a1, t = target)
+        {
+            for (; x <= w - 8; x += 8)
+            {
+                var off0 = Vector256.Load(o0 + x);
+                var off1 = Vector256.Load(o1 + x);
+                var w0 = Vector256.Load(a0 + x);
+                var w1 = Vector256.Load(a1 + x);
+                for (int c = 0; c < 3; c++)
+                {
+                    var vc = Vector256.Create(c);
+                    var v = (Media.ByteGather.Load(p, off0 + vc) * w0) + (Media.ByteGather.Load(p, off1 + vc) * w1);
+                    v.Store(t + (c * w) + x);
+                }
+            }
+        }
+
+        return x;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Vertical(ReadOnlySpan<int> t0, ReadOnlySpan<int> t1, int b0, int b1, Span<float> output)
     {
         int x = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vb0 = Vector512.Create(b0);
+            var vb1 = Vector512.Create(b1);
+            var two = Vector512.Create(2);
+            fixed (int* p0 = t0, p1 = t1)
+            fixed (float* o = output)
+            {
+                for (; x <= output.Length - 16; x += 16)
+                {
+                    var v = (((vb0 * (Vector512.Load(p0 + x) >> 4)) >> 16) + ((vb1 * (Vector512.Load(p1 + x) >> 4)) >> 16) + two) >> 2;
+                    Vector512.ConvertToSingle(v).Store(o + x);
+                }
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
         {
             var vb0 = Vector256.Create(b0);
             var vb1 = Vector256.Create(b1);

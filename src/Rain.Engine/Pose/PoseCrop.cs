@@ -53,7 +53,8 @@ internal sealed class WarpAffine
 {
     private readonly int _width, _height;
     private readonly int[] _adelta, _bdelta, _x0, _y0;
-    private readonly int[] _off0, _off1, _w0, _w1; // per output byte 3x+c: source byte offsets and weights of the two x taps
+    private readonly int[] _offsets, _weights; // [tap · 3·width + 3x + c]: source byte offsets and weights of the two x taps
+    private readonly Media.BytePermute? _permute;
     private readonly int[] _rowA, _rowB;
     private int _rowAIndex, _rowBIndex;
 
@@ -61,7 +62,8 @@ internal sealed class WarpAffine
     {
         (_width, _height) = (width, height);
         (_adelta, _bdelta, _x0, _y0) = (new int[width], new int[width], new int[height], new int[height]);
-        (_off0, _off1, _w0, _w1) = (new int[3 * width], new int[3 * width], new int[3 * width], new int[3 * width]);
+        (_offsets, _weights) = (new int[6 * width], new int[6 * width]);
+        _permute = Media.BytePermute.IsSupported ? new Media.BytePermute(_offsets, _weights, 2, 3 * width) : null;
         (_rowA, _rowB) = (new int[3 * width], new int[3 * width]);
     }
 
@@ -178,13 +180,16 @@ internal sealed class WarpAffine
             bool in0 = (uint)ix < (uint)srcWidth, in1 = (uint)(ix + 1) < (uint)srcWidth;
             for (int c = 0; c < 3; c++)
             {
+                // A tap outside the image reads offset 0 with weight 0 (and the tap beside it, so a block's span stays small).
                 int j = (3 * x) + c;
-                _off0[j] = in0 ? (3 * ix) + c : 0;
-                _w0[j] = in0 ? 32 - fx : 0;
-                _off1[j] = in1 ? (3 * (ix + 1)) + c : 0;
-                _w1[j] = in1 ? fx : 0;
+                _offsets[j] = (3 * Math.Clamp(ix, 0, srcWidth - 1)) + c;
+                _weights[j] = in0 ? 32 - fx : 0;
+                _offsets[(3 * _width) + j] = (3 * Math.Clamp(ix + 1, 0, srcWidth - 1)) + c;
+                _weights[(3 * _width) + j] = in1 ? fx : 0;
             }
         }
+
+        _permute?.Update(_offsets);
 
         _rowAIndex = _rowBIndex = int.MinValue;
         int bytes = 3 * _width;
@@ -235,24 +240,28 @@ internal sealed class WarpAffine
         }
 
         var row = src.Slice(y * srcStride);
-        int j = 0;
-        // The gather reads 4 bytes per tap: fine on every row but the last (its bytes past the row may be past the buffer).
-        if (Media.ByteGather.IsSupported && y < srcHeight - 1)
+        int j = 0, w3 = 3 * _width;
+        fixed (byte* p = row)
+        fixed (int* offsets = _offsets, weights = _weights, t = target)
         {
-            fixed (byte* p = row)
-            fixed (int* o0 = _off0, o1 = _off1, w0 = _w0, w1 = _w1, t = target)
+            if (_permute is not null)
+                j = _permute.Sums(p, row.Length, t);
+
+            // The gather reads 4 bytes per tap: fine on every row but the last (its bytes past the row may be past the buffer).
+            if (Media.ByteGather.IsSupported && y < srcHeight - 1)
             {
                 for (; j <= bytes - 8; j += 8)
                 {
-                    var v = (Media.ByteGather.Load(p, Vector256.Load(o0 + j)) * Vector256.Load(w0 + j))
-                        + (Media.ByteGather.Load(p, Vector256.Load(o1 + j)) * Vector256.Load(w1 + j));
+                    var v = (Media.ByteGather.Load(p, Vector256.Load(offsets + j)) * Vector256.Load(weights + j))
+                        + (Media.ByteGather.Load(p, Vector256.Load(offsets + w3 + j)) * Vector256.Load(weights + w3 + j));
                     v.Store(t + j);
                 }
             }
+
+            for (; j < bytes; j++)
+                t[j] = (p[offsets[j]] * weights[j]) + (p[offsets[w3 + j]] * weights[w3 + j]);
         }
 
-        for (; j < bytes; j++)
-            target[j] = (row[_off0[j]] * _w0[j]) + (row[_off1[j]] * _w1[j]);
         return target;
     }
 }

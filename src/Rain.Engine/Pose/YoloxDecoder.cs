@@ -172,17 +172,28 @@ internal sealed class YoloxDecoder
     /// <summary>score[c] = objectness × class probability, float32.</summary>
     internal static float Score(ReadOnlySpan<float> output, int row, int cls) => output[(row * Columns) + 4] * output[(row * Columns) + 5 + cls];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Collect(ReadOnlySpan<float> output)
     {
         ref float o = ref MemoryMarshal.GetReference(output);
         var threshold = Vector256.Create(ScoreThreshold);
+        var threshold512 = Vector512.Create(ScoreThreshold);
         for (int row = 0; row < Rows; row++)
         {
-            if (Vector256.IsHardwareAccelerated)
+            // 80 classes = 5 (or 10) vectors; most rows have no score above 0.1, so test first and look closer only on a hit.
+            ref float r = ref Unsafe.Add(ref o, row * Columns);
+            ref float p = ref Unsafe.Add(ref r, 5);
+            if (Vector512.IsHardwareAccelerated)
             {
-                // 80 classes = 10 vectors; most rows have no score above 0.1, so test first and look closer only on a hit.
-                ref float r = ref Unsafe.Add(ref o, row * Columns);
-                ref float p = ref Unsafe.Add(ref r, 5);
+                var obj = Vector512.Create(Unsafe.Add(ref r, 4));
+                var any = Vector512.GreaterThan(obj * Vector512.LoadUnsafe(ref p), threshold512);
+                for (int c = 16; c < Classes; c += 16)
+                    any |= Vector512.GreaterThan(obj * Vector512.LoadUnsafe(ref p, (nuint)c), threshold512);
+                if (any == Vector512<float>.Zero)
+                    continue;
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
                 var obj = Vector256.Create(Unsafe.Add(ref r, 4));
                 var any = Vector256<float>.Zero;
                 for (int c = 0; c < Classes; c += 8)
