@@ -121,6 +121,7 @@ internal sealed class Letterbox
     public int ResizedHeight { get; }
 
     /// <summary>Writes the letterboxed image of <paramref name="source"/> into <paramref name="chw"/> (3×CanvasHeight×CanvasWidth).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ReadOnlySpan<byte> source, int stride, Span<float> chw)
     {
         Media.PilResizePlan.CheckSpan(source.Length, SourceWidth, SourceHeight, stride, nameof(source));
@@ -159,6 +160,7 @@ internal sealed class Letterbox
     /// The horizontal pass of source row <paramref name="y"/> (planar: R, G, B rows of ResizedWidth ints), cached in one of
     /// two buffers (as OpenCV keeps its rows); the buffer holding row <paramref name="keep"/> is not evicted.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ReadOnlySpan<int> Row(ReadOnlySpan<byte> source, int stride, int y, int keep)
     {
         if (y == _rowAIndex)

@@ -125,6 +125,7 @@ internal sealed class WarpAffine
 
     private static int Clamp16(int v) => Math.Clamp(v, short.MinValue, short.MaxValue);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PerPixel(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, Span<byte> dst)
     {
         ref byte s = ref MemoryMarshal.GetReference(src);
@@ -170,6 +171,7 @@ internal sealed class WarpAffine
     /// rows iy, iy+1 with 32 − fy, fy, so w_ab·p = (row weight)·(column weight)·p and the sum regroups into
     /// H(row) = Σ column weight · p, out = (A·H(iy) + B·H(iy+1) + 16384) ≫ 15. Taps outside the image get weight 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Separable(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, Span<byte> dst)
     {
         int x0 = _x0[0];
@@ -220,6 +222,7 @@ internal sealed class WarpAffine
     }
 
     /// <summary>H of source row <paramref name="y"/> (zeros outside the image), cached in two buffers; the one holding <paramref name="keep"/> stays.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe ReadOnlySpan<int> Row(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int srcStride, int y, int keep)
     {
         if (y == _rowAIndex)

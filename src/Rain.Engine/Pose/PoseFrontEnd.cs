@@ -335,6 +335,7 @@ public sealed class PoseFrontEnd : IDisposable
     }
 
     /// <summary>(pixel − mean) / std per channel in float64, rounded once to float32, HWC → CHW (spec §4.4): a table lookup per byte.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Normalise(ReadOnlySpan<byte> crop, Span<float> chw)
     {
         int plane = crop.Length / 3;
