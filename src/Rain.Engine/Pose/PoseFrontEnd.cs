@@ -28,14 +28,16 @@ public sealed class PoseFrontEnd : IDisposable
 {
     private static readonly double[] Mean = [123.675, 116.28, 103.53];
     private static readonly double[] Std = [58.395, 57.12, 57.375];
+    private static readonly float[] Lut = MakeLut();
+
+    // Byte permute taking 16 interleaved RGB pixels to their R, G and B bytes in lanes 0-15, 16-31, 32-47.
+    private static readonly Vector512<byte> Deinterleave = Vector512.Create<byte>([.. Enumerable.Range(0, 64).Select(k => (byte)(k < 48 ? (3 * (k % 16)) + (k / 16) : 0))]);
 
     private readonly PoseModel _detector, _estimator;
     private readonly SessionOptions _sessionOptions;
     private readonly Letterbox _letterbox;
     private readonly YoloxDecoder _decoder;
     private readonly FaceCache _cache;
-    private static readonly float[] Lut = MakeLut();
-    private static readonly Vector512<byte> Deinterleave = Vector512.Create<byte>([.. Enumerable.Range(0, 64).Select(k => (byte)(k < 48 ? (3 * (k % 16)) + (k / 16) : 0))]);
     private readonly byte[] _resized, _crop;
     private readonly WarpAffine _warpAffine;
     private readonly double[] _warp = new double[6];
@@ -44,6 +46,8 @@ public sealed class PoseFrontEnd : IDisposable
     private readonly double[] _keypoints133;
     private readonly double[] _faceNorm = new double[FaceCache.Values], _faceFilled = new double[FaceCache.Values], _faceDamped = new double[FaceCache.Values];
     private readonly bool[] _visible = new bool[FaceTranslation.FacePoints];
+    private readonly double[] _keypoints134 = new double[2 * WholeBody.OpenPoseKeypoints];
+    private readonly double[] _scores134 = new double[WholeBody.OpenPoseKeypoints];
     private PilResizePlan? _resize;
     private RetargetOptions _retarget;
     private long _frames;
@@ -159,9 +163,6 @@ public sealed class PoseFrontEnd : IDisposable
     /// <summary>Bench only: skip the two ONNX Runtime runs (their output buffers keep the last frame's values), leaving the front end's own work.</summary>
     internal bool SkipModels { get; set; }
 
-    private readonly double[] _keypoints134 = new double[2 * WholeBody.OpenPoseKeypoints];
-    private readonly double[] _scores134 = new double[WholeBody.OpenPoseKeypoints];
-
     /// <summary>
     /// Creates a front end from the two ONNX models RAIN uses: a YOLOX person detector (<c>yolox_s.onnx</c>: input
     /// float32 [1, 3, 640, 640], output [1, 8400, 85]) and a DWPose/RTMPose whole-body model (<c>dw-ll_ucoco_384.onnx</c>
@@ -237,8 +238,8 @@ public sealed class PoseFrontEnd : IDisposable
     /// <exception cref="PoseModelException">ONNX Runtime failed on a model.</exception>
     public PoseFrame Process(ReadOnlySpan<byte> rgb, int width, int height, int stride, Span<byte> poseImage)
     {
-        if (width < 1 || height < 1 || width > PoseFrontEndOptions.MaxSide || height > PoseFrontEndOptions.MaxSide)
-            throw new ArgumentException($"a camera frame must be 1 to {PoseFrontEndOptions.MaxSide} pixels per side; got {width}x{height}.");
+        if (width < 1 || height < 1 || width > PoseFrontEndOptions.MaxFrameSide || height > PoseFrontEndOptions.MaxFrameSide)
+            throw new ArgumentException($"a camera frame must be 1 to {PoseFrontEndOptions.MaxFrameSide} pixels per side; got {width}x{height}.");
         PilResizePlan.CheckSpan(rgb.Length, width, height, stride, nameof(rgb));
         if (poseImage.Length < Width * Height * 3)
             throw new ArgumentException($"the pose image is {Width}x{Height} RGB ({Width * Height * 3} bytes); the buffer has {poseImage.Length}.", nameof(poseImage));

@@ -6,8 +6,11 @@ namespace Rain.Engine.Pose;
 /// </summary>
 public sealed record PoseFrontEndOptions
 {
-    /// <summary>Largest pose-image side (the detection size), and the largest camera frame side accepted.</summary>
-    public const int MaxSide = 16384;
+    /// <summary>Largest pose-image side (the detection size).</summary>
+    public const int MaxSide = 4096;
+
+    /// <summary>Largest camera frame side accepted (as <see cref="Media.ImageCodec.MaxSide"/>).</summary>
+    public const int MaxFrameSide = Media.ImageCodec.MaxSide;
 
     private readonly int _width = 512, _height = 512, _damping = 1, _threads;
     private readonly double? _crop = DefaultCenterCrop;
