@@ -26,11 +26,11 @@ internal static partial class PoseFrontEndRun
             bench.Setup();
             try
             {
-                for (int i = 0; i < 30; i++)
-                {
+                // Warm-up: the baseline a few times, the front end until its code is fully optimised.
+                for (int i = 0; i < 10; i++)
                     bench.Straightforward();
+                for (int i = 0; i < 200; i++)
                     bench.FrontEnd();
-                }
 
                 var (baseline, frontEnd) = (new Samples(frames), new Samples(frames));
                 for (int i = 0; i < frames; i++)
@@ -38,6 +38,10 @@ internal static partial class PoseFrontEndRun
                     baseline.Measure(() => bench.Straightforward());
                     frontEnd.Measure(() => bench.FrontEnd());
                 }
+
+                // Allocation counted apart: between the baseline's frames the GC runs, which blurs the per-thread counter.
+                baseline.CountAllocations(() => bench.Straightforward(), 5);
+                frontEnd.CountAllocations(() => bench.FrontEnd(), frames);
 
                 Console.WriteLine($"512x512 frame, centre crop {crop}:");
                 baseline.Print("  straightforward baseline", null);
@@ -73,17 +77,25 @@ internal static partial class PoseFrontEndRun
     private sealed class Samples(int capacity)
     {
         private readonly List<double> _wall = new(capacity), _cpu = new(capacity);
-        private long _bytes;
+
+        private double _bytesPerFrame;
 
         public void Measure(Action frame)
         {
-            long bytes = GC.GetAllocatedBytesForCurrentThread();
             double cpu = ThreadCpuMilliseconds();
             long start = Stopwatch.GetTimestamp();
             frame();
             _wall.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             _cpu.Add(ThreadCpuMilliseconds() - cpu);
-            _bytes += GC.GetAllocatedBytesForCurrentThread() - bytes;
+        }
+
+        public void CountAllocations(Action frame, int count)
+        {
+            GC.Collect();
+            long bytes = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < count; i++)
+                frame();
+            _bytesPerFrame = (GC.GetAllocatedBytesForCurrentThread() - bytes) / (double)count;
         }
 
         public double MedianCpu => Percentile(_cpu, 0.5);
@@ -95,7 +107,7 @@ internal static partial class PoseFrontEndRun
             string ratio = baseline is null ? "" : string.Create(CultureInfo.InvariantCulture,
                 $"  ratio to baseline: wall {MedianWall / baseline.MedianWall:F3}, cpu {MedianCpu / baseline.MedianCpu:F3}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name}: wall median {MedianWall:F3} ms, p95 {Percentile(_wall, 0.95):F3} ms; cpu median {MedianCpu:F3} ms; allocated {_bytes / (double)_wall.Count:F0} B/frame{ratio}"));
+                $"{name}: wall median {MedianWall:F3} ms, p95 {Percentile(_wall, 0.95):F3} ms; cpu median {MedianCpu:F3} ms; allocated {_bytesPerFrame:F0} B/frame{ratio}"));
         }
 
         private static double Percentile(List<double> values, double p)
