@@ -121,6 +121,17 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
         var first = ImageCodec.Load(Path.Combine(small, "pose_00000.png"));
         Assert.Equal((128, 64), (first.Width, first.Height));
 
+        // A manifest whose contract disagrees with the model is named.
+        string manifestPath = Path.Combine(bundle, "bundle.json"), original = File.ReadAllText(manifestPath);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(original)!;
+        json["pose_models"]!["detector"]!["inputs"]![0]!["name"] = "pixels";
+        File.WriteAllText(manifestPath, json.ToJsonString());
+        Assert.Equal(2, Cli.Invoke(output, out _, out string contract, "poses", "--bundle", bundle, "--input", Frames(), "--out", outDir));
+        Assert.Contains("'pose_detector' (", contract, StringComparison.Ordinal);
+        Assert.Contains("has inputs [images float32 [1, 3, 640, 640]]", contract, StringComparison.Ordinal);
+        Assert.Contains("the manifest's contract says [pixels float32 [1, 3, 640, 640]]", contract, StringComparison.Ordinal);
+        File.WriteAllText(manifestPath, original);
+
         // An altered pose model is caught by the bundle's hash check.
         File.AppendAllText(Path.Combine(bundle, "pose_detector.onnx"), "x");
         Assert.Equal(2, Cli.Invoke(output, out _, out string altered, "poses", "--bundle", bundle, "--input", Frames(), "--out", outDir));

@@ -216,8 +216,8 @@ public sealed class PoseFrontEnd : IDisposable
         var frontEnd = Load(Path.Combine(bundle.Folder, pose.Detector.File), Path.Combine(bundle.Folder, pose.Estimator.File), options);
         try
         {
-            CheckContract(manifest, "pose_detector", pose.Detector, frontEnd._detector.Path);
-            CheckContract(manifest, "pose_estimator", pose.Estimator, frontEnd._estimator.Path);
+            CheckContract(manifest, "pose_detector", pose.Detector, frontEnd._detector);
+            CheckContract(manifest, "pose_estimator", pose.Estimator, frontEnd._estimator);
             return frontEnd;
         }
         catch
@@ -433,10 +433,9 @@ public sealed class PoseFrontEnd : IDisposable
     /// <summary>True when every static dimension of <paramref name="declared"/> equals <paramref name="wanted"/>'s (−1 fits anything).</summary>
     private static bool Fits(long[] declared, long[] wanted) => declared.Length == wanted.Length && declared.Zip(wanted).All(p => p.First == -1 || p.First == p.Second);
 
-    private static void CheckContract(string manifest, string name, PartManifest part, string path)
+    private static void CheckContract(string manifest, string name, PartManifest part, PoseModel model)
     {
-        using var session = new InferenceSession(path);
-        var (inputs, outputs) = PoseModel.Contracts(session, path);
+        var (path, inputs, outputs) = (model.Path, model.DeclaredInputs, model.DeclaredOutputs);
         if (!inputs.SequenceEqual(part.Inputs, ContractComparer.Instance) || !outputs.SequenceEqual(part.Outputs, ContractComparer.Instance))
         {
             throw new BundleException($"{manifest}: '{name}' ({path}) has inputs [{string.Join("; ", inputs.Select(c => c.ToString()))}] and outputs " +

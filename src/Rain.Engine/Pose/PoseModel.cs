@@ -36,9 +36,11 @@ internal sealed class PoseModel : IDisposable
     private readonly OrtIoBinding _binding;
     private readonly RunOptions _run = new();
 
-    private PoseModel(string path, InferenceSession session, CpuTensor input, CpuTensor[] outputs)
+    private PoseModel(string path, InferenceSession session, CpuTensor input, CpuTensor[] outputs, TensorContract[] inputs, TensorContract[] declaredOutputs)
     {
         Path = path;
+        DeclaredInputs = inputs;
+        DeclaredOutputs = declaredOutputs;
         _session = session;
         Input = input;
         Outputs = outputs;
@@ -53,6 +55,12 @@ internal sealed class PoseModel : IDisposable
     public CpuTensor Input { get; }
 
     public CpuTensor[] Outputs { get; }
+
+    /// <summary>Every input as the model declares it (−1 for a symbolic dimension).</summary>
+    public TensorContract[] DeclaredInputs { get; }
+
+    /// <summary>Every output as the model declares it.</summary>
+    public TensorContract[] DeclaredOutputs { get; }
 
     /// <summary>
     /// Loads <paramref name="path"/> and binds its first input and first <paramref name="outputs"/> outputs.
@@ -90,7 +98,7 @@ internal sealed class PoseModel : IDisposable
             var bound = new CpuTensor[outputs];
             for (int i = 0; i < outputs; i++)
                 bound[i] = Track(new CpuTensor(outs[i] with { Shape = outShapes[i] }));
-            return new PoseModel(path, session, input, bound);
+            return new PoseModel(path, session, input, bound, inputs, outs);
         }
         catch
         {
