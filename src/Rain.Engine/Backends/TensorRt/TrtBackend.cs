@@ -50,7 +50,7 @@ internal sealed class TrtBackend : IStreamBackend
                 : driver.CaptureFailure is { } failure ? $"steps enqueued part by part: the CUDA graph capture failed ({failure})"
                 : !driver.UsesGraph ? "steps enqueued part by part (CUDA graphs off)"
                 : "the step is captured as one CUDA graph at the first emitting step";
-            return $"{_what}; {graph}";
+            return Interop.NvtxTool.Current is null ? $"{_what}; {graph}" : $"{_what}; {graph}; {Interop.NvtxTool.Status}";
         }
     }
 
