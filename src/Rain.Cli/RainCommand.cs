@@ -15,6 +15,7 @@ internal static class RainCommand
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(PosesCommand.Create());
         return root;
     }
 

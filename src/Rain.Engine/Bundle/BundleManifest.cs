@@ -85,6 +85,16 @@ public sealed class BundleManifest
     public required StepPlan UNetPlan { get; init; }
 
     /// <summary>
+    /// RAIN's pose models (YOLOX detector and DWPose/RTMPose estimator), when the export had them: what the pose front end
+    /// (<see cref="Pose.PoseFrontEnd.Load(ModelBundle, Pose.PoseFrontEndOptions?)"/>) needs to make pose images from
+    /// camera frames. Optional: a bundle without them animates pose images. Not network parts of the stream (no
+    /// TensorRT plans are built for them).
+    /// </summary>
+    [JsonPropertyName("pose_models")]
+    public PoseModelsManifest? PoseModels { get; init; }
+
+
+    /// <summary>
     /// sha256 of the manifest's canonical form (<see cref="ComputeSha256"/>), recorded at export and checked at load, so a
     /// manifest edited by hand or damaged is refused rather than trusted (the parts' own hashes only protect the parts).
     /// </summary>
@@ -177,6 +187,18 @@ public sealed class PartManifest
     /// <summary>Outputs in order.</summary>
     [JsonPropertyName("outputs")]
     public required TensorContract[] Outputs { get; init; }
+}
+
+/// <summary>The two pose models of a bundle; each file is copied into the bundle and checked by hash like a part.</summary>
+public sealed class PoseModelsManifest
+{
+    /// <summary>The YOLOX person detector (RAIN's <c>dwpose_detection_model_path</c>, e.g. <c>yolox_s.onnx</c>).</summary>
+    [JsonPropertyName("detector")]
+    public required PartManifest Detector { get; init; }
+
+    /// <summary>The DWPose/RTMPose whole-body model (RAIN's <c>dwpose_landmark_model_path</c>, e.g. <c>dw-ll_ucoco_384.onnx</c>).</summary>
+    [JsonPropertyName("estimator")]
+    public required PartManifest Estimator { get; init; }
 }
 
 /// <summary>A tensor of a part's interface: name, element type ("float32", "uint8", "int64") and static shape.</summary>

@@ -79,6 +79,16 @@ public sealed class ModelBundle
                 throw new BundleException($"{manifestPath}: part '{name}' lists no data_file, but {part.File}.data lies beside it; ONNX Runtime would load that file unchecked. Re-export the bundle.");
         }
 
+        if (manifest.PoseModels is { } pose)
+        {
+            foreach (var (name, part) in new[] { ("pose_detector", pose.Detector), ("pose_estimator", pose.Estimator) })
+            {
+                CheckFile(folder, name, part.File, part.Sha256, verifyHashes);
+                if (part.DataFile is not null)
+                    CheckFile(folder, name, part.DataFile, part.DataSha256 ?? "", verifyHashes);
+            }
+        }
+
         return new ModelBundle(folder, manifest, stream);
     }
 

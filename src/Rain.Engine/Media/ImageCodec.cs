@@ -129,10 +129,14 @@ public static class ImageCodec
 
         unsafe
         {
+            // The bitmap borrows rgba's memory: it must stay pinned until Skia has encoded it (encoding after the fixed
+            // block read memory the GC was free to move, and crashed the process now and then).
             fixed (byte* p = rgba)
+            {
                 bitmap.InstallPixels(info, (nint)p, info.RowBytes);
-            using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-            return encoded.ToArray();
+                using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+                return encoded.ToArray();
+            }
         }
     }
 

@@ -28,8 +28,10 @@ public static class BundleExport
     /// <param name="randomSeed">When set, seeded random weights replace the checkpoints (only the config files are read).</param>
     /// <param name="progress">Called with (files done, files expected, file name) after each network part is written.</param>
     /// <param name="configName">How to name the configuration in the manifest's <c>source</c> (default: the yaml's path).</param>
+    /// <param name="poseModels">RAIN's DWPose detector and pose model to copy in (see <see cref="PoseModelExport"/>); null: none.</param>
     /// <exception cref="ModelExportException">The configuration or a checkpoint cannot be exported (the message names the yaml key, file or tensor).</exception>
-    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null, string? configName = null)
+    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null, string? configName = null,
+        (string Detector, string Estimator)? poseModels = null)
     {
         ArgumentNullException.ThrowIfNull(rain);
         ArgumentException.ThrowIfNullOrEmpty(folder);
@@ -40,7 +42,7 @@ public static class BundleExport
         string temp = Path.Combine(Path.GetDirectoryName(folder)!, string.Create(CultureInfo.InvariantCulture, $".{Path.GetFileName(folder)}.partial-{Environment.ProcessId}"));
         try
         {
-            var manifest = WriteInto(rain, stream, w, temp, randomSeed, progress, configName);
+            var manifest = WriteInto(rain, stream, w, temp, randomSeed, progress, configName, poseModels);
             Replace(temp, folder);
             return manifest;
         }
@@ -51,7 +53,8 @@ public static class BundleExport
         }
     }
 
-    private static BundleManifest WriteInto(RainConfig rain, StreamConfig stream, float w, string folder, ulong? randomSeed, Action<int, int, string>? progress, string? configName)
+    private static BundleManifest WriteInto(RainConfig rain, StreamConfig stream, float w, string folder, ulong? randomSeed, Action<int, int, string>? progress, string? configName,
+        (string Detector, string Estimator)? poseModels)
     {
         var unet = UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
         var motion = MotionModuleConfig.Load(rain); // checked by CheckConfig
@@ -74,6 +77,8 @@ public static class BundleExport
         // 5 whole networks + one part per temporal attention core + 1.
         int expected = 5 + CountCuts(unet, motion) + 1, done = 0;
         Directory.CreateDirectory(folder);
+        // The pose models first: a model that cannot be used stops the export before the long part.
+        var pose = poseModels is { } pm ? PoseModelExport.Write(folder, pm.Detector, pm.Estimator) : null;
         var parts = RainExport.Write(rain, folder, openWeights: open, progress: name => progress?.Invoke(++done, Math.Max(expected, done), name));
         var plan = StepPlan.FromJson(File.ReadAllText(Path.Combine(folder, "unet.plan.json")));
         var schedule = new LcmSchedule(stream);
@@ -106,6 +111,7 @@ public static class BundleExport
             Taps = [.. reference.Outputs.Select(o => o.Name)],
             Parts = parts.ToDictionary(p => p.Name, p => PartOf(folder, p), StringComparer.Ordinal),
             UNetPlan = plan,
+            PoseModels = pose,
         };
         File.WriteAllText(Path.Combine(folder, ModelBundle.ManifestFileName), manifest.ToSealedJson());
         File.Delete(Path.Combine(folder, "unet.plan.json"));
