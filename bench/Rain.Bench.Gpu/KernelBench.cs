@@ -111,28 +111,50 @@ internal static class KernelBench
         Row(output, "planar_f16_to_rgb8", shape, Time(device, stream, s => kernels.Launch(s, toRgb)), null, Floor(device, stream, bytes), bytes);
     }
 
-    /// <summary>The whole step driver at RAIN's size with a copy standing in for the networks: graph replay vs eager.</summary>
+    /// <summary>
+    /// The whole step driver at RAIN's size with a copy standing in for the networks: graph replay vs eager, and the CPU
+    /// time the host spends per step when it waits for the device with CUDA's default scheduling (spinning) and with
+    /// blocking synchronisation (the engine's choice), each on the device opened with that flag.
+    /// </summary>
     private static void Step(CudaDevice device, CudaKernels kernels, TextWriter output)
     {
         var schedule = new LcmSchedule(StreamConfig.Rain);
-        output.WriteLine("| step driver (networks: one copy) | ms per step, host wall time incl. pinned copies and sync |");
-        output.WriteLine("| --- | ---: |");
+        output.WriteLine("| step driver (networks: one copy) | host wait | ms per step (host wall time incl. pinned copies and sync) | host CPU ms per step |");
+        output.WriteLine("| --- | --- | ---: | ---: |");
         double eagerMs = 0;
         foreach (bool graph in new[] { false, true })
         {
-            using var driver = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 1, UseGraph: graph, WarmupSteps: 2));
-            driver.SetParts([new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes)], []);
-            for (int i = 0; i < 5; i++)
-                driver.Step();
-            const int steps = 200;
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < steps; i++)
-                driver.Step();
-            double ms = clock.Elapsed.TotalMilliseconds / steps;
+            var (ms, cpu) = RunSteps(device, kernels, schedule, graph);
             if (!graph)
                 eagerMs = ms;
-            output.WriteLine($"| {(graph ? "CUDA graph replay" : "eager launches")} | {ms:F3}{(graph ? $" ({eagerMs / ms:F2}× eager)" : "")} |");
+            output.WriteLine($"| {(graph ? "CUDA graph replay" : "eager launches")} | {device.HostWait} | {ms:F3}{(graph ? $" ({eagerMs / ms:F2}× eager)" : "")} | {cpu:F3} |");
         }
+
+        // The same graph-replayed step on the device reopened with each scheduling flag (the primary context's flags).
+        foreach (var wait in new[] { CudaHostWait.Default, CudaHostWait.BlockingSync })
+        {
+            using var reopened = CudaDevice.Open(device.Ordinal, wait);
+            using var k = new CudaKernels(reopened);
+            var (ms, cpu) = RunSteps(reopened, k, schedule, graph: true);
+            output.WriteLine($"| CUDA graph replay, opened with {wait} | {reopened.HostWait} | {ms:F3} | {cpu:F3} ({100 * cpu / ms:F0} % of the wall time) |");
+        }
+    }
+
+    private static (double WallMs, double CpuMs) RunSteps(CudaDevice device, CudaKernels kernels, LcmSchedule schedule, bool graph)
+    {
+        using var driver = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 1, UseGraph: graph, WarmupSteps: 2));
+        driver.SetParts([new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes)], []);
+        for (int i = 0; i < 5; i++)
+            driver.Step();
+        const int steps = 200;
+        var process = Process.GetCurrentProcess();
+        var cpuStart = process.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++)
+            driver.Step();
+        double ms = clock.Elapsed.TotalMilliseconds / steps;
+        process.Refresh();
+        return (ms, (process.TotalProcessorTime - cpuStart).TotalMilliseconds / steps);
     }
 
     private static void FillHalves(CudaDevice device, CudaKernels kernels, CudaStream stream, DeviceBuffer[] buffers)

@@ -72,7 +72,7 @@ if (checks)
         ("baseline attention", d => KernelChecks.Attention(d, baseline: true)), ("lcm_step_roll", KernelChecks.LcmStepRoll),
         ("frame conversion", KernelChecks.FrameConversion), ("graph vs eager step", d => StepChecks.GraphVersusEager(d)), ("graph update", StepChecks.GraphUpdate),
         ("capture fallback", d => StepChecks.CaptureFallback(d)), ("TensorRT step I/O", d => StepChecks.TensorRtIo(d)),
-        ("handle leaks", StepChecks.Leaks),
+        ("handle leaks", StepChecks.Leaks), ("host wait", StepChecks.HostWait),
     ];
     foreach (var (name, run) in all)
     {

@@ -33,8 +33,10 @@ internal static class TensorRtCheck
         o.WriteLine($"tensorrt: TensorRT {library.VersionText} ({library.InferPath}); bundle {bundle.Folder}");
         var settings = new EngineBuildSettings { ComputeCapability = device.ComputeCapability, Fp16 = true, WorkspaceBytes = 1L << 30 };
         var build = Stopwatch.StartNew();
-        var results = EngineBuilder.BuildBundle(bundle, settings, library, device.ComputeCapability);
-        o.WriteLine($"tensorrt: {results.Count(r => r.Built)} plans built, {results.Count(r => !r.Built)} reused in {build.Elapsed.TotalSeconds:F1} s ({results.Sum(r => r.PlanBytes) / 1e6:F1} MB)");
+        var built = EngineBuilder.BuildBundle(bundle, settings with { Device = device.Ordinal }, library, device.ComputeCapability);
+        var results = built.Parts;
+        o.WriteLine($"tensorrt: {results.Count(r => r.Built)} plans built, {results.Count(r => !r.Built)} reused in {build.Elapsed.TotalSeconds:F1} s ({results.Sum(r => r.PlanBytes) / 1e6:F1} MB); " +
+            $"timing cache {(built.TimingCacheLoadedBytes > 0 ? $"reused ({built.TimingCacheLoadedBytes} bytes)" : "new")}, {built.TimingCacheBytes} bytes kept");
         var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
 
         using var engines = target.OpenEngines();

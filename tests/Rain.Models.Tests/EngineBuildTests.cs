@@ -51,7 +51,7 @@ public sealed class EngineBuildTests : IDisposable
         Assert.Equal(finished, partial.Parts.Count);
         Assert.All(partial.Parts.Values, e => Assert.True(File.Exists(Path.Combine(folder, e.Plan))));
 
-        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm).Parts;
         Assert.Equal(finished, second.Count(r => !r.Built));
         Assert.Equal(bundle.Manifest.Parts.Count - finished, second.Count(r => r.Built));
         Assert.Equal(bundle.Manifest.Parts.Count, EngineIndex.TryRead(folder)!.Parts.Count);
@@ -66,7 +66,7 @@ public sealed class EngineBuildTests : IDisposable
         FakeTensorRt.Reset(library.InferHandle);
         Assert.Equal(90, sm);
 
-        var first = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        var first = EngineBuilder.BuildBundle(bundle, settings, library, sm).Parts;
         Assert.Equal(bundle.Manifest.Parts.Count, first.Count);
         Assert.All(first, r => Assert.True(r.Built));
         string folder = Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp16");
@@ -87,12 +87,52 @@ public sealed class EngineBuildTests : IDisposable
         Assert.DoesNotContain("trap", events);
         Assert.Equal(0, FakeTensorRt.LiveObjects(library.InferHandle));
 
-        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm).Parts;
         Assert.All(second, r => Assert.False(r.Built));
 
-        var fp32 = EngineBuilder.BuildBundle(bundle, settings with { Fp16 = false }, library, sm);
+        var fp32 = EngineBuilder.BuildBundle(bundle, settings with { Fp16 = false }, library, sm).Parts;
         Assert.All(fp32, r => Assert.True(r.Built));
         Assert.True(Directory.Exists(Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp32")));
+    }
+
+    [Fact]
+    public void One_timing_cache_serves_every_part_and_the_next_run_and_is_kept_beside_the_plans()
+    {
+        var bundle = ExportTiny();
+        var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90 };
+        var (library, sm) = EngineBuilder.Prepare(settings);
+        FakeTensorRt.Reset(library.InferHandle);
+        int parts = bundle.Manifest.Parts.Count;
+
+        // First run: a new cache (created once, from an empty blob), given to every part's config, every part timed.
+        var first = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        string[] events = FakeTensorRt.Events(library.InferHandle);
+        Assert.Equal(0, first.TimingCacheLoadedBytes);
+        Assert.Equal(["createTimingCache 0 bytes"], events.Where(e => e.StartsWith("createTimingCache", StringComparison.Ordinal)));
+        Assert.Equal(parts, events.Count(e => e == "setTimingCache ignoreMismatch=0"));
+        Assert.Equal(parts, events.Count(e => e.StartsWith("timing cache miss ", StringComparison.Ordinal)));
+        string cacheFile = Path.Combine(first.Folder, PlanTimingCache.FileName);
+        Assert.Equal(new FileInfo(cacheFile).Length, first.TimingCacheBytes);
+        Assert.Contains($"{Path.GetFileName(bundle.PathOf("unet.part07"))}\n", File.ReadAllText(cacheFile), StringComparison.Ordinal);
+        Assert.Equal(0, FakeTensorRt.LiveObjects(library.InferHandle)); // the cache was deleted after the last builder
+
+        // Next run (every plan rebuilt): the cache on disk is loaded and every part's tactics come from it.
+        FakeTensorRt.Reset(library.InferHandle);
+        var again = EngineBuilder.BuildBundle(bundle, settings with { Force = true }, library, sm);
+        events = FakeTensorRt.Events(library.InferHandle);
+        Assert.Equal(first.TimingCacheBytes, again.TimingCacheLoadedBytes);
+        Assert.Equal([$"createTimingCache {first.TimingCacheBytes} bytes"], events.Where(e => e.StartsWith("createTimingCache", StringComparison.Ordinal)));
+        Assert.Equal(parts, events.Count(e => e.StartsWith("timing cache hit ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(events, e => e.StartsWith("timing cache miss ", StringComparison.Ordinal));
+        Assert.Null(again.TimingCacheNote);
+
+        // A cache measured on another GPU model is not loaded (its timings would not hold here).
+        var index = EngineIndex.TryRead(first.Folder)!;
+        new EngineIndex { TensorRtVersion = index.TensorRtVersion, ComputeCapability = index.ComputeCapability, Precision = index.Precision, WorkspaceBytes = index.WorkspaceBytes, Parts = index.Parts, TimingCacheDevice = "NVIDIA A100" }
+            .Write(first.Folder);
+        var elsewhere = EngineBuilder.BuildBundle(bundle, settings with { Force = true }, library, sm);
+        Assert.Equal(0, elsewhere.TimingCacheLoadedBytes);
+        Assert.Contains("was measured on NVIDIA A100", elsewhere.TimingCacheNote, StringComparison.Ordinal);
     }
 
     [Fact]

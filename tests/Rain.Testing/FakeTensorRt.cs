@@ -23,6 +23,11 @@ public static unsafe class FakeTensorRt
 
     private const long WorkspaceBytes = 1L << 30;
 
+    /// <summary>A warning the pose guider's plan makes the fake log at deserialization (the backend keeps TensorRT's warnings for its description).</summary>
+    public const string Warning = "fake: pose_guider: 2 layers run in FP32 (no FP16 tactic)";
+
+    private const string WarningLine = "warn " + Warning;
+
     private static readonly Lazy<string> DirectoryLazy = new(Build);
 
     public static string Directory => DirectoryLazy.Value;
@@ -72,6 +77,8 @@ public static unsafe class FakeTensorRt
             var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"FAKEPLAN{(onnxRuntimeLibrary is null ? 2 : 3)} dm={scratch += 256}\n");
             if (onnxRuntimeLibrary is not null)
                 text.Append(CultureInfo.InvariantCulture, $"onnx {Path.GetFullPath(bundle.PathOf(name))}\nort {onnxRuntimeLibrary}\n");
+            if (name == "pose_guider")
+                text.Append(WarningLine).Append('\n');
             foreach (var (c, mode) in part.Inputs.Select(c => (c, 'i')).Concat(part.Outputs.Select(c => (c, 'o'))))
                 text.Append(CultureInfo.InvariantCulture, $"{mode} {DType(c.DType)} {c.Name} {c.Shape.Length} {string.Join(' ', c.Shape)}\n");
             byte[] plan = Encoding.UTF8.GetBytes(text.ToString());
@@ -139,6 +146,23 @@ public static unsafe class FakeTensorRt
     public static void SetEnqueueFail(nint lib, bool on) => ((delegate* unmanaged<int, void>)Export(lib, "fake_set_enqueue_fail"))(on ? 1 : 0);
 
     public static nint LastStream(nint lib) => ((delegate* unmanaged<nint>)Export(lib, "fake_last_stream"))();
+
+    /// <summary>The logger the fake keeps as TensorRT's global logger (the first one given to a factory in this process).</summary>
+    public static nint GlobalLogger(nint lib) => ((delegate* unmanaged<nint>)Export(lib, "fake_global_logger"))();
+
+    /// <summary>Logs through the fake's global logger, as TensorRT may at any time.</summary>
+    public static void LogThroughGlobalLogger(nint lib, int severity, string message)
+    {
+        nint text = Marshal.StringToCoTaskMemUTF8(message);
+        try
+        {
+            ((delegate* unmanaged<int, nint, void>)Export(lib, "fake_log_global"))(severity, text);
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(text);
+        }
+    }
 
     public static string[] Events(nint lib) =>
         (Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)Export(lib, "fake_events"))()) ?? string.Empty)

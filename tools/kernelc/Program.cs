@@ -101,7 +101,7 @@ internal static class Program
         var built = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, job =>
         {
-            var result = NvrtcCompiler.Compile(job.op + ".cu", sources[job.op], headers, KernelBuild.Options(job.target));
+            var result = NvrtcCompiler.Compile(job.op + ".cu", sources[job.op], headers, KernelBuild.Options(job.op, job.target));
             string name = KernelBuild.ImageName(job.op, job.target);
             byte[] image = job.target.StartsWith("sm_", StringComparison.Ordinal)
                 ? result.Cubin ?? throw new NvrtcException($"NVRTC {version} produced no CUBIN for {job.op} at {job.target}.")

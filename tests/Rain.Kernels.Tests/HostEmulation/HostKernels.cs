@@ -19,8 +19,6 @@ internal static unsafe class HostKernels
         return Library.Value.Problem is null;
     }
 
-    public static bool RequiredHere => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>Runs <paramref name="launch"/>; "device" addresses are host addresses (pinned arrays).</summary>
     public static void Run(KernelLaunch launch)
     {

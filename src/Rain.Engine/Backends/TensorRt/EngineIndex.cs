@@ -32,6 +32,10 @@ internal sealed class EngineIndex
     [JsonPropertyName("parts")]
     public required Dictionary<string, EnginePlanEntry> Parts { get; init; }
 
+    /// <summary>The GPU (its name) whose measurements the folder's timing cache holds, or null when there is none.</summary>
+    [JsonPropertyName("timing_cache_device")]
+    public string? TimingCacheDevice { get; init; }
+
     /// <summary>The folder name under <c>engines/</c> for a TensorRT version, SM and precision.</summary>
     public static string GpuKey(string tensorRtVersion, int sm, bool fp16) => $"trt{tensorRtVersion}-sm{sm}-{(fp16 ? "fp16" : "fp32")}";
 

@@ -21,7 +21,7 @@ internal sealed class TrtBackend : IStreamBackend
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(options);
-        _device = CudaDevice.Open();
+        _device = CudaDevice.Open(target.Gpu.Ordinal);
         try
         {
             _kernels = new CudaKernels(_device);
@@ -34,13 +34,16 @@ internal sealed class TrtBackend : IStreamBackend
             throw;
         }
 
-        _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans ({target.PlanFolder}) on {_device.Capability.DeviceName} " +
-            $"(SM {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10})";
+        _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans ({target.PlanFolder}) on CUDA device {_device.Ordinal}, " +
+            $"{_device.Capability.DeviceName} (SM {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10}, host waits: {_device.HostWait})";
     }
 
     public long BufferBytes => _pipeline.BufferBytes;
 
-    /// <summary>The TensorRT version, precision, plans and GPU, and whether the step runs as a CUDA graph (known after the first emitting step).</summary>
+    /// <summary>
+    /// The TensorRT version, precision, plans and GPU, whether the step runs as a CUDA graph (known after the first
+    /// emitting steps) or why not, and the warnings TensorRT logged while loading and running the engines.
+    /// </summary>
     public string Description
     {
         get
@@ -50,7 +53,8 @@ internal sealed class TrtBackend : IStreamBackend
                 : driver.CaptureFailure is { } failure ? $"steps enqueued part by part: the CUDA graph capture failed ({failure})"
                 : !driver.UsesGraph ? "steps enqueued part by part (CUDA graphs off)"
                 : "the step is captured as one CUDA graph at the first emitting step";
-            return $"{_what}; {graph}";
+            var warnings = _engines.Warnings;
+            return $"{_what}; {graph}{(warnings.Count > 0 ? $"; TensorRT warnings: {string.Join(" | ", warnings)}" : "")}";
         }
     }
 
