@@ -94,6 +94,7 @@ internal static class DemoCommand
         var settings = new EngineBuildSettings { Fp16 = library.Enums.BuilderFlagFp16 is not null, Device = device };
         var (_, sm) = EngineBuilder.Prepare(settings, library);
         var bundle = ModelBundle.Load(bundlePath);
+        Rain.Models.Onnx.UNetForms.Write(bundle, settings.UNet, settings.Fp16);
         var build = EngineBuilder.BuildBundle(bundle, settings, library, sm, (i, n, r) => ExportCommand.Progress(e, i, n, $"TensorRT plans ({r.Part})"));
         var results = build.Parts;
         e.WriteLine();

@@ -10,7 +10,7 @@ internal static class KernelBuild
     public static readonly string[] Ops = ["cross_noise_attention", "lcm_step_roll", "noise", "frame_convert", "bench_baseline"];
 
     /// <summary>The shared headers (<c>kernels/common/*.cuh</c>), by include name.</summary>
-    public static readonly string[] Headers = ["common/half.cuh", "common/types.cuh"];
+    public static readonly string[] Headers = ["common/half.cuh", "common/mma.cuh", "common/types.cuh"];
 
     /// <summary>The SMs compiled ahead of time: Ampere (80, 86), Ada (89), Hopper (90).</summary>
     public static readonly int[] Sms = [80, 86, 89, 90];

@@ -36,11 +36,13 @@ public static unsafe class FakeTensorRt
     public static string OnnxRuntimeLibrary => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libonnxruntime.so");
 
     /// <summary>
-    /// Writes a FAKEPLAN3 plan for every part of the bundle in <paramref name="bundleFolder"/> and a valid
-    /// <c>index.json</c> into <c>engines/trt10.16.0-sm90-fp16/</c>, so that the TensorRT backend, on the fake CUDA
-    /// driver (SM 9.0) with this fake libnvinfer (RAIN_TENSORRT_DIR = <see cref="Directory"/>), finds current plans for
-    /// every part. Each engine has exactly the part's contract and executes the part's ONNX file on ONNX Runtime (fp32,
-    /// one thread) as a host function on the enqueue stream, so graph capture and replay run it like a real engine.
+    /// Writes a FAKEPLAN3 plan for every engine of the bundle in <paramref name="bundleFolder"/> in UNet form
+    /// <paramref name="unet"/> and a valid <c>index.json</c> into <c>engines/trt10.16.0-sm90-fp16-&lt;form&gt;/</c>, so that
+    /// the TensorRT backend, on the fake CUDA driver (SM 9.0) with this fake libnvinfer (RAIN_TENSORRT_DIR =
+    /// <see cref="Directory"/>), finds current plans for every engine. The form's ONNX models are written first, as
+    /// onnx2trt does (fp16 cut tensors, or the whole UNet). Each engine has exactly its contract and executes its ONNX
+    /// file on ONNX Runtime (one thread) as a host function on the enqueue stream, so graph capture and replay run it
+    /// like a real engine.
     /// The process that runs them needs RAIN_TENSORRT_DIR = <see cref="Directory"/> and the fake CUDA driver as its CUDA
     /// driver (RAIN_CUDA_DRIVER_PATH; its cuLaunchHostFunc runs the parts): a child process, since a process binds one
     /// CUDA driver for its life. Deserializing needs no driver.
@@ -49,12 +51,13 @@ public static unsafe class FakeTensorRt
     /// <param name="onnxRuntimeLibrary">The libonnxruntime.so the fake loads when the process has none loaded yet;
     /// <see cref="OnnxRuntimeLibrary"/> by default. A process that already loaded ONNX Runtime (the .NET binding's) shares it.</param>
     /// <returns>The plan folder.</returns>
-    public static string WriteOnnxRuntimePlans(string bundleFolder, string? onnxRuntimeLibrary = null)
+    /// <param name="unet">The UNet's form.</param>
+    public static string WriteOnnxRuntimePlans(string bundleFolder, string? onnxRuntimeLibrary = null, UNetForm unet = UNetForm.Cut)
     {
         string library = Path.GetFullPath(onnxRuntimeLibrary ?? OnnxRuntimeLibrary);
         if (!File.Exists(library))
             throw new FileNotFoundException($"No ONNX Runtime library at {library} for the fake TensorRT's FAKEPLAN3 plans.", library);
-        return WritePlans(bundleFolder, library);
+        return WritePlans(bundleFolder, library, unet);
     }
 
     /// <summary>
@@ -63,20 +66,24 @@ public static unsafe class FakeTensorRt
     /// 4096 + 256·(i + 1) bytes of scratch, in both formats.
     /// </summary>
     /// <returns>The plan folder.</returns>
-    public static string WriteWiringPlans(string bundleFolder) => WritePlans(bundleFolder, onnxRuntimeLibrary: null);
+    public static string WriteWiringPlans(string bundleFolder, UNetForm unet = UNetForm.Cut) => WritePlans(bundleFolder, onnxRuntimeLibrary: null, unet);
 
-    private static string WritePlans(string bundleFolder, string? onnxRuntimeLibrary)
+    private static string WritePlans(string bundleFolder, string? onnxRuntimeLibrary, UNetForm unet)
     {
         var bundle = ModelBundle.Load(bundleFolder, verifyHashes: false);
-        string folder = Path.Combine(bundle.Folder, "engines", EngineIndex.GpuKey(Version, ComputeCapability, fp16: true));
+        var layout = UNetLayout.For(bundle.Manifest, unet, fp16: true);
+        if (onnxRuntimeLibrary is not null)
+            Rain.Models.Onnx.UNetForms.Write(bundle, unet, fp16: true);
+        string folder = Path.Combine(bundle.Folder, "engines", EngineIndex.GpuKey(Version, ComputeCapability, fp16: true, unet));
         System.IO.Directory.CreateDirectory(folder);
         var entries = new Dictionary<string, EnginePlanEntry>();
         long scratch = 4096;
-        foreach (var (name, part) in bundle.Manifest.Parts)
+        foreach (var (name, part) in layout.Engines(bundle.Manifest))
         {
             var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"FAKEPLAN{(onnxRuntimeLibrary is null ? 2 : 3)} dm={scratch += 256}\n");
+            string onnx = UNetLayout.OnnxPath(bundle, part);
             if (onnxRuntimeLibrary is not null)
-                text.Append(CultureInfo.InvariantCulture, $"onnx {Path.GetFullPath(bundle.PathOf(name))}\nort {onnxRuntimeLibrary}\n");
+                text.Append(CultureInfo.InvariantCulture, $"onnx {Path.GetFullPath(onnx)}\nort {onnxRuntimeLibrary}\n");
             if (name == "pose_guider")
                 text.Append(WarningLine).Append('\n');
             foreach (var (c, mode) in part.Inputs.Select(c => (c, 'i')).Concat(part.Outputs.Select(c => (c, 'o'))))
@@ -91,7 +98,7 @@ public static unsafe class FakeTensorRt
             };
         }
 
-        new EngineIndex { TensorRtVersion = Version, ComputeCapability = ComputeCapability, Precision = "fp16", WorkspaceBytes = WorkspaceBytes, Parts = entries }.Write(folder);
+        new EngineIndex { TensorRtVersion = Version, ComputeCapability = ComputeCapability, Precision = "fp16", UNet = layout.Tag, WorkspaceBytes = WorkspaceBytes, Parts = entries }.Write(folder);
         return folder;
     }
 

@@ -11,9 +11,14 @@ var trtDirOption = new Option<string?>("--tensorrt-dir") { Description = "folder
 var fp32Option = new Option<bool>("--fp32") { Description = "build FP32 plans instead of FP16" };
 var workspaceOption = new Option<int>("--workspace-mb") { Description = "builder workspace limit in MiB", DefaultValueFactory = _ => 4096 };
 var forceOption = new Option<bool>("--force") { Description = "rebuild every plan even when its cache key is unchanged" };
+var unetOption = new Option<string>("--unet")
+{
+    Description = "how the UNet is built: whole (one engine, TensorRT's attention; the default) or cut (one engine per part, fp16 cut tensors, our attention kernel between them)",
+    DefaultValueFactory = _ => "whole",
+}.AcceptOnlyFromAmong("whole", "cut");
 var root = new RootCommand("onnx2trt: build TensorRT plans for every ONNX part of a Rain.Engine model bundle into engines/<tensorrt>-sm<NN>-<precision>/.")
 {
-    bundleOption, smOption, deviceOption, trtDirOption, fp32Option, workspaceOption, forceOption,
+    bundleOption, smOption, deviceOption, trtDirOption, fp32Option, workspaceOption, forceOption, unetOption,
 };
 root.SetAction(result =>
 {
@@ -25,6 +30,7 @@ root.SetAction(result =>
         Fp16 = !result.GetValue(fp32Option),
         WorkspaceBytes = (long)Math.Max(1, result.GetValue(workspaceOption)) << 20,
         Force = result.GetValue(forceOption),
+        UNet = UNetLayout.Parse(result.GetValue(unetOption)!),
     };
     try
     {
@@ -32,6 +38,8 @@ root.SetAction(result =>
         var (library, sm) = EngineBuilder.Prepare(settings);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TensorRT {library.VersionText} ({library.InferPath}), target sm{sm}, {(settings.Fp16 ? "FP16" : "FP32")}"));
         var bundle = ModelBundle.Load(result.GetValue(bundleOption)!);
+        foreach (string written in Rain.Models.Onnx.UNetForms.Write(bundle, settings.UNet, settings.Fp16))
+            Console.WriteLine($"wrote {written}");
         var build = EngineBuilder.BuildBundle(bundle, settings, library, sm, (i, n, r) =>
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[{i,3}/{n}] {r.Part,-16} {(r.Built ? $"built in {r.Seconds,6:F1} s" : "cached          ")}  {r.PlanBytes / 1048576.0,8:F1} MiB")));

@@ -26,6 +26,12 @@ internal sealed record EngineBuildSettings
 
     /// <summary>Rebuild plans even when a plan with the same key exists.</summary>
     public bool Force { get; init; }
+
+    /// <summary>
+    /// How the UNet is built (<see cref="UNetForm.Whole"/> by default). The models of the form must have been written
+    /// into the bundle folder first (<c>Rain.Models.Onnx.UNetForms.Write</c>, which onnx2trt and the demo call).
+    /// </summary>
+    public UNetForm UNet { get; init; } = UNetForm.Whole;
 }
 
 /// <summary>What happened to one part.</summary>
@@ -79,10 +85,19 @@ internal static class EngineBuilder
         return capability.ComputeCapability;
     }
 
-    /// <summary>Builds (or reuses) a plan for every part of <paramref name="bundle"/>.</summary>
+    /// <summary>Builds (or reuses) a plan for every engine of <paramref name="bundle"/> in the settings' UNet form.</summary>
     public static BundleBuildResult BuildBundle(ModelBundle bundle, EngineBuildSettings settings, TrtLibrary library, int sm, Action<int, int, PartBuildResult>? progress = null)
     {
-        string gpuKey = EngineIndex.GpuKey(library.VersionText, sm, settings.Fp16);
+        var layout = UNetLayout.For(bundle.Manifest, settings.UNet, settings.Fp16);
+        var parts = layout.Engines(bundle.Manifest).ToList();
+        var missing = parts.Select(p => UNetLayout.OnnxPath(bundle, p.Contract)).Where(p => !File.Exists(p)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new TrtException($"The {layout.Tag} form of the UNet needs {string.Join(", ", missing)}, which were not written " +
+                "(onnx2trt writes them from the bundle's parts before building; Rain.Models.Onnx.UNetForms.Write).");
+        }
+
+        string gpuKey = EngineIndex.GpuKey(library.VersionText, sm, settings.Fp16, settings.UNet);
         string folder = Path.Combine(bundle.Folder, "engines", gpuKey);
         Directory.CreateDirectory(folder);
         var previous = EngineIndex.TryRead(folder);
@@ -94,10 +109,9 @@ internal static class EngineBuilder
         using var timing = new PlanTimingCache(folder, device, previous);
         long timingBytes = 0;
 
-        var parts = bundle.Manifest.Parts.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         for (int i = 0; i < parts.Count; i++)
         {
-            var (name, part) = (parts[i].Key, parts[i].Value);
+            var (name, part) = parts[i];
             string key = EngineIndex.PartKey(part, library.VersionText, sm, settings.Fp16, settings.WorkspaceBytes);
             string planFile = $"{name}.{key}.plan";
             string planPath = Path.Combine(folder, planFile);
@@ -112,7 +126,7 @@ internal static class EngineBuilder
                 long start = Stopwatch.GetTimestamp();
                 _ = messages.TakeErrors();
                 messages.ClearWarnings();
-                byte[] plan = BuildPart(library, logger, bundle.PathOf(name), settings, messages, timing);
+                byte[] plan = BuildPart(library, logger, UNetLayout.OnnxPath(bundle, part), settings, messages, timing);
                 string temp = planPath + ".tmp";
                 File.WriteAllBytes(temp, plan);
                 File.Move(temp, planPath, overwrite: true);
@@ -150,7 +164,8 @@ internal static class EngineBuilder
 
             new EngineIndex
             {
-                TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", WorkspaceBytes = settings.WorkspaceBytes, Parts = written,
+                TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", UNet = layout.Tag,
+                WorkspaceBytes = settings.WorkspaceBytes, Parts = written,
                 TimingCacheDevice = timing.Device,
             }.Write(folder);
         }

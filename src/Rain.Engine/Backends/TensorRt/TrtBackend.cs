@@ -26,7 +26,7 @@ internal sealed class TrtBackend : IStreamBackend
         {
             _kernels = new CudaKernels(_device);
             _engines = target.OpenEngines();
-            _pipeline = new TrtPipeline(target.Bundle, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
+            _pipeline = new TrtPipeline(target.Bundle, target.UNet, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
         }
         catch
         {
@@ -34,11 +34,14 @@ internal sealed class TrtBackend : IStreamBackend
             throw;
         }
 
-        _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans ({target.PlanFolder}) on CUDA device {_device.Ordinal}, " +
+        _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans, UNet {DescribeUNet(target.UNet)} ({target.PlanFolder}) on CUDA device {_device.Ordinal}, " +
             $"{_device.Capability.DeviceName} (SM {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10}, host waits: {_device.HostWait})";
     }
 
     public long BufferBytes => _pipeline.BufferBytes;
+
+    private static string DescribeUNet(UNetLayout unet) => unet.Form == UNetForm.Whole ? "whole (one engine)"
+        : $"cut ({unet.Parts.Count} engines, {(unet.Fp16 ? "fp16" : "fp32")} cut tensors, our attention kernel between them)";
 
     /// <summary>
     /// The TensorRT version, precision, plans and GPU, whether the step runs as a CUDA graph (known after the first
