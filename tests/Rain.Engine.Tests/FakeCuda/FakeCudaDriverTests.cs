@@ -101,33 +101,30 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
     public void TheTensorRtStreamMatchesTheCpuStreamerOnTheFakeDriverWithEnginesRunningOnnxRuntime(UNetForm form, int maxDiff, double maxMean)
     {
         RequireFakeDriver();
-        // FAKEPLAN3 plans: each engine executes its part's ONNX on ONNX Runtime (fp32) as a host function on the enqueue
-        // stream, so the TensorRT stream computes what the CPU streamer computes, and every binding, buffer, copy, roll,
-        // decoder memory, kernel and the graph replay of TrtPipeline is checked numerically (TensorRT's own FP16
-        // arithmetic is not: that needs a GPU).
+        // FAKEPLAN3 plans: each engine executes its ONNX model (the whole UNet, or the parts rewritten with fp16 cut
+        // tensors, and the other networks) on ONNX Runtime as a host function on the enqueue stream, so the TensorRT stream
+        // computes what the CPU streamer computes, and every binding, buffer, copy, roll, decoder memory, kernel and the
+        // graph replay of TrtPipeline is checked numerically (TensorRT's own FP16 arithmetic is not: that needs a GPU).
         string copy = bundle.Copy($"trt-stream-{UNetLayout.Name(form)}");
         var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
         // The console's own ONNX Runtime (the fake prefers the one already loaded in the process anyway).
         FakeTensorRt.WriteOnnxRuntimePlans(copy, Path.Combine(Path.GetDirectoryName(ConsolePath())!, "runtimes", "linux-x64", "native", "libonnxruntime.so"), form);
 
-        // Tolerance. Both sides run the very same fp32 ONNX parts on the same ONNX Runtime; what differs is the attention
-        // (the fp32 cross_noise_attention kernel in the host emulation vs the C# attention: another summation order
-        // and exp), lcm_step_roll and the noise (the kernels vs C#), and ONNX Runtime's thread count (1 here, all
+        // Tolerance of the whole UNet. Both sides run the same fp32 models on the same ONNX Runtime; what differs is the
+        // attention (ONNX Runtime's fp32 MatMul/Softmax inside the whole UNet vs the C# attention: another summation
+        // order and exp), lcm_step_roll and the noise (the kernels vs C#), and ONNX Runtime's thread count (1 here, all
         // cores on the CPU side). Those are float32 rounding differences, a few ulps (~1e-7 of a value in [0, 1]) that
         // the recurrent steps carry but do not blow up. A frame byte is round(255·v) of a value v in [0, 1], so a
         // difference ε < 1/255 in v changes a byte by at most 1 (max |Δ| ≤ 1), and only when v lies within ε of a
-        // rounding boundary: a fraction of about 255·ε of the bytes. Measured: 11 of 294,912 bytes differ by 1
-        // (mean |Δ| 3.7e-5, i.e. ε ≈ 1.5e-7). The bound on the mean, 0.01, allows float disagreement about 250 times
+        // rounding boundary: a fraction of about 255·ε of the bytes. Measured: 10 of 294,912 bytes differ by 1
+        // (mean |Δ| 3.4e-5, i.e. ε ≈ 1.3e-7). The bound on the mean, 0.01, allows float disagreement about 250 times
         // that (ε up to ~4e-5) and still fails anything systematic: a pose window that does not roll gives max 13 and
         // mean 1.1, decoder memories that are not carried give max 232 and mean 12.
-        // The whole UNet (one engine running the parts joined, the attention cores as standard ONNX ops) is held to those
-        // bounds: its attention is ONNX Runtime's fp32 MatMul/Softmax against the C# attention, the same kind of float32
-        // difference (measured: 10 of 294,912 bytes differ by 1, mean 3.4e-5). The cut UNet with fp16 cut tensors rounds
-        // every tensor crossing a cut to fp16 (2^-11 relative) and runs the fp16 attention kernel (v2 where it applies):
-        // the UNet's output moves by a relative L2 of about 8e-4 (UNetFormsTests), so frame values move by ~1e-4 and
-        // about 2 % of the bytes sit near enough to a rounding boundary to change by 1 (measured: 6018 of 294,912, max 1,
-        // mean 0.020). Its bounds, max 2 and mean 0.1, allow five times that and still fail a broken wiring (mean 1.1 and
-        // more, see above).
+        // The cut UNet with fp16 cut tensors rounds every tensor crossing a cut to fp16 (2^-11 relative) and runs the fp16
+        // attention kernel (v2 where it applies): the UNet's output moves by a relative L2 of about 8e-4 (UNetFormsTests),
+        // so frame values move by ~1e-4 and about 2 % of the bytes sit near enough to a rounding boundary to change by 1
+        // (measured: 6018 of 294,912, max 1, mean 0.020). Its bounds, max 2 and mean 0.1, allow five times that and still
+        // fail a broken wiring (mean 1.1 and more, see above).
         const int Chunks = 3;
         var (code, text) = RunConsole($"--tensorrt-stream \"{copy}\" --steps {Chunks} --max-diff {maxDiff} --max-mean {maxMean}", skipKernels: false, ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory));
         output.WriteLine(text);
