@@ -35,11 +35,13 @@ internal static class DemoCommand
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(output)!, r.GetValue(steps), r.GetValue(seed), r.GetValue(threads), r.GetValue(cache), Console.Out, Console.Error, backend.Get(r)));
+        var trace = new TraceOptions();
+        trace.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(output)!, r.GetValue(steps), r.GetValue(seed), r.GetValue(threads), r.GetValue(cache), Console.Out, Console.Error, backend.Get(r), trace.Get(r)));
         return command;
     }
 
-    internal static int Run(string output, int steps, ulong seed, int threads, string? cache, TextWriter o, TextWriter e, BackendChoice? backend = null)
+    internal static int Run(string output, int steps, ulong seed, int threads, string? cache, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null)
     {
         if (steps < 1)
         {
@@ -56,7 +58,9 @@ internal static class DemoCommand
                 BuildPlans(bundle, tensorRt, backend!.Device, o, e);
             // The scene is generated faster than the engine steps; a queue of one chunk (the tiny preset's p = 4) keeps the pusher just ahead, so the
             // reported latency is the pipeline's (L steps in the window) rather than time spent waiting in a long queue.
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, InputCapacity = 4 });
+            trace ??= TraceRequest.None;
+            var traceWriter = trace.CreateWriter("demo");
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, InputCapacity = 4, Trace = traceWriter });
             using var engine = RainEngine.Load(bundle, options);
             Directory.CreateDirectory(output);
             var reference = DemoScene.Reference(engine.Width, engine.Height);
@@ -75,10 +79,11 @@ internal static class DemoCommand
             o.WriteLine($"backend: {engine.BackendDescription}");
             o.WriteLine($"wrote {stats.FramesOut} frames to {frames}/" + (ffmpeg is null ? " (ffmpeg not found on PATH: no mp4, PNG frames only)" : $", {Path.Combine(output, "demo.mp4")}") + $", {Path.Combine(output, "latency.json")}");
             LatencyReport.Print(o, stats);
+            trace.Finish(traceWriter, string.Create(CultureInfo.InvariantCulture, $"rain demo, {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, {options.Backend}: {stats.FramesPerSecond:F1} fps, step p50 {stats.StepTime.P50:F0} ms, frame latency p50 {stats.FrameLatency.P50:F0} ms"), o);
             return 0;
         }
         catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException or Rain.Models.Weights.ModelExportException
-            or BackendUnavailableException or NotSupportedException or TrtException)
+            or BackendUnavailableException or NotSupportedException or TrtException or ArgumentException)
         {
             e.WriteLine($"rain demo: {x.Message}");
             return 2;

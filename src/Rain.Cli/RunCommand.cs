@@ -27,11 +27,13 @@ internal static class RunCommand
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error, backend.Get(r)));
+        var trace = new TraceOptions();
+        trace.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error, backend.Get(r), trace.Get(r)));
         return command;
     }
 
-    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null)
+    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null)
     {
         try
         {
@@ -42,7 +44,9 @@ internal static class RunCommand
             if (!videoIn && !Directory.Exists(posesPath))
                 throw new IOException($"{posesPath}: not a folder of pose images or a video file ({string.Join(", ", VideoExtensions)}).");
             var referenceImage = ImageCodec.Load(referencePath);
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins });
+            trace ??= TraceRequest.None;
+            var traceWriter = trace.CreateWriter("run");
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins, Trace = traceWriter });
             using var engine = RainEngine.Load(bundlePath, options);
 
             bool videoOut = output.EndsWith(".mp4", StringComparison.OrdinalIgnoreCase);
@@ -80,6 +84,7 @@ internal static class RunCommand
             o.WriteLine($"backend: {engine.BackendDescription}");
             o.WriteLine($"wrote {stats.FramesOut} frames to {pngFolder ?? output}; {report}");
             LatencyReport.Print(o, stats);
+            trace.Finish(traceWriter, string.Create(CultureInfo.InvariantCulture, $"rain run, {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, {options.Backend}: {stats.FramesPerSecond:F1} fps, step p50 {stats.StepTime.P50:F0} ms, frame latency p50 {stats.FrameLatency.P50:F0} ms"), o);
             return 0;
         }
         catch (Exception x) when (x is BundleException or ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Rain.Engine.Api;
 using Rain.Engine.Media;
@@ -35,9 +36,11 @@ internal static class StreamRun
         {
             using (frame)
             {
+                long written = Stopwatch.GetTimestamp();
                 if (pngFolder is not null)
                     ImageCodec.SavePng(frame.Image, Path.Combine(pngFolder, string.Create(CultureInfo.InvariantCulture, $"frame_{frame.Index:D5}.png")));
                 video?.Write(frame.Image);
+                engine.Options.Trace?.Complete("write frame", "host", written, Stopwatch.GetTimestamp());
                 if (frame.Index % engine.FramesPerStep == engine.FramesPerStep - 1)
                     ExportCommand.Progress(progress, (int)frame.Index + 1, Math.Max(expectedFrames, (int)frame.Index + 1), string.Create(CultureInfo.InvariantCulture, $"frames, {frame.LatencyMilliseconds:F0} ms latency"));
             }

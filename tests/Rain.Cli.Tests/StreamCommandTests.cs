@@ -30,8 +30,26 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     public void Demo_streams_writes_frames_and_a_report_and_reuses_its_cached_bundle()
     {
         string cache = Path.Combine(_folder, "cache"), out1 = Path.Combine(_folder, "demo");
-        Assert.Equal(0, Cli.Invoke(output, out string first, out _, "demo", "--out", out1, "--steps", "5", "--cache", cache, "--threads", "1"));
+        string trace = Path.Combine(out1, "trace.json"), picture = Path.Combine(out1, "trace.png");
+        Assert.Equal(0, Cli.Invoke(output, out string first, out _, "demo", "--out", out1, "--steps", "5", "--cache", cache, "--threads", "1", "--trace", trace, "--trace-png", picture));
         Assert.Contains("exported", first, StringComparison.Ordinal);
+        Assert.Contains($"trace: {trace} (", first, StringComparison.Ordinal);
+
+        // The demo's timeline: its 5 steps, each frame's flow from pose in to frame out, the threads named.
+        using (var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(trace)))
+        {
+            var events = document.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+            Assert.Equal(5, events.Count(e => e.GetProperty("name").GetString() == "step"));
+            Assert.Equal(8, events.Count(e => e.GetProperty("ph").GetString() == "f" && e.GetProperty("cat").GetString() == "frame"));
+            Assert.Equal(8, events.Count(e => e.GetProperty("name").GetString() == "write frame"));
+            var threadNames = events.Where(e => e.GetProperty("name").GetString() == "thread_name").Select(e => e.GetProperty("args").GetProperty("name").GetString()).ToList();
+            Assert.Contains("rain-session", threadNames);
+            Assert.Contains("rain-pusher", threadNames);
+            Assert.Contains("main (writes frames)", threadNames);
+            Assert.Equal("rain demo", document.RootElement.GetProperty("otherData").GetProperty("command").GetString());
+        }
+
+        Assert.Equal(1400, ImageCodec.Load(picture).Width);
 
         // 5 steps, L = 4: chunks 0 and 1 come out, 8 frames.
         Assert.Equal(8, Directory.GetFiles(Path.Combine(out1, "frames"), "frame_*.png").Length);
@@ -89,9 +107,28 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Bench_reports_percentiles_stages_overhead_and_allocations_as_json_and_a_chart()
     {
-        string bundle = Bundle(), json = Path.Combine(_folder, "bench.json"), chart = Path.Combine(_folder, "bench.png");
-        Assert.Equal(0, Cli.Invoke(output, out string text, out _, "bench", "--bundle", bundle, "--steps", "3", "--warmup", "3", "--threads", "1", "--serial-attention", "--json", json, "--chart", chart));
+        string bundle = Bundle(), json = Path.Combine(_folder, "bench.json"), chart = Path.Combine(_folder, "bench.png"), trace = Path.Combine(_folder, "trace", "bench.trace.json");
+        Assert.Equal(0, Cli.Invoke(output, out string text, out _, "bench", "--bundle", bundle, "--steps", "3", "--warmup", "3", "--threads", "1", "--serial-attention", "--json", json, "--chart", chart,
+            "--trace", trace, "--trace-png", Path.Combine(_folder, "trace", "bench.trace.png")));
         Assert.Contains("engine overhead", text, StringComparison.Ordinal);
+        Assert.Contains("tracing cost: step time on/off ", text, StringComparison.Ordinal);
+
+        // The trace holds the measured steps only (not the warm-up, not the steps that measured the tracing cost), each
+        // chunk's flow from its pose input to its frame output, and the UNet's 43 parts per step.
+        using (var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(trace)))
+        {
+            var events = document.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+            Assert.Equal([3L, 4L, 5L], events.Where(e => e.GetProperty("name").GetString() == "step").Select(e => e.GetProperty("args").GetProperty("step").GetInt64()));
+            Assert.Equal(3 * 43, events.Count(e => e.TryGetProperty("cat", out var c) && c.GetString() == "unet"));
+            Assert.Equal(3, events.Count(e => e.GetProperty("ph").GetString() == "s" && e.GetProperty("cat").GetString() == "chunk"));
+        }
+
+        Assert.True(File.Exists(Path.Combine(_folder, "trace", "bench.trace.png")));
+        var cost = JsonNode.Parse(File.ReadAllText(json))!["trace"]!["cost"]!;
+        Assert.Equal(4, cost["steps_each"]!.GetValue<int>());
+        Assert.Equal(0, cost["allocated_bytes_per_step_on_max"]!.GetValue<long>());
+        Assert.Equal(0, cost["allocated_bytes_per_step_off_max"]!.GetValue<long>());
+        Assert.True(cost["ratio_on_off"]!.GetValue<double>() > 0);
         var report = JsonNode.Parse(File.ReadAllText(json))!;
         Assert.Equal(3, report["step_ms_series"]!.AsArray().Count);
         double step = report["step_ms"]!["mean"]!.GetValue<double>();
@@ -111,6 +148,8 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("bundle.json", bench, StringComparison.Ordinal);
         Assert.Equal(2, Cli.Invoke(output, out _, out string export, "export", "--rain-root", missing, "--out", Path.Combine(_folder, "b")));
         Assert.Contains("rain_morpher.yaml", export, StringComparison.Ordinal);
+        Assert.Equal(2, Cli.Invoke(output, out _, out string events, "bench", "--bundle", missing, "--trace", Path.Combine(_folder, "t.json"), "--trace-events", "5"));
+        Assert.Contains("--trace-events must be 1024 to 16777216 (the events the trace keeps); got 5.", events, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -125,19 +124,9 @@ public static unsafe class FakeTensorRt
         string include = Path.Combine(package, "build", "native", "include");
         if (!File.Exists(Path.Combine(include, "onnxruntime_c_api.h")))
             throw new InvalidOperationException($"ONNX Runtime's C API header is not in {include} (the Microsoft.ML.OnnxRuntime package Rain.Testing references).");
-        Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -Wl,-soname,libnvinfer.so.10 -I\"{include}\" -o {dir}/libnvinfer.so.10 {source} -ldl");
-        Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -DFAKE_PARSER -o {dir}/libnvonnxparser.so.10 {source} -L{dir} -l:libnvinfer.so.10");
+        CCompiler.Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -Wl,-soname,libnvinfer.so.10 -I\"{include}\" -o {dir}/libnvinfer.so.10 {source} -ldl");
+        CCompiler.Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -DFAKE_PARSER -o {dir}/libnvonnxparser.so.10 {source} -L{dir} -l:libnvinfer.so.10");
         return dir;
-    }
-
-    private static void Run(string file, string args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })
-            ?? throw new InvalidOperationException($"could not start {file}");
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {args} failed ({p.ExitCode}): {err}");
     }
 
     private static nint Export(nint lib, string name) => NativeLibrary.GetExport(lib, name);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Rain.Engine.Backends;
+using Rain.Engine.Diagnostics;
 using Rain.Engine.Media;
 
 namespace Rain.Engine.Api;
@@ -34,6 +35,7 @@ public sealed class AnimationSession : IDisposable
     private readonly long[][] _enteredByLevel;
     private readonly LatencyRecorder _frameLatency = new();
     private readonly Thread _thread;
+    private readonly SessionTrace? _trace;
     private readonly int _p, _levels;
     private int _inHead, _inCount, _outHead, _outCount;
     private bool _inputComplete, _finished, _disposed;
@@ -52,6 +54,14 @@ public sealed class AnimationSession : IDisposable
         _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
         for (int i = 0; i < _output.Length + _p; i++)
             _pool.Push(new AnimatedFrame(engine.Width, engine.Height, Return));
+        if (options.Trace is { } trace)
+        {
+            streamer.Timings.Trace = trace;
+            streamer.Timings.ChunkFlows = false; // the session draws each frame's flow instead
+            _trace = new SessionTrace(trace, streamer.Timings);
+        }
+
+        EngineMetrics.Opened(this);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rain-session" };
         _thread.Start();
     }
@@ -85,6 +95,29 @@ public sealed class AnimationSession : IDisposable
         }
     }
 
+    /// <summary>Poses waiting for a step and frames waiting for the reader (the live counters read them).</summary>
+    internal (int Input, int Output) QueueDepths
+    {
+        get
+        {
+            lock (_gate)
+                return (_inCount, _outCount);
+        }
+    }
+
+    /// <summary>Frames per second from the first step's start to the last frame out (the live counters read it).</summary>
+    internal double FramesPerSecond
+    {
+        get
+        {
+            lock (_gate)
+            {
+                double seconds = _framesOut > 0 ? Stopwatch.GetElapsedTime(_firstStepStart, _lastFrameOut).TotalSeconds : 0;
+                return seconds > 0 ? _framesOut / seconds : 0;
+            }
+        }
+    }
+
     /// <summary>Queues a pose image without waiting. False when the queue is full (never with latest-frame-wins).</summary>
     /// <exception cref="ArgumentException">The image is not the bundle's size; nothing was queued.</exception>
     /// <exception cref="InvalidOperationException">The session closed after an error, or input was completed.</exception>
@@ -102,10 +135,13 @@ public sealed class AnimationSession : IDisposable
                 _inHead = (_inHead + 1) % _input.Length;
                 _inCount--;
                 _dropped++;
+                EngineMetrics.PoseDropped();
+                _trace?.Dropped(now);
             }
 
             _input[(_inHead + _inCount) % _input.Length] = (pose, now);
             _inCount++;
+            _trace?.PoseIn(now, _inCount);
             Monitor.PulseAll(_gate);
             return true;
         }
@@ -185,6 +221,7 @@ public sealed class AnimationSession : IDisposable
 
         if (Thread.CurrentThread != _thread)
             _thread.Join();
+        EngineMetrics.Closed(this);
         _engine.Release(this);
     }
 
@@ -268,6 +305,8 @@ public sealed class AnimationSession : IDisposable
                     _allocLast = allocated;
                     _allocTotal += allocated;
                     _allocSteps += allocated > 0 ? 1 : 0;
+                    EngineMetrics.StepAllocated(allocated);
+                    _trace?.StepDone(_enteredByLevel[outcome.Step % _levels], _inCount, _outCount);
                     if (!outcome.Emit)
                     {
                         foreach (var f in frames)
@@ -279,6 +318,7 @@ public sealed class AnimationSession : IDisposable
                     long[] entered = _enteredByLevel[outcome.DecodedChunk % _levels];
                     for (int i = 0; i < _p; i++)
                     {
+                        long waitStart = Stopwatch.GetTimestamp();
                         while (_outCount == _output.Length && !_disposed)
                             Monitor.Wait(_gate);
                         if (_disposed)
@@ -289,6 +329,8 @@ public sealed class AnimationSession : IDisposable
                         f.LatencyMilliseconds = Stopwatch.GetElapsedTime(entered[i], now).TotalMilliseconds;
                         f.Lent = true;
                         _frameLatency.Record(f.LatencyMilliseconds);
+                        EngineMetrics.FrameOut(f.LatencyMilliseconds);
+                        _trace?.FrameOut(entered[i], waitStart, f.Index, f.LatencyMilliseconds);
                         _output[(_outHead + _outCount) % _output.Length] = f;
                         _outCount++;
                         _framesOut++;

@@ -1,3 +1,5 @@
+using Rain.Engine.Diagnostics;
+
 namespace Rain.Engine.Api;
 
 /// <summary>Where the engine runs the networks.</summary>
@@ -81,6 +83,14 @@ public sealed record EngineOptions
     /// Nsight Systems. The environment variable <c>RAIN_CUDA_GRAPHS=0</c> turns capture off as well.
     /// </summary>
     public bool UseCudaGraph { get; init; } = true;
+
+    /// <summary>
+    /// Where sessions record their timeline (every stage of every step, the UNet's parts, each frame's path from pose in
+    /// to frame out, queue depths); null, the default, records nothing and costs nothing. The writer is the host's: it
+    /// may be shared by engines, written (<see cref="TraceWriter.Save"/>) at any time, and outlives the engine. A GPU
+    /// backend with <see cref="UseCudaGraph"/> off also times each part on the device with CUDA events.
+    /// </summary>
+    public TraceWriter? Trace { get; init; }
 
     /// <summary>Share the cross-noise attention between the step thread and worker threads created once (one per further core, or per further <see cref="Threads"/>); off = the step thread only. Neither allocates per step.</summary>
     public bool ParallelAttention { get; init; } = true;

@@ -44,7 +44,7 @@ public sealed class LatencyRecorderTests
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         t.Add(Stage.Decode, start);
         t.Add(Stage.Decode, start);
-        t.EndStep(start);
+        t.EndStep(start, new Rain.Engine.Streaming.StepOutcome(0, -3, false));
         Assert.Equal(1, t[Stage.Decode].Total);
         Assert.Equal(1, t.Step.Total);
         Assert.True(t[Stage.Decode].Summarize().Max >= 0);

@@ -222,6 +222,50 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
         Assert.Contains("CUDA device 3 does not exist: the driver sees 1 device(s)", missing, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public void RainBenchTracesEachPartOnTheDeviceAndOpensNvtxRangesWhenUncapturedOnTheFakes()
+    {
+        RequireFakeDriver();
+        // CUDA graphs off (RAIN_CUDA_GRAPHS=0): every part is enqueued each step, so the trace times each one with CUDA
+        // events (the fake driver's events read the host clock as its immediate streams run), and the fake NVTX tool,
+        // attached as Nsight Systems attaches its own, records a range per device step and per part.
+        string copy = bundle.Copy("trt-trace");
+        FakeTensorRt.WriteWiringPlans(copy);
+        string trace = Path.Combine(copy, "trace.json"), nvtx = Path.Combine(copy, "nvtx.log");
+        var (code, text) = Run(CliPath(), $"bench --bundle \"{copy}\" --backend tensorrt --warmup 4 --steps 2 --trace \"{trace}\"", skipKernels: true,
+            ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory), ("RAIN_CUDA_GRAPHS", "0"), ("NVTX_INJECTION64_PATH", FakeNvtx.Library), ("FAKE_NVTX_LOG", nvtx));
+        output.WriteLine(text);
+        Assert.Equal(0, code);
+        Assert.Contains("steps enqueued part by part (CUDA graphs off)", text, StringComparison.Ordinal);
+
+        // Per measured step: the pose guider, the 43 UNet parts, the decoder on the GPU track, each inside its step's Device stage.
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(trace));
+        var events = document.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+        var device = events.Where(e => e.GetProperty("name").GetString() == "Device").Select(e => (Ts: e.GetProperty("ts").GetDouble(), End: e.GetProperty("ts").GetDouble() + e.GetProperty("dur").GetDouble())).ToList();
+        Assert.Equal(2, device.Count);
+        var gpu = events.Where(e => e.TryGetProperty("cat", out var c) && c.GetString() == "gpu").ToList();
+        Assert.All(gpu, e => Assert.Equal(1_000_000, e.GetProperty("tid").GetInt32()));
+        foreach (long step in new long[] { 4, 5 })
+        {
+            var ofStep = gpu.Where(e => e.GetProperty("args").GetProperty("step").GetInt64() == step).ToList();
+            var names = ofStep.Select(e => e.GetProperty("name").GetString()!).ToList();
+            Assert.Equal(1, names.Count(n => n == "pose_guider"));
+            Assert.Equal(43, names.Count(n => n.StartsWith("unet.part", StringComparison.Ordinal)));
+            Assert.Equal(1, names.Count(n => n == "taesdv_decoder"));
+            var window = device[(int)(step - 4)];
+            Assert.All(ofStep, e => Assert.InRange(e.GetProperty("ts").GetDouble(), window.Ts - 1000, window.End + 1000));
+        }
+
+        var log = File.ReadAllLines(nvtx);
+        Assert.Equal("init version 3", log[0]);
+        Assert.Equal("domain Rain.Engine", log[1]);
+        // 4 warm-up steps, 2 measured, and 1 + 2 × 4 that measure the tracing cost.
+        Assert.Equal(15, log.Count(l => l.StartsWith("push 0 device step ", StringComparison.Ordinal)));
+        Assert.Equal(15 * 43, log.Count(l => l.StartsWith("push 1 unet.part", StringComparison.Ordinal)));
+        Assert.Equal(log.Count(l => l.StartsWith("push ", StringComparison.Ordinal)), log.Count(l => l.StartsWith("pop ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(log, l => l.Contains("MALFORMED", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// Skips the test (fails it under CI=true) without g++ to build the fake driver, or without kernels for it to load:
     /// the build embeds kernel images only where NVRTC was present, and otherwise the engine compiles them with NVRTC at

@@ -79,7 +79,7 @@ internal sealed class CpuStreamer : IStreamer
             Timings.Add(Stage.FrameOutput, t);
         }
 
-        Timings.EndStep(stepStart);
+        Timings.EndStep(stepStart, outcome);
         return outcome;
     }
 }

@@ -75,6 +75,7 @@ public sealed class CudaStepDriver : IDisposable
         try
         {
             _stream = Own(device.CreateStream());
+            Profiler = Own(new StepProfiler(device, Interop.NvtxTool.Current));
             Latents = Own(device.Allocate(latentBytes));
             _nextLatents = Own(device.Allocate(latentBytes));
             ModelOutput = Own(device.Allocate(latentBytes));
@@ -157,6 +158,9 @@ public sealed class CudaStepDriver : IDisposable
     /// <summary>Steps completed since the start.</summary>
     public long StepIndex { get; private set; }
 
+    /// <summary>NVTX ranges and, when tracing uncaptured steps, per-part CUDA event timing (see <see cref="StepProfiler"/>).</summary>
+    internal StepProfiler Profiler { get; }
+
     /// <summary>Whether the step now replays a captured graph.</summary>
     public bool IsCaptured => _graph is not null;
 
@@ -222,6 +226,7 @@ public sealed class CudaStepDriver : IDisposable
         long decoded = step - (_options.Schedule.Config.Levels - 1);
         bool emit = decoded >= 0;
         bool capturedNow = false;
+        Profiler.BeginStep(step);
         // Clean start (as the CPU engine): the filler chunks of the first L−1 steps are never decoded, so the first real
         // chunk meets the decoder's initial memories; those steps run uncaptured and the graph, which always decodes,
         // is captured once every part has run eagerly.
@@ -229,7 +234,7 @@ public sealed class CudaStepDriver : IDisposable
         {
             try
             {
-                _graph = CudaGraph.Capture(_stream, s => Enqueue(s, decode: true));
+                _graph = CudaGraph.Capture(_stream, s => Enqueue(s, decode: true, capturing: true));
                 capturedNow = true;
             }
             catch (Exception e) when (e is CudaException or Interop.TensorRt.TrtException)
@@ -248,7 +253,7 @@ public sealed class CudaStepDriver : IDisposable
         {
             try
             {
-                Enqueue(_stream, emit);
+                Enqueue(_stream, emit, capturing: false);
             }
             catch (Exception e) when (_captureFailure is not null && e is CudaException or Interop.TensorRt.TrtException)
             {
@@ -257,6 +262,7 @@ public sealed class CudaStepDriver : IDisposable
         }
 
         _stream.Synchronize();
+        Profiler.EndStep();
         _partsWarm |= emit && !capturedNow; // an eager step that decoded ran every part once
         StepIndex = step + 1;
         return new StepOutcome(step, decoded, emit);
@@ -272,24 +278,40 @@ public sealed class CudaStepDriver : IDisposable
         _owned.Clear();
     }
 
-    private void Enqueue(CudaStream stream, bool decode)
+    private void Enqueue(CudaStream stream, bool decode, bool capturing)
     {
+        Profiler.BeginEnqueue(capturing);
         stream.CopyToDevice(_stepStaging, 0, _stepIndex, 0, sizeof(long));
         stream.CopyToDevice(_poseStaging, 0, _poseRgb, 0, _poseRgb.Bytes);
         _kernels.Launch(stream, _poseToPlanar);
         foreach (var part in _denoiser)
+        {
+            Profiler.Before(stream, part);
             part.Enqueue(stream);
+            Profiler.After(stream);
+        }
+
         foreach (var launch in _renoise)
             _kernels.Launch(stream, launch);
         _kernels.Launch(stream, _newNoiseLaunch);
         _kernels.Launch(stream, _stepRoll);
         stream.Copy(_nextLatents, 0, Latents, 0, Latents.Bytes);
         if (!decode)
+        {
+            Profiler.EndEnqueue(stream);
             return;
+        }
+
         foreach (var part in _decoder)
+        {
+            Profiler.Before(stream, part);
             part.Enqueue(stream);
+            Profiler.After(stream);
+        }
+
         _kernels.Launch(stream, _framesToRgb);
         stream.CopyToHost(_framesRgb, 0, _frameStaging, 0, _framesRgb.Bytes);
+        Profiler.EndEnqueue(stream);
     }
 
     private T Own<T>(T resource)

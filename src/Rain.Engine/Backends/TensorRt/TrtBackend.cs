@@ -55,9 +55,10 @@ internal sealed class TrtBackend : IStreamBackend
             string graph = driver.IsCaptured ? "each step replays one captured CUDA graph"
                 : driver.CaptureFailure is { } failure ? $"steps enqueued part by part: the CUDA graph capture failed ({failure})"
                 : !driver.UsesGraph ? "steps enqueued part by part (CUDA graphs off)"
-                : "the step is captured as one CUDA graph at the first emitting step";
+                : "the step is captured as one CUDA graph once every engine has run (the step after the first emitting one)";
             var warnings = _engines.Warnings;
-            return $"{_what}; {graph}{(warnings.Count > 0 ? $"; TensorRT warnings: {string.Join(" | ", warnings)}" : "")}";
+            string nvtx = Interop.NvtxTool.Current is null ? "" : $"; {Interop.NvtxTool.Status}";
+            return $"{_what}; {graph}{nvtx}{(warnings.Count > 0 ? $"; TensorRT warnings: {string.Join(" | ", warnings)}" : "")}";
         }
     }
 

@@ -159,6 +159,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
 
         Timings.Add(Stage.PoseInput, stepStart);
         long t = Stopwatch.GetTimestamp();
+        Driver.Profiler.Trace = Timings.Trace;
         var outcome = Driver.Step();
         Timings.Add(Stage.Device, t);
         if (outcome.Emit)
@@ -169,7 +170,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
             Timings.Add(Stage.FrameOutput, t);
         }
 
-        Timings.EndStep(stepStart);
+        Timings.EndStep(stepStart, outcome);
         return outcome;
     }
 
