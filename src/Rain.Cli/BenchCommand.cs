@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Rain.Engine.Api;
-using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Diagnostics;
 
 namespace Rain.Cli;
@@ -77,7 +76,7 @@ internal static class BenchCommand
             var traceWriter = trace.CreateWriter("bench");
             var load = Stopwatch.StartNew();
             var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention, CheckNumerics = checkNumerics });
-            var (bundle, engineBackend) = RainEngine.CreateBackend(bundlePath, options, () => CudaDevice.Probe());
+            var (bundle, engineBackend) = RainEngine.CreateBackend(bundlePath, options);
             using var pipe = engineBackend;
             var m = bundle.Manifest;
             o.WriteLine(string.Create(ci, $"bundle {bundle.Folder}: {m.Width}x{m.Height}, p={m.FramesPerLevel} L={m.Levels}, {m.Parts.Count} parts; loaded in {load.Elapsed.TotalSeconds:F1} s; buffers {pipe.BufferBytes / 1e6:F0} MB"));

@@ -53,10 +53,10 @@ internal static class DemoCommand
         return CliErrors.Run("demo", e, () =>
         {
             // Before the export: fail at once without TensorRT or a GPU.
-            var tensorRt = backend?.Backend == EngineBackend.TensorRt ? TrtBackendProbe.ProbeRuntime(backend.TensorRtDirectory, () => CudaDevice.Probe()).Library : null;
+            var tensorRt = backend?.Backend == EngineBackend.TensorRt ? TrtBackendProbe.ProbeRuntime(backend.TensorRtDirectory, () => CudaDevice.Probe(backend.Device)).Library : null;
             string bundle = CachedBundle(cache, seed, o, e);
             if (tensorRt is not null)
-                BuildPlans(bundle, tensorRt, o, e);
+                BuildPlans(bundle, tensorRt, backend!.Device, o, e);
             // The scene is generated faster than the engine steps; a queue of one chunk (the tiny preset's p = 4) keeps the pusher just ahead, so the
             // reported latency is the pipeline's (L steps in the window) rather than time spent waiting in a long queue.
             trace ??= TraceRequest.None;
@@ -92,15 +92,17 @@ internal static class DemoCommand
     /// The demo's TensorRT plans, as <c>onnx2trt</c> builds them (FP16 where the TensorRT version has the flag, FP32 on 11.x):
     /// only missing or stale plans are built, so a second demo run reuses them.
     /// </summary>
-    private static void BuildPlans(string bundlePath, TrtLibrary library, TextWriter o, TextWriter e)
+    private static void BuildPlans(string bundlePath, TrtLibrary library, int device, TextWriter o, TextWriter e)
     {
-        var settings = new EngineBuildSettings { Fp16 = library.Enums.BuilderFlagFp16 is not null };
+        var settings = new EngineBuildSettings { Fp16 = library.Enums.BuilderFlagFp16 is not null, Device = device };
         var (_, sm) = EngineBuilder.Prepare(settings, library);
         var bundle = ModelBundle.Load(bundlePath);
-        var results = EngineBuilder.BuildBundle(bundle, settings, library, sm, (i, n, r) => ExportCommand.Progress(e, i, n, $"TensorRT plans ({r.Part})"));
+        Rain.Models.Onnx.UNetForms.Write(bundle, settings.UNet, settings.Fp16);
+        var build = EngineBuilder.BuildBundle(bundle, settings, library, sm, (i, n, r) => ExportCommand.Progress(e, i, n, $"TensorRT plans ({r.Part})"));
+        var results = build.Parts;
         e.WriteLine();
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"TensorRT {library.VersionText} plans for sm{sm}: {results.Count(r => r.Built)} built, {results.Count(r => !r.Built)} reused ({Path.GetDirectoryName(results[0].PlanPath)})"));
+            $"TensorRT {library.VersionText} plans for sm{sm}: {results.Count(r => r.Built)} built, {results.Count(r => !r.Built)} reused ({build.Folder})"));
     }
 
     /// <summary>The demo bundle: reused from the cache when present and valid, exported otherwise.</summary>

@@ -26,6 +26,7 @@ public enum EngineBackend
 public sealed record EngineOptions
 {
     private readonly int _threads;
+    private readonly int _device;
     private readonly int _inputCapacity = 64;
     private readonly int _outputCapacity = 64;
     private readonly TimeSpan _stepTimeout = Timeout.InfiniteTimeSpan;
@@ -35,6 +36,17 @@ public sealed record EngineOptions
 
     /// <summary>For <see cref="EngineBackend.TensorRt"/>: the folder holding libnvinfer; null looks at RAIN_TENSORRT_DIR, RAIN_CUDA_LIBRARY_DIRS, then the loader path.</summary>
     public string? TensorRtDirectory { get; init; }
+
+    /// <summary>
+    /// GPU backends: the CUDA device ordinal (as <c>nvidia-smi</c> and <c>CUDA_VISIBLE_DEVICES</c> number them), 0 by
+    /// default. A device that does not exist is reported by <see cref="RainEngine.Load(string, EngineOptions?)"/> with the
+    /// number of devices the driver sees.
+    /// </summary>
+    public int Device
+    {
+        get => _device;
+        init => _device = value is >= 0 and <= 1023 ? value : throw new ArgumentOutOfRangeException(nameof(Device), value, "Device must be a CUDA device ordinal, 0 to 1023.");
+    }
 
     /// <summary>Seed of the counter-based noise: the same seed, bundle and poses give the same frames.</summary>
     public ulong Seed { get; init; }

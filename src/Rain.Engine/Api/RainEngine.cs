@@ -72,10 +72,10 @@ public sealed class RainEngine : IDisposable
     /// <exception cref="BackendUnavailableException">The backend asked for cannot run here: TensorRT, the GPU or the bundle's current plans are
     /// missing (checked before any work), or a plan or kernel refused to load on this GPU (the cause is the inner exception).</exception>
     /// <exception cref="NotSupportedException">The backend is not available in this build (<see cref="EngineBackend.Cuda"/>).</exception>
-    public static RainEngine Load(string bundlePath, EngineOptions? options = null) => Load(bundlePath, options, () => CudaDevice.Probe());
+    public static RainEngine Load(string bundlePath, EngineOptions? options = null) => Load(bundlePath, options, null);
 
-    /// <summary><see cref="Load(string, EngineOptions?)"/> with the GPU probe supplied (tests).</summary>
-    internal static RainEngine Load(string bundlePath, EngineOptions? options, Func<CudaCapability> probeGpu)
+    /// <summary><see cref="Load(string, EngineOptions?)"/> with the GPU probe supplied (tests); null probes <see cref="EngineOptions.Device"/>.</summary>
+    internal static RainEngine Load(string bundlePath, EngineOptions? options, Func<CudaCapability>? probeGpu)
     {
         options ??= new EngineOptions();
         var (bundle, backend) = CreateBackend(bundlePath, options, probeGpu);
@@ -86,8 +86,9 @@ public sealed class RainEngine : IDisposable
     internal static RainEngine Create(ModelBundle bundle, EngineOptions options, IStreamBackend backend) => new(bundle, options, backend);
 
     /// <summary>Loads the bundle and makes the backend <paramref name="options"/> asks for (the bench drives it directly).</summary>
-    internal static (ModelBundle Bundle, IStreamBackend Backend) CreateBackend(string bundlePath, EngineOptions options, Func<CudaCapability> probeGpu)
+    internal static (ModelBundle Bundle, IStreamBackend Backend) CreateBackend(string bundlePath, EngineOptions options, Func<CudaCapability>? probeGpu = null)
     {
+        probeGpu ??= () => CudaDevice.Probe(options.Device);
         switch (options.Backend)
         {
             case EngineBackend.Cpu:
