@@ -16,6 +16,18 @@ namespace Rain.Bench.Gpu;
 /// </summary>
 internal static class TensorRtCheck
 {
+    /// <summary>Exports the tiny preset (the demo's, seeded random weights) into a temporary folder and returns it.</summary>
+    public static string ExportTinyBundle(TextWriter o)
+    {
+        string root = Directory.CreateTempSubdirectory("rain-gpu-check-").FullName;
+        string folder = Path.Combine(root, "bundle");
+        var clock = Stopwatch.StartNew();
+        var rain = Rain.Models.Config.RainConfig.Load(Rain.Models.Bundle.RainPresets.Materialize("tiny", Path.Combine(root, "preset")));
+        Rain.Models.Bundle.BundleExport.Write(rain, folder, randomSeed: 1, configName: "preset 'tiny'");
+        o.WriteLine($"tensorrt: exported the tiny preset's bundle to {folder} in {clock.Elapsed.TotalSeconds:F1} s");
+        return folder;
+    }
+
     public static int Run(CudaDevice device, string bundlePath, int steps, TextWriter o)
     {
         TrtLibrary library;
@@ -31,19 +43,42 @@ internal static class TensorRtCheck
 
         var bundle = ModelBundle.Load(bundlePath);
         o.WriteLine($"tensorrt: TensorRT {library.VersionText} ({library.InferPath}); bundle {bundle.Folder}");
-        var settings = new EngineBuildSettings { ComputeCapability = device.ComputeCapability, Fp16 = true, WorkspaceBytes = 1L << 30 };
-        var build = Stopwatch.StartNew();
-        var results = EngineBuilder.BuildBundle(bundle, settings, library, device.ComputeCapability);
-        o.WriteLine($"tensorrt: {results.Count(r => r.Built)} plans built, {results.Count(r => !r.Built)} reused in {build.Elapsed.TotalSeconds:F1} s ({results.Sum(r => r.PlanBytes) / 1e6:F1} MB)");
-        var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true);
+        int unet = 0;
+        // Both UNet forms, side by side: one engine (TensorRT's own attention, fused across the former cuts) and the cut
+        // parts with fp16 cut tensors and our kernel between them; the tables say which is faster on this GPU.
+        foreach (var form in new[] { UNetForm.Whole, UNetForm.Cut })
+        {
+            var settings = new EngineBuildSettings { ComputeCapability = device.ComputeCapability, Fp16 = true, WorkspaceBytes = 1L << 30, Device = device.Ordinal, UNet = form };
+            var build = Stopwatch.StartNew();
+            Rain.Models.Onnx.UNetForms.Write(bundle, form, fp16: true);
+            var built = EngineBuilder.BuildBundle(bundle, settings, library, device.ComputeCapability);
+            var results = built.Parts;
+            o.WriteLine($"tensorrt [{UNetLayout.Name(form)}]: {results.Count(r => r.Built)} plans built, {results.Count(r => !r.Built)} reused in {build.Elapsed.TotalSeconds:F1} s ({results.Sum(r => r.PlanBytes) / 1e6:F1} MB); " +
+                $"timing cache {(built.TimingCacheLoadedBytes > 0 ? $"reused ({built.TimingCacheLoadedBytes} bytes)" : "new")}, {built.TimingCacheBytes} bytes kept");
+            var target = TrtBackendProbe.LocatePlans(bundle, library, device.Capability, verifyHashes: true, form);
+            using var engines = target.OpenEngines();
+            using var kernels = new CudaKernels(device);
+            if (form == UNetForm.Whole)
+                RunWholeNetworksOnce(device, engines, o);
+            int result = CompareUNet(device, bundle, target.UNet, engines, kernels, steps, o);
+            var streamed = CompareStream(device, bundle, target.UNet, engines, kernels, steps, o);
+            if (streamed.Mismatch is not null)
+                throw new InvalidOperationException(streamed.Mismatch);
+            unet = unet != 0 ? unet : result;
+        }
 
-        using var engines = target.OpenEngines();
+        // The backend as a user loads it (its own device handle, engines and buffers); reported, not judged (FP16 drift).
+        int session = SessionCheck.Run(bundlePath, Math.Max(bundle.Manifest.Levels + 1, Math.Min(steps, 12)), maxDiff: null, o);
+        return unet != 0 ? unet : session;
+    }
+
+    /// <summary>Runs each whole network (CLIP, VAE encoder, ReferenceNet, pose guider, decoder) once on zero inputs.</summary>
+    private static void RunWholeNetworksOnce(CudaDevice device, TrtEngineSet engines, TextWriter o)
+    {
         using var arena = device.Allocate(Math.Max(engines.ArenaBytes, 256));
         engines.UseArena(arena.Address, arena.Bytes);
-        using var kernels = new CudaKernels(device);
         using var stream = device.CreateStream();
         o.WriteLine($"tensorrt: {engines.Parts.Count} engines deserialized and matched to their contracts; one activation arena of {engines.ArenaBytes / 1e6:F1} MB");
-
         var owned = new List<DeviceBuffer>();
         try
         {
@@ -71,14 +106,6 @@ internal static class TensorRtCheck
         }
 
         o.WriteLine($"tensorrt: {string.Join(", ", ModelBundle.WholeNetworks)} ran once (zero inputs)");
-        int unet = CompareUNet(device, bundle, engines, kernels, stream, steps, o);
-        var streamed = CompareStream(device, bundle, engines, kernels, steps, o);
-        if (streamed.Mismatch is not null)
-            throw new InvalidOperationException(streamed.Mismatch);
-
-        // The backend as a user loads it (its own device handle, engines and buffers); reported, not judged (FP16 drift).
-        int session = SessionCheck.Run(bundlePath, Math.Max(bundle.Manifest.Levels + 1, Math.Min(steps, 12)), maxDiff: null, o);
-        return unet != 0 ? unet : session;
     }
 
     /// <summary>
@@ -97,8 +124,8 @@ internal static class TensorRtCheck
         var (bundle, library) = (target.Bundle, target.Library);
         using var engines = target.OpenEngines();
         using var kernels = new CudaKernels(device);
-        o.WriteLine($"tensorrt stream: TensorRT {library.VersionText} ({library.InferPath}), {engines.Parts.Count} engines; bundle {bundle.Folder}");
-        var r = CompareStream(device, bundle, engines, kernels, steps, o);
+        o.WriteLine($"tensorrt stream: TensorRT {library.VersionText} ({library.InferPath}), {engines.Parts.Count} engines, UNet {target.UNet.Tag}; bundle {bundle.Folder}");
+        var r = CompareStream(device, bundle, target.UNet, engines, kernels, steps, o);
         string errors = engines.TakeErrors();
         var problems = new List<string>();
         if (r.Mismatch is not null)
@@ -127,14 +154,14 @@ internal static class TensorRtCheck
     /// and step times, one line per step. Judged by <see cref="Stream"/>; only reported by <see cref="Run"/>: how far FP16
     /// engines drift from the fp32 CPU stream over recurrent steps is what the first GPU run is to measure.
     /// </summary>
-    private static StreamComparison CompareStream(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, int steps, TextWriter o)
+    private static StreamComparison CompareStream(CudaDevice device, ModelBundle bundle, UNetLayout unet, TrtEngineSet engines, CudaKernels kernels, int steps, TextWriter o)
     {
         var m = bundle.Manifest;
         var random = new Random(5);
         var reference = FrameDifference.RandomImage(random, m.ReferenceWidth, m.ReferenceHeight);
         int p = m.FramesPerLevel;
         var poses = Enumerable.Range(0, (steps + m.Levels) * p).Select(_ => FrameDifference.RandomImage(random, m.Width, m.Height)).ToArray();
-        using var gpu = new TrtPipeline(bundle, engines, device, kernels, seed: 3, useGraph: true);
+        using var gpu = new TrtPipeline(bundle, unet, engines, device, kernels, seed: 3, useGraph: true);
         using var cpuPipe = new CpuPipeline(bundle, 0, parallelAttention: true);
         gpu.SetReference(reference);
         cpuPipe.SetReference(reference);
@@ -185,7 +212,7 @@ internal static class TensorRtCheck
         o.WriteLine($"| stream step | p50 ms | p95 ms | fps (p frames per step) |");
         o.WriteLine($"| --- | --- | --- | --- |");
         o.WriteLine($"| CPU engine | {P(c, 50):F2} | {P(c, 95):F2} | {p * 1000 / Math.Max(1e-9, c.Average()):F1} |");
-        o.WriteLine($"| TensorRT ({engines.Parts.Count} engines) | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
+        o.WriteLine($"| TensorRT (UNet {unet.Tag}, {engines.Parts.Count} engines) | {P(g, 50):F2} | {P(g, 95):F2} | {p * 1000 / Math.Max(1e-9, g.Average()):F1} |");
         return new StreamComparison(total, emitted, frames, all.Mean, all.Max, all.DistinctValues, gpu.Driver.IsCaptured, mismatch);
     }
 
@@ -200,7 +227,7 @@ internal static class TensorRtCheck
         var bundle = target.Bundle;
         using var engines = target.OpenEngines();
         using var kernels = new CudaKernels(device);
-        using var pipe = new TrtPipeline(bundle, engines, device, kernels, seed: 1, useGraph: true);
+        using var pipe = new TrtPipeline(bundle, target.UNet, engines, device, kernels, seed: 1, useGraph: true);
         var m = bundle.Manifest;
         var random = new Random(2);
         pipe.SetReference(FrameDifference.RandomImage(random, m.ReferenceWidth, m.ReferenceHeight));
@@ -225,10 +252,13 @@ internal static class TensorRtCheck
         return zero && pipe.Driver.IsCaptured && emitted == Math.Max(0, steps - (m.Levels - 1)) ? 0 : 1;
     }
 
-    private static int CompareUNet(CudaDevice device, ModelBundle bundle, TrtEngineSet engines, CudaKernels kernels, CudaStream stream, int steps, TextWriter o)
+    private static int CompareUNet(CudaDevice device, ModelBundle bundle, UNetLayout layout, TrtEngineSet engines, CudaKernels kernels, int steps, TextWriter o)
     {
-        var plan = bundle.Manifest.UNetPlan;
-        using var unet = new TrtUNet(plan, bundle.Manifest.Parts, engines, device, kernels);
+        var plan = layout.Plan;
+        using var stream = device.CreateStream();
+        using var arena = device.Allocate(Math.Max(engines.ArenaBytes, 256));
+        engines.UseArena(arena.Address, arena.Bytes);
+        using var unet = new TrtUNet(plan, layout.Parts, engines, device, kernels);
         using var options = new SessionOptions { IntraOpNumThreads = 0 };
         using var cpu = new CpuPlan(bundle, options, Environment.ProcessorCount - 1);
         var random = new Random(11);
@@ -289,9 +319,9 @@ internal static class TensorRtCheck
         double relL2 = Math.Sqrt(errSq / Math.Max(refSq, 1e-30));
         bool finite = eager.All(float.IsFinite);
         bool same = eager.AsSpan().SequenceEqual(graphOut);
-        o.WriteLine($"tensorrt: UNet plan ({plan.Steps.Count} nodes, {unet.BufferBytes / 1e6:F1} MB of buffers) vs the CPU plan on the same inputs: " +
+        o.WriteLine($"tensorrt: UNet {layout.Tag} ({plan.Steps.Count} nodes, {unet.BufferBytes / 1e6:F1} MB of buffers) vs the CPU plan on the same inputs: " +
             $"relative L2 error {relL2:E2}, max |err| {maxAbs:E2}; graph replay {(same ? "bit-identical to" : "DIFFERS from")} eager");
-        o.WriteLine($"| UNet plan | p50 ms | p95 ms |");
+        o.WriteLine($"| UNet ({layout.Tag}) | p50 ms | p95 ms |");
         o.WriteLine($"| --- | --- | --- |");
         o.WriteLine($"| CPU (ONNX Runtime fp32, {Environment.ProcessorCount} cores) | {P(cpuMs, 50):F2} | {P(cpuMs, 95):F2} |");
         o.WriteLine($"| TensorRT FP16, eager | {P(eagerMs, 50):F2} | {P(eagerMs, 95):F2} |");

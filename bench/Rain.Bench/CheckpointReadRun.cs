@@ -152,12 +152,12 @@ internal static class CheckpointReadRun
         return sorted[sorted.Count / 2];
     }
 
-    private static string? StringArg(string[] args, string name)
+    internal static string? StringArg(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static int IntArg(string[] args, string name, int fallback) =>
+    internal static int IntArg(string[] args, string name, int fallback) =>
         StringArg(args, name) is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : fallback;
 }

@@ -11,12 +11,8 @@ internal static class BenchChart
     {
         const int Width = 900, Height = 620, Margin = 60;
         var ci = CultureInfo.InvariantCulture;
-        using var surface = SKSurface.Create(new SKImageInfo(Width, Height));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, 13);
-        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        using var grid = new SKPaint { Color = new SKColor(220, 220, 220), StrokeWidth = 1 };
+        using var chart = new ChartCanvas(Width, Height);
+        var (canvas, font, ink, grid) = (chart.Canvas, chart.Font, chart.Ink, chart.Grid);
         using var line = new SKPaint { Color = new SKColor(30, 90, 200), StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
         using var bar = new SKPaint { Color = new SKColor(230, 120, 40), IsAntialias = true };
         canvas.DrawText(title, Margin, 24, font, ink);
@@ -60,9 +56,6 @@ internal static class BenchChart
             canvas.DrawText(string.Create(ci, $"{summary.Mean:F2} ms"), 145 + w, y + 16, font, ink);
         }
 
-        using var image = surface.Snapshot();
-        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        data.SaveTo(file);
+        chart.Save(path);
     }
 }

@@ -21,11 +21,12 @@ namespace Rain.Cli;
 internal static class DemoCommand
 {
     private const string Preset = "tiny";
+    private const int MaxSteps = 1_000_000; // p poses each: enough for hours of frames, far from overflowing an int
 
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "rain-demo" };
-        var steps = new Option<int>("--steps") { Description = "stream steps (p poses in, p frames out each; the first L-1 steps emit nothing)", DefaultValueFactory = _ => 40 };
+        var steps = new Option<int>("--steps") { Description = "pose chunks to stream (p poses each; every pose gets its frame, the first after L-1 steps)", DefaultValueFactory = _ => 40 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the random weights and of the noise", DefaultValueFactory = _ => 42 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var cache = new Option<string?>("--cache") { Description = "bundle cache folder (default $XDG_CACHE_HOME/rain or ~/.cache/rain)" };
@@ -35,28 +36,32 @@ internal static class DemoCommand
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(output)!, r.GetValue(steps), r.GetValue(seed), r.GetValue(threads), r.GetValue(cache), Console.Out, Console.Error, backend.Get(r)));
+        var trace = new TraceOptions();
+        trace.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(output)!, r.GetValue(steps), r.GetValue(seed), r.GetValue(threads), r.GetValue(cache), Console.Out, Console.Error, backend.Get(r), trace.Get(r)));
         return command;
     }
 
-    internal static int Run(string output, int steps, ulong seed, int threads, string? cache, TextWriter o, TextWriter e, BackendChoice? backend = null)
+    internal static int Run(string output, int steps, ulong seed, int threads, string? cache, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null)
     {
-        if (steps < 1)
+        if (steps is < 1 or > MaxSteps)
         {
-            e.WriteLine("rain demo: --steps must be at least 1.");
-            return 2;
+            e.WriteLine($"rain demo: --steps must be 1 to {MaxSteps}.");
+            return CliErrors.BadInput;
         }
 
-        try
+        return CliErrors.Run("demo", e, () =>
         {
             // Before the export: fail at once without TensorRT or a GPU.
-            var tensorRt = backend?.Backend == EngineBackend.TensorRt ? TrtBackendProbe.ProbeRuntime(backend.TensorRtDirectory, () => CudaDevice.Probe()).Library : null;
+            var tensorRt = backend?.Backend == EngineBackend.TensorRt ? TrtBackendProbe.ProbeRuntime(backend.TensorRtDirectory, () => CudaDevice.Probe(backend.Device)).Library : null;
             string bundle = CachedBundle(cache, seed, o, e);
             if (tensorRt is not null)
-                BuildPlans(bundle, tensorRt, o, e);
+                BuildPlans(bundle, tensorRt, backend!.Device, o, e);
             // The scene is generated faster than the engine steps; a queue of one chunk (the tiny preset's p = 4) keeps the pusher just ahead, so the
             // reported latency is the pipeline's (L steps in the window) rather than time spent waiting in a long queue.
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, InputCapacity = 4 });
+            trace ??= TraceRequest.None;
+            var traceWriter = trace.CreateWriter("demo");
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, InputCapacity = 4, Trace = traceWriter });
             using var engine = RainEngine.Load(bundle, options);
             Directory.CreateDirectory(output);
             var reference = DemoScene.Reference(engine.Width, engine.Height);
@@ -67,40 +72,40 @@ internal static class DemoCommand
             if (Directory.Exists(frames))
                 Directory.Delete(frames, recursive: true);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"streaming {steps} steps ({poses} poses of {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, first frames after {engine.StartupSteps} steps) on the {(options.Backend == EngineBackend.Cpu ? "CPU" : options.Backend.ToString())}"));
-            SessionStatistics stats;
+                $"streaming {poses} poses of {engine.Width}x{engine.Height} ({steps} chunks of p={engine.FramesPerStep}; the window is drained at the end, so every pose gets its frame) on the {(options.Backend == EngineBackend.Cpu ? "CPU" : options.Backend.ToString())}"));
+            void Save(SessionStatistics stats)
+            {
+                LatencyReport.Write(Path.Combine(output, "latency.json"), LatencyReport.ToJson(stats, bundle, options, engine.BackendDescription));
+                o.WriteLine($"backend: {engine.BackendDescription}");
+                o.WriteLine($"wrote {stats.FramesOut} frames to {frames}/" + (ffmpeg is null ? " (ffmpeg not found on PATH: no mp4, PNG frames only)" : $", {Path.Combine(output, "demo.mp4")}") + $", {Path.Combine(output, "latency.json")}");
+                LatencyReport.Print(o, stats);
+                trace.Finish(traceWriter, string.Create(CultureInfo.InvariantCulture, $"rain demo, {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, {options.Backend}: {stats.FramesPerSecond:F1} fps, step p50 {stats.StepTime.P50:F0} ms, frame latency p50 {stats.FrameLatency.P50:F0} ms"), o);
+            }
+
             using (var video = ffmpeg is null ? null : FfmpegVideo.OpenWriter(ffmpeg, Path.Combine(output, "demo.mp4"), engine.Width, engine.Height, 16))
-                stats = StreamRun.Run(engine, reference, Enumerable.Range(0, poses).Select(i => DemoScene.Pose(i, engine.Width, engine.Height)), frames, video, e, poses);
-            LatencyReport.Write(Path.Combine(output, "latency.json"), LatencyReport.ToJson(stats, bundle, options, engine.BackendDescription));
-            o.WriteLine($"backend: {engine.BackendDescription}");
-            o.WriteLine($"wrote {stats.FramesOut} frames to {frames}/" + (ffmpeg is null ? " (ffmpeg not found on PATH: no mp4, PNG frames only)" : $", {Path.Combine(output, "demo.mp4")}") + $", {Path.Combine(output, "latency.json")}");
-            LatencyReport.Print(o, stats);
+                StreamRun.Run(engine, reference, Enumerable.Range(0, poses).Select(i => DemoScene.Pose(i, engine.Width, engine.Height)), frames, video, e, poses, Save);
             return 0;
-        }
-        catch (Exception x) when (x is BundleException or IOException or UnauthorizedAccessException or Rain.Models.Weights.ModelExportException
-            or BackendUnavailableException or NotSupportedException or TrtException)
-        {
-            e.WriteLine($"rain demo: {x.Message}");
-            return 2;
-        }
+        });
     }
 
     /// <summary>
     /// The demo's TensorRT plans, as <c>onnx2trt</c> builds them (FP16 where the TensorRT version has the flag, FP32 on 11.x):
     /// only missing or stale plans are built, so a second demo run reuses them.
     /// </summary>
-    private static void BuildPlans(string bundlePath, TrtLibrary library, TextWriter o, TextWriter e)
+    private static void BuildPlans(string bundlePath, TrtLibrary library, int device, TextWriter o, TextWriter e)
     {
-        var settings = new EngineBuildSettings { Fp16 = library.Enums.BuilderFlagFp16 is not null };
+        var settings = new EngineBuildSettings { Fp16 = library.Enums.BuilderFlagFp16 is not null, Device = device };
         var (_, sm) = EngineBuilder.Prepare(settings, library);
         var bundle = ModelBundle.Load(bundlePath);
-        var results = EngineBuilder.BuildBundle(bundle, settings, library, sm, (i, n, r) => ExportCommand.Progress(e, i, n, $"TensorRT plans ({r.Part})"));
+        Rain.Models.Onnx.UNetForms.Write(bundle, settings.UNet, settings.Fp16);
+        var build = EngineBuilder.BuildBundle(bundle, settings, library, sm, (i, n, r) => ExportCommand.Progress(e, i, n, $"TensorRT plans ({r.Part})"));
+        var results = build.Parts;
         e.WriteLine();
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"TensorRT {library.VersionText} plans for sm{sm}: {results.Count(r => r.Built)} built, {results.Count(r => !r.Built)} reused ({Path.GetDirectoryName(results[0].PlanPath)})"));
+            $"TensorRT {library.VersionText} plans for sm{sm}: {results.Count(r => r.Built)} built, {results.Count(r => !r.Built)} reused ({build.Folder})"));
     }
 
-    /// <summary>The demo bundle: reused from the cache when present and valid, exported (to a temporary folder, then moved) otherwise.</summary>
+    /// <summary>The demo bundle: reused from the cache when present and valid, exported otherwise.</summary>
     internal static string CachedBundle(string? cache, ulong seed, TextWriter o, TextWriter e)
     {
         cache ??= Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "rain");
@@ -120,22 +125,17 @@ internal static class DemoCommand
             }
         }
 
-        string temp = folder + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         string root = Directory.CreateTempSubdirectory("rain-preset-").FullName;
         try
         {
+            // BundleExport writes beside the cache folder and moves the bundle into place when complete.
             var rain = RainConfig.Load(RainPresets.Materialize(Preset, root));
-            BundleExport.Write(rain, temp, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'");
+            BundleExport.Write(rain, folder, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'");
             e.WriteLine();
-            if (Directory.Exists(folder))
-                Directory.Delete(folder, recursive: true);
-            Directory.Move(temp, folder);
         }
         finally
         {
             Directory.Delete(root, recursive: true);
-            if (Directory.Exists(temp))
-                Directory.Delete(temp, recursive: true);
         }
 
         o.WriteLine($"bundle: {folder} (exported: the '{Preset}' preset with random weights, seed {seed})");

@@ -1,11 +1,13 @@
 using SkiaSharp;
 using Rain.Engine.Media;
+using Rain.Engine.Pose;
 
 namespace Rain.Cli;
 
 /// <summary>
 /// Procedural input for <c>rain demo</c>: a drawn character and a moving face (head sway, nod, blinking, talking) as
-/// 68 landmarks rendered like RAIN's pose images. Deterministic for a frame index.
+/// 68 landmarks, drawn through RAIN's own face drawing (<see cref="FaceDrawing"/>: RAIN's live retargeting, then its 26
+/// coloured circles), exactly as the pose front end draws a camera face. Deterministic for a frame index.
 /// </summary>
 internal static class DemoScene
 {
@@ -74,8 +76,21 @@ internal static class DemoScene
         return points;
     }
 
-    /// <summary>The pose image of frame <paramref name="frame"/>.</summary>
-    public static RgbImage Pose(int frame, int width, int height) => PoseRenderer.Render(Landmarks(frame, width, height), width, height);
+    /// <summary>The pose image of frame <paramref name="frame"/>: the landmarks, normalised, through RAIN's live retargeting and patterns.</summary>
+    public static RgbImage Pose(int frame, int width, int height)
+    {
+        var points = Landmarks(frame, width, height);
+        var face = new double[2 * points.Length];
+        for (int i = 0; i < points.Length; i++)
+        {
+            face[2 * i] = (double)points[i].X / width;
+            face[(2 * i) + 1] = (double)points[i].Y / height;
+        }
+
+        var image = new RgbImage(width, height);
+        new FaceDrawing().Draw(face, RetargetOptions.Live, image.Pixels, width, height, width * 3);
+        return image;
+    }
 
     /// <summary>A drawn character: gradient background, hair, face, eyes, mouth.</summary>
     public static RgbImage Reference(int width, int height)
@@ -103,6 +118,19 @@ internal static class DemoScene
         c.DrawCircle(cx + (0.38f * s), cy - (0.3f * s), 0.055f * s, p);
         p.Color = new SKColor(190, 70, 80);
         c.DrawOval(cx, cy + (0.42f * s), 0.28f * s, 0.08f * s, p);
-        return PoseRenderer.Snapshot(surface, width, height);
+        return Snapshot(surface, width, height);
+    }
+
+    private static RgbImage Snapshot(SKSurface surface, int width, int height)
+    {
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        if (!surface.ReadPixels(info, bitmap.GetPixels(), info.RowBytes, 0, 0))
+            throw new InvalidOperationException("Skia could not read the rendered pixels back.");
+        var rgba = bitmap.GetPixelSpan();
+        var rgb = new byte[width * height * 3];
+        for (int i = 0, j = 0; i < rgb.Length; i += 3, j += 4)
+            (rgb[i], rgb[i + 1], rgb[i + 2]) = (rgba[j], rgba[j + 1], rgba[j + 2]);
+        return new RgbImage(width, height, rgb);
     }
 }

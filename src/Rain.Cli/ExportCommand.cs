@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Rain.Engine.Bundle;
-using Rain.Engine.Tensors;
 using Rain.Models.Bundle;
 using Rain.Models.Config;
-using Rain.Models.Weights;
 
 namespace Rain.Cli;
 
@@ -20,60 +17,103 @@ internal static class ExportCommand
         var output = new Option<string>("--out") { Description = "bundle folder to write", Required = true };
         var random = new Option<bool>("--random-weights") { Description = "seeded random weights of the configured shapes instead of the checkpoints" };
         var seed = new Option<ulong>("--seed") { Description = "seed of --random-weights", DefaultValueFactory = _ => 0 };
-        var command = new Command("export", "Export RAIN's networks as a model bundle (bundle.json + ONNX parts) for the engine.")
+        var detector = new Option<string?>("--pose-detector") { Description = "RAIN's YOLOX person detector (yolox_s.onnx) for the pose front end; overrides the yaml's dwpose_detection_model_path" };
+        var estimator = new Option<string?>("--pose-estimator") { Description = "RAIN's DWPose model (dw-ll_ucoco_384.onnx or dw-mm_ucoco.onnx); overrides the yaml's dwpose_landmark_model_path" };
+        var command = new Command("export", "Export RAIN's networks as a model bundle (bundle.json + ONNX parts, and RAIN's DWPose models when available) for the engine.")
         {
-            root, config, preset, output, random, seed,
+            root, config, preset, output, random, seed, detector, estimator,
         };
-        command.SetAction(r => Run(r.GetValue(root), r.GetValue(config), r.GetValue(preset), r.GetValue(output)!, r.GetValue(random), r.GetValue(seed), Console.Out, Console.Error));
+        command.SetAction(r => Run(r.GetValue(root), r.GetValue(config), r.GetValue(preset), r.GetValue(output)!, r.GetValue(random), r.GetValue(seed), Console.Out, Console.Error,
+            r.GetValue(detector), r.GetValue(estimator)));
         return command;
     }
 
-    internal static int Run(string? rainRoot, string? config, string? preset, string output, bool random, ulong seed, TextWriter o, TextWriter e)
+    internal static int Run(string? rainRoot, string? config, string? preset, string output, bool random, ulong seed, TextWriter o, TextWriter e,
+        string? poseDetector = null, string? poseEstimator = null)
     {
         string? temp = null;
         try
         {
-            string yaml;
-            if (preset is not null)
+            return CliErrors.Run("export", e, () =>
             {
-                temp = Directory.CreateTempSubdirectory("rain-preset-").FullName;
-                yaml = RainPresets.Materialize(preset, temp);
-                random = true;
-            }
-            else if (rainRoot is not null)
-            {
-                yaml = Path.Combine(rainRoot, config ?? Path.Combine("configs", "rain_morpher.yaml"));
-            }
-            else if (config is not null)
-            {
-                yaml = config;
-            }
-            else
-            {
-                e.WriteLine("rain export: give --rain-root DIR (a RAIN checkout), --config FILE, or --preset tiny|bench.");
-                return 2;
-            }
+                string yaml;
+                if (preset is not null)
+                {
+                    temp = Directory.CreateTempSubdirectory("rain-preset-").FullName;
+                    yaml = RainPresets.Materialize(preset, temp);
+                    random = true;
+                }
+                else if (rainRoot is not null)
+                {
+                    yaml = Path.Combine(rainRoot, config ?? Path.Combine("configs", "rain_morpher.yaml"));
+                }
+                else if (config is not null)
+                {
+                    yaml = config;
+                }
+                else
+                {
+                    e.WriteLine("rain export: give --rain-root DIR (a RAIN checkout), --config FILE, or --preset tiny|bench.");
+                    return CliErrors.BadInput;
+                }
 
-            var rain = RainConfig.Load(yaml, rainRoot is null ? null : Path.GetFullPath(rainRoot));
-            var clock = Stopwatch.StartNew();
-            var manifest = BundleExport.Write(rain, output, random ? seed : null, (done, total, name) => Progress(e, done, total, name), preset is null ? null : $"preset '{preset}'");
-            e.WriteLine();
-            long bytes = Directory.EnumerateFiles(output).Sum(f => new FileInfo(f).Length);
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {output}: {manifest.Parts.Count} ONNX parts, {bytes / 1e6:F1} MB, {manifest.Width}x{manifest.Height}, p={manifest.FramesPerLevel} L={manifest.Levels}, timesteps [{string.Join(", ", manifest.Timesteps)}], {manifest.Source} ({clock.Elapsed.TotalSeconds:F1} s)"));
-            return 0;
-        }
-        catch (Exception x) when (x is ModelExportException or CheckpointFormatException or BundleException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            e.WriteLine();
-            e.WriteLine($"rain export: {x.Message}");
-            return 2;
+                var rain = RainConfig.Load(yaml, rainRoot is null ? null : Path.GetFullPath(rainRoot));
+                var pose = PoseModels(rain, preset is null, poseDetector, poseEstimator, e);
+                var clock = Stopwatch.StartNew();
+                var manifest = BundleExport.Write(rain, output, random ? seed : null, (done, total, name) => Progress(e, done, total, name), preset is null ? null : $"preset '{preset}'", pose);
+                e.WriteLine();
+                long bytes = Directory.EnumerateFiles(output).Sum(f => new FileInfo(f).Length);
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"wrote {output}: {manifest.Parts.Count} ONNX parts, {bytes / 1e6:F1} MB, {manifest.Width}x{manifest.Height}, p={manifest.FramesPerLevel} L={manifest.Levels}, timesteps [{string.Join(", ", manifest.Timesteps)}], {manifest.Source} ({clock.Elapsed.TotalSeconds:F1} s)"));
+                if (manifest.PoseModels is { } pm)
+                {
+                    o.WriteLine($"pose models: detector {pose!.Value.Detector} ({string.Join("; ", pm.Detector.Inputs.Select(c => c.ToString()))}), " +
+                        $"estimator {pose.Value.Estimator} ({string.Join("; ", pm.Estimator.Inputs.Select(c => c.ToString()))})");
+                }
+                else
+                {
+                    o.WriteLine("pose models: none (the bundle animates pose images; add --pose-detector and --pose-estimator for camera input)");
+                }
+
+                return 0;
+            });
         }
         finally
         {
             if (temp is not null)
                 Directory.Delete(temp, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The pose models to copy in: each option overrides the yaml's path. Paths the yaml names for a RAIN checkout but that
+    /// do not exist are reported and left out (the bundle still animates pose images); a model given on the command line
+    /// must exist, and the two come as a pair.
+    /// </summary>
+    private static (string Detector, string Estimator)? PoseModels(RainConfig rain, bool fromYaml, string? detector, string? estimator, TextWriter e)
+    {
+        var (yamlDetector, yamlEstimator) = fromYaml ? PoseModelExport.FromConfig(rain) : (null, null);
+        if (detector is null && estimator is null && (yamlDetector is null || yamlEstimator is null || !File.Exists(yamlDetector) || !File.Exists(yamlEstimator)))
+        {
+            var missing = new[] { (yamlDetector, PoseModelExport.DetectorKey), (yamlEstimator, PoseModelExport.EstimatorKey) }.Where(p => p.Item1 is not null && !File.Exists(p.Item1)).ToList();
+            if (missing.Count > 0)
+            {
+                e.WriteLine($"rain export: {string.Join(", ", missing.Select(m => $"{m.Item2} names {m.Item1}, which does not exist"))}; " +
+                    "exporting without pose models (give --pose-detector and --pose-estimator to add them).");
+            }
+
+            return null;
+        }
+
+        detector ??= yamlDetector;
+        estimator ??= yamlEstimator;
+        if (detector is null || estimator is null)
+        {
+            throw new ArgumentException($"the pose models come as a pair: give {(detector is null ? "--pose-detector" : "--pose-estimator")} too " +
+                $"({(detector is null ? PoseModelExport.DetectorKey : PoseModelExport.EstimatorKey)} is not in {rain.Path}).");
+        }
+
+        return (Path.GetFullPath(detector), Path.GetFullPath(estimator));
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ internal static class InspectCommand
         var expect = new Option<string?>("--expect") { Description = $"compare with the full-size RAIN key set of a module: {string.Join(", ", RainKeySets.Modules)}" };
         var summary = new Option<bool>("--summary") { Description = "print only the totals, not every tensor" };
         var onnx = new Option<bool>("--onnx") { Description = "the path is an exported ONNX model: print its opset, inputs, outputs and operators (external data is not read)" };
-        var command = new Command("inspect", "List a checkpoint's tensors (dtype, shape, bytes) and totals; with --expect, report missing, unexpected and mis-shaped keys against RAIN's full-size modules (exit code 1 on a mismatch).")
+        var command = new Command("inspect", "List a checkpoint's tensors (dtype, shape, bytes) and totals, checking every stored byte (zip CRC-32, NaN/inf values); with --expect, report missing, unexpected and mis-shaped keys against RAIN's full-size modules (exit code 1 on a mismatch or non-finite values).")
         {
             path, expect, summary, onnx,
         };
@@ -30,42 +30,36 @@ internal static class InspectCommand
         return command;
     }
 
-    /// <summary>Runs the command: 0 when listed (and matching), 1 on a key-set mismatch, 2 when the input cannot be read.</summary>
+    /// <summary>
+    /// Runs the command: 0 when listed (and matching), 1 on a key-set mismatch or tensors holding NaN/∞, 2 when the input
+    /// cannot be read (a CRC-32 mismatch included).
+    /// </summary>
     internal static int Run(string path, string? expect, bool summary, TextWriter o, TextWriter err)
     {
-        RainKeySet? expected = null;
-        try
+        return CliErrors.Run("inspect", err, () =>
         {
+            RainKeySet? expected = null;
             if (expect is not null)
                 expected = RainKeySets.Get(expect);
             using var checkpoint = Checkpoint.Open(path);
             PrintTensors(checkpoint, summary, o);
+            bool sound = PrintIntegrity(checkpoint, o);
             if (expected is null)
-                return 0;
+                return sound ? 0 : 1;
             var comparison = KeySetComparison.Compare(checkpoint.Tensors, expected);
             PrintComparison(comparison, o);
-            return comparison.IsMatch ? 0 : 1;
-        }
-        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            err.WriteLine($"rain inspect: {e.Message}");
-            return 2;
-        }
+            return comparison.IsMatch && sound ? 0 : 1;
+        });
     }
 
     /// <summary>Describes an ONNX model: 0 when printed, 2 when the file cannot be read as ONNX.</summary>
     internal static int RunOnnx(string path, TextWriter o, TextWriter err)
     {
-        try
+        return CliErrors.Run("inspect", err, () =>
         {
             o.WriteLine(OnnxReport.Read(path).ToString());
             return 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Google.Protobuf.InvalidProtocolBufferException)
-        {
-            err.WriteLine($"rain inspect: {path}: {e.Message}");
-            return 2;
-        }
+        });
     }
 
     private static void PrintTensors(ICheckpoint c, bool summary, TextWriter o)
@@ -85,6 +79,22 @@ internal static class InspectCommand
         o.WriteLine(string.Create(ci, $"total: {c.Tensors.Count} tensors, {c.Tensors.Sum(t => t.ElementCount):N0} elements, {c.Tensors.Sum(t => t.ByteLength):N0} bytes"));
         foreach (var g in c.Tensors.GroupBy(t => t.DType).OrderBy(g => g.Key))
             o.WriteLine(string.Create(ci, $"  {g.Key.ToSafetensorsName(),-5} {g.Count(),6} tensors  {g.Sum(t => t.ElementCount),16:N0} elements  {g.Sum(t => t.ByteLength),16:N0} bytes"));
+    }
+
+    // Reads every tensor: the zip's CRC-32s are checked (a mismatch throws, exit 2) and non-finite values are listed.
+    private static bool PrintIntegrity(ICheckpoint c, TextWriter o)
+    {
+        var bad = CheckpointScan.NonFiniteTensors(c);
+        string crc = c.Format == "torch-zip" ? "every storage's CRC-32 verified, " : "";
+        if (bad.Count == 0)
+        {
+            o.WriteLine($"integrity: {crc}all values finite");
+            return true;
+        }
+
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"integrity: {crc}{bad.Count} tensor(s) hold NaN or infinite values (the weights are corrupt; `rain export` refuses them):"));
+        List(o, "non-finite", bad, t => string.Create(CultureInfo.InvariantCulture, $"{t.Name}: {t.Count} value(s), the first {t.FirstValue} at element {t.FirstIndex}"));
+        return false;
     }
 
     private static void PrintComparison(KeySetComparison r, TextWriter o)

@@ -1,3 +1,3 @@
 using Rain.Cli;
 
-return RainCommand.Create().Parse(args).Invoke();
+return RainCommand.Invoke(args);

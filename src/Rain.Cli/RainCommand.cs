@@ -15,6 +15,33 @@ internal static class RainCommand
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(PosesCommand.Create());
         return root;
+    }
+
+    /// <summary>
+    /// Parses and runs a command line: a parse error is bad input (exit 2, the errors on stderr); an exception no command
+    /// handled becomes one line through <see cref="CliErrors"/> instead of System.CommandLine's stack trace.
+    /// </summary>
+    public static int Invoke(string[] args)
+    {
+        var parse = Create().Parse(args);
+        string command = parse.CommandResult.Command is RootCommand ? "" : parse.CommandResult.Command.Name;
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+                Console.Error.WriteLine($"{CliErrors.Prefix(command)}: {error.Message}");
+            Console.Error.WriteLine($"({CliErrors.Prefix(command)} --help lists the options)");
+            return CliErrors.BadInput;
+        }
+
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            return CliErrors.Report(command, e, Console.Error);
+        }
     }
 }

@@ -27,7 +27,7 @@ internal static class ReplayCommand
 
     internal static int Run(string bundlePath, string inputsPath, string outputPath, string? network, int threads, TextWriter o, TextWriter e)
     {
-        try
+        return CliErrors.Run("replay", e, () =>
         {
             var clock = Stopwatch.StartNew();
             var bundle = ModelBundle.Load(bundlePath);
@@ -39,11 +39,6 @@ internal static class ReplayCommand
             SafetensorsWriter.Write(outputPath, tensors);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {tensors.Count} tensors to {outputPath} ({clock.Elapsed.TotalSeconds:F1} s)"));
             return 0;
-        }
-        catch (Exception x) when (x is BundleException or CheckpointFormatException or InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException)
-        {
-            e.WriteLine($"rain replay: {x.Message}");
-            return 2;
-        }
+        });
     }
 }

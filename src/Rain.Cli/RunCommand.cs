@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Rain.Engine.Api;
-using Rain.Engine.Bundle;
 using Rain.Engine.Media;
 
 namespace Rain.Cli;
@@ -27,13 +26,14 @@ internal static class RunCommand
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error, backend.Get(r)));
+        var trace = new TraceOptions();
+        trace.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(bundle)!, r.GetValue(reference)!, r.GetValue(poses)!, r.GetValue(output)!, r.GetValue(seed), r.GetValue(threads), r.GetValue(latest), Console.Out, Console.Error, backend.Get(r), trace.Get(r)));
         return command;
     }
 
-    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null)
-    {
-        try
+    internal static int Run(string bundlePath, string referencePath, string posesPath, string output, ulong seed, int threads, bool latestFrameWins, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null) =>
+        CliErrors.Run("run", e, () =>
         {
             string? ffmpeg = FfmpegVideo.Find();
             bool videoIn = File.Exists(posesPath) && VideoExtensions.Contains(Path.GetExtension(posesPath).ToLowerInvariant());
@@ -42,7 +42,9 @@ internal static class RunCommand
             if (!videoIn && !Directory.Exists(posesPath))
                 throw new IOException($"{posesPath}: not a folder of pose images or a video file ({string.Join(", ", VideoExtensions)}).");
             var referenceImage = ImageCodec.Load(referencePath);
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins });
+            trace ??= TraceRequest.None;
+            var traceWriter = trace.CreateWriter("run");
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Seed = seed, Threads = threads, LatestFrameWins = latestFrameWins, Trace = traceWriter });
             using var engine = RainEngine.Load(bundlePath, options);
 
             bool videoOut = output.EndsWith(".mp4", StringComparison.OrdinalIgnoreCase);
@@ -65,36 +67,25 @@ internal static class RunCommand
             else
             {
                 var files = Directory.EnumerateFiles(posesPath).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
-                if (files.Count < engine.FramesPerStep * (engine.StartupSteps + 1))
-                    throw new IOException($"{posesPath}: {files.Count} pose images; the first frame needs at least p·L = {engine.FramesPerStep * (engine.StartupSteps + 1)}.");
-                poses = files.Select(f => Load(f, engine.Width, engine.Height));
+                if (files.Count == 0)
+                    throw new IOException($"{posesPath}: no pose images ({string.Join(", ", ImageExtensions)}) in the folder.");
+                poses = files.Select(f => ImageCodec.Load(f, engine.Width, engine.Height));
                 count = files.Count;
             }
 
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"streaming {(count > 0 ? count.ToString(CultureInfo.InvariantCulture) : "the video's")} poses through {engine.Bundle.Folder} ({engine.Width}x{engine.Height}, p={engine.FramesPerStep})"));
-            SessionStatistics stats;
-            using (var video = videoOut && ffmpeg is not null ? FfmpegVideo.OpenWriter(ffmpeg, output, engine.Width, engine.Height, 16) : null)
-                stats = StreamRun.Run(engine, referenceImage, poses, pngFolder, video, e, count);
             string report = Path.Combine(reportFolder, "latency.json");
-            LatencyReport.Write(report, LatencyReport.ToJson(stats, engine.Bundle.Folder, options, engine.BackendDescription));
-            o.WriteLine($"backend: {engine.BackendDescription}");
-            o.WriteLine($"wrote {stats.FramesOut} frames to {pngFolder ?? output}; {report}");
-            LatencyReport.Print(o, stats);
-            return 0;
-        }
-        catch (Exception x) when (x is BundleException or ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException
-            or BackendUnavailableException or NotSupportedException)
-        {
-            e.WriteLine($"rain run: {x.Message}");
-            return 2;
-        }
-    }
+            void Save(SessionStatistics stats)
+            {
+                LatencyReport.Write(report, LatencyReport.ToJson(stats, engine.Bundle.Folder, options, engine.BackendDescription));
+                o.WriteLine($"backend: {engine.BackendDescription}");
+                o.WriteLine($"wrote {stats.FramesOut} frames to {pngFolder ?? output}; {report}");
+                LatencyReport.Print(o, stats);
+                trace.Finish(traceWriter, string.Create(CultureInfo.InvariantCulture, $"rain run, {engine.Width}x{engine.Height}, p={engine.FramesPerStep}, {options.Backend}: {stats.FramesPerSecond:F1} fps, step p50 {stats.StepTime.P50:F0} ms, frame latency p50 {stats.FrameLatency.P50:F0} ms"), o);
+            }
 
-    private static RgbImage Load(string path, int width, int height)
-    {
-        var image = ImageCodec.Load(path);
-        return image.Width == width && image.Height == height
-            ? image
-            : throw new ArgumentException($"{path}: a pose image must be {width}x{height} (the bundle's size); this one is {image.Width}x{image.Height}.");
-    }
+            using (var video = videoOut && ffmpeg is not null ? FfmpegVideo.OpenWriter(ffmpeg, output, engine.Width, engine.Height, 16) : null)
+                StreamRun.Run(engine, referenceImage, poses, pngFolder, video, e, count, Save);
+            return 0;
+        });
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Rain.Engine;
 using Rain.Engine.Streaming;
 
 namespace Rain.Cli;
@@ -7,40 +8,36 @@ namespace Rain.Cli;
 /// <summary><c>rain schedule</c>: prints the stream schedule (timesteps, LCM coefficients, chunk timeline) of a configuration.</summary>
 internal static class ScheduleCommand
 {
+    /// <summary>Most timeline rows printed: the timeline repeats with period 1 after step L − 1, so more say nothing new.</summary>
+    internal const int MaxSteps = 10_000;
+
     public static Command Create()
     {
         var p = new Option<int>("--frames-per-level", "-p") { Description = "p: frames per chunk (frames in and out per step)", DefaultValueFactory = _ => 4 };
         var levels = new Option<int>("--levels", "-L") { Description = "L: noise levels in the window (= LCM steps per chunk)", DefaultValueFactory = _ => 4 };
         var height = new Option<int>("--height") { Description = "image height in pixels (multiple of 64)", DefaultValueFactory = _ => 512 };
         var width = new Option<int>("--width") { Description = "image width in pixels (multiple of 64)", DefaultValueFactory = _ => 512 };
-        var steps = new Option<int>("--steps") { Description = "steps of the chunk timeline to print", DefaultValueFactory = _ => 8 };
+        var steps = new Option<int>("--steps") { Description = $"steps of the chunk timeline to print (0 to {MaxSteps})", DefaultValueFactory = _ => 8 };
         var command = new Command("schedule", "Print the stream schedule of a configuration: per-frame timesteps and LCM coefficients, and which chunk sits at which level at each step.")
         {
             p, levels, height, width, steps,
         };
-        command.SetAction(result =>
+        command.SetAction(result => CliErrors.Run("schedule", Console.Error, () =>
         {
-            StreamConfig config;
-            try
+            int rows = result.GetValue(steps);
+            if (rows is < 0 or > MaxSteps)
+                throw new RainException(RainErrorCategory.InvalidArgument, $"--steps must be 0 to {MaxSteps}; got {rows}.");
+            var config = new StreamConfig
             {
-                config = new StreamConfig
-                {
-                    FramesPerLevel = result.GetValue(p),
-                    Levels = result.GetValue(levels),
-                    Height = result.GetValue(height),
-                    Width = result.GetValue(width),
-                };
-                config.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"rain schedule: {e.Message}");
-                return 2;
-            }
-
-            Print(new LcmSchedule(config), Math.Max(0, result.GetValue(steps)), Console.Out);
+                FramesPerLevel = result.GetValue(p),
+                Levels = result.GetValue(levels),
+                Height = result.GetValue(height),
+                Width = result.GetValue(width),
+            };
+            config.Validate();
+            Print(new LcmSchedule(config), rows, Console.Out);
             return 0;
-        });
+        }));
         return command;
     }
 

@@ -13,6 +13,8 @@ namespace Rain.Kernels;
 /// </remarks>
 public static class CrossNoiseAttention
 {
+    /// <summary>Largest F of the tensor-core kernel (one 16-row MMA tile); more frames use the warp kernel.</summary>
+    public const int MmaMaxFrames = 16;
     /// <summary>Largest F the kernels support (the positional encoding of the motion modules has 32 positions).</summary>
     public const int MaxFrames = 32;
 
@@ -51,10 +53,30 @@ public static class CrossNoiseAttention
         Launch(q, k, v, output, frames, tokens, channels, heads, TensorStorage.Fp16);
 
     /// <summary>
+    /// The fp16 launch with the implementation chosen: <see cref="AttentionKernel.Auto"/> takes v2 (tensor cores) where
+    /// it applies — F ≤ 16, head size and channels multiples of 8, 16-byte aligned tensors, the double-buffered tiles
+    /// within 48 KiB — else v1; <see cref="AttentionKernel.Warp"/> always v1 (the baseline);
+    /// <see cref="AttentionKernel.TensorCore"/> v2 or an <see cref="ArgumentException"/> saying why it does not apply.
+    /// </summary>
+    public static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads, AttentionKernel kernel)
+    {
+        if (kernel == AttentionKernel.Warp)
+            return Launch(q, k, v, output, frames, tokens, channels, heads, TensorStorage.Fp16, allowMma: false);
+        ValidateShape(frames, tokens, channels, heads);
+        string? why = MmaUnsupported(q, k, v, output, frames, channels, heads);
+        if (why is not null && kernel == AttentionKernel.TensorCore)
+            throw new ArgumentException($"cross_noise_attention v2 (tensor cores) does not apply: {why}.");
+        return Launch(q, k, v, output, frames, tokens, channels, heads, TensorStorage.Fp16, allowMma: true);
+    }
+
+    /// <summary>
     /// Describes the CUDA launch of the kernel on tensors stored as <paramref name="storage"/> (fp16: 8, 2 or 1 halves per
     /// vector load; fp32, for TensorRT engines whose I/O stays float32: 4 or 1 floats). Validation as in the fp16 overload.
     /// </summary>
-    public static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads, TensorStorage storage)
+    public static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads, TensorStorage storage) =>
+        Launch(q, k, v, output, frames, tokens, channels, heads, storage, allowMma: true);
+
+    private static KernelLaunch Launch(ulong q, ulong k, ulong v, ulong output, int frames, int tokens, int channels, int heads, TensorStorage storage, bool allowMma)
     {
         ValidateShape(frames, tokens, channels, heads);
         int elementBytes = storage == TensorStorage.Fp32 ? 4 : 2;
@@ -65,6 +87,19 @@ public static class CrossNoiseAttention
             throw new ArgumentException("cross_noise_attention: the output must not alias q, k or v (the kernel reads every frame of a position after writing none).", nameof(output));
 
         int d = channels / heads;
+        var arguments = new KernelArguments().Add(q).Add(k).Add(v).Add(output).Add(frames).Add(tokens).Add(channels).Add(heads).Add(1f / MathF.Sqrt(d));
+        long warps = (long)tokens * heads;
+        if (storage == TensorStorage.Fp16 && allowMma && MmaUnsupported(q, k, v, output, frames, channels, heads) is null)
+        {
+            // Several (n, head) per warp where there are many (the next one's copies overlap this one's math), at least
+            // 2048 warps so that every SM has work.
+            uint mmaShared = MmaWarpSharedBytes(d);
+            uint mmaWarpsPerBlock = (uint)Math.Clamp(SharedBytesLimit / mmaShared, 1, 4);
+            long mmaWarps = Math.Min(warps, Math.Max(2048, (warps + 7) / 8));
+            var mmaGrid = KernelLaunch.Blocks(mmaWarps, mmaWarpsPerBlock, "cross_noise_attention");
+            return new KernelLaunch("cross_noise_attention", "cross_noise_attention_mma", mmaGrid, new Dim3(32 * mmaWarpsPerBlock), mmaWarpsPerBlock * mmaShared, arguments);
+        }
+
         uint perWarp = WarpSharedBytes(frames, d, elementBytes);
         if (perWarp > SharedBytesLimit)
             throw new ArgumentException($"cross_noise_attention: F = {frames} frames of head size d = {d} need {perWarp} bytes of shared memory per (n, head), more than {SharedBytesLimit}; use fewer frames or more heads.");
@@ -72,20 +107,18 @@ public static class CrossNoiseAttention
         string entry;
         if (storage == TensorStorage.Fp32)
         {
-            entry = d % 4 == 0 && channels % 4 == 0 && addresses.All(a => a % 16 == 0) ? "cross_noise_attention_f32_v4" : "cross_noise_attention_f32_v1";
+            entry = d % 4 == 0 && channels % 4 == 0 && addresses.All(a => a % 16 == 0) ? "cross_noise_attention_f32_vec4" : "cross_noise_attention_f32_vec1";
         }
         else
         {
             int vec = d % 8 == 0 && channels % 8 == 0 && addresses.All(a => a % 16 == 0) ? 8
                 : d % 2 == 0 && channels % 2 == 0 && addresses.All(a => a % 4 == 0) ? 2
                 : 1;
-            entry = $"cross_noise_attention_v{vec}";
+            entry = $"cross_noise_attention_vec{vec}";
         }
 
-        long warps = (long)tokens * heads;
         uint warpsPerBlock = (uint)Math.Clamp(Math.Min(SharedBytesLimit / perWarp, warps), 1, 8);
         var grid = KernelLaunch.Blocks(warps, warpsPerBlock, "cross_noise_attention");
-        var arguments = new KernelArguments().Add(q).Add(k).Add(v).Add(output).Add(frames).Add(tokens).Add(channels).Add(heads).Add(1f / MathF.Sqrt(d));
         return new KernelLaunch("cross_noise_attention", entry, grid, new Dim3(32 * warpsPerBlock), warpsPerBlock * perWarp, arguments);
     }
 
@@ -99,6 +132,27 @@ public static class CrossNoiseAttention
         long qkv = ((3L * frames * d * elementBytes) + 15) & ~15L;
         return (uint)Math.Min(uint.MaxValue, (qkv + ((long)frames * (frames + 1) * 4) + 15) & ~15L);
     }
+
+    /// <summary>Why the tensor-core kernel cannot take these tensors, or null when it can.</summary>
+    private static string? MmaUnsupported(ulong q, ulong k, ulong v, ulong output, int frames, int channels, int heads)
+    {
+        int d = channels / heads;
+        if (frames > MmaMaxFrames)
+            return $"F = {frames} frames is more than one 16-row tile";
+        if (d % 8 != 0 || channels % 8 != 0)
+            return $"the head size ({d}) and channels ({channels}) must be multiples of 8 (16-byte rows)";
+        if (new[] { q, k, v, output }.Any(a => a % 16 != 0))
+            return "q, k, v and out must be 16-byte aligned";
+        if (MmaWarpSharedBytes(d) > SharedBytesLimit)
+            return $"head size {d} needs {MmaWarpSharedBytes(d)} bytes of shared memory per warp, more than {SharedBytesLimit}";
+        return null;
+    }
+
+    /// <summary>
+    /// Shared memory of one warp of the tensor-core kernel: two stages (double buffering) of q, k and v tiles of 16 rows
+    /// of round_up(d, 16) + 8 halves (the pitch that keeps fragment loads free of bank conflicts), as in the kernel.
+    /// </summary>
+    internal static uint MmaWarpSharedBytes(int d) => (uint)(2 * 3 * 16 * (((d + 15) & ~15) + 8) * 2);
 
     /// <summary>Runs the attention core on the CPU (parallel over spatial positions). <paramref name="output"/> must not overlap the inputs.</summary>
     public static void Reference(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> output, int frames, int tokens, int channels, int heads)

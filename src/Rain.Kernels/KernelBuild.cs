@@ -10,18 +10,28 @@ internal static class KernelBuild
     public static readonly string[] Ops = ["cross_noise_attention", "lcm_step_roll", "noise", "frame_convert", "bench_baseline"];
 
     /// <summary>The shared headers (<c>kernels/common/*.cuh</c>), by include name.</summary>
-    public static readonly string[] Headers = ["common/half.cuh", "common/types.cuh"];
+    public static readonly string[] Headers = ["common/half.cuh", "common/mma.cuh", "common/types.cuh"];
 
     /// <summary>The SMs compiled ahead of time: Ampere (80, 86), Ada (89), Hopper (90).</summary>
     public static readonly int[] Sms = [80, 86, 89, 90];
 
     /// <summary>
-    /// NVRTC options for a target (<c>compute_XX</c> gives PTX, <c>sm_XX</c> gives CUBIN too). No fused contraction and
-    /// correctly rounded division and square root: the noise kernel must match the CPU bit for bit (CounterNoise), and
-    /// the other kernels then differ from their references only by documented accumulation order.
+    /// The ops whose results must equal their C# references bit for bit: <c>noise</c> (CounterNoise's float32 ln/sincos
+    /// built from correctly rounded operations) and <c>frame_convert</c> (FrameConversion). They are compiled without
+    /// contraction, with correctly rounded division and square root and without flushing denormals.
     /// </summary>
-    public static string[] Options(string target) =>
-        [$"--gpu-architecture={target}", "--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--ftz=false", "-default-device"];
+    public static readonly string[] ExactOps = ["noise", "frame_convert"];
+
+    /// <summary>
+    /// NVRTC options for an op and a target (<c>compute_XX</c> gives PTX, <c>sm_XX</c> gives CUBIN too). The
+    /// <see cref="ExactOps"/> get exact arithmetic; every other kernel is compiled for speed (<c>--use_fast_math</c>:
+    /// contraction into FMA, approximate division, square root and exponential, denormals flushed), which its
+    /// tolerance-based test against the reference allows. Operations a kernel needs exact are written with the
+    /// <c>__f*_rn</c> intrinsics, which no flag changes.
+    /// </summary>
+    public static string[] Options(string op, string target) => ExactOps.Contains(op)
+        ? [$"--gpu-architecture={target}", "--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--ftz=false", "-default-device"]
+        : [$"--gpu-architecture={target}", "--use_fast_math", "-default-device"];
 
     /// <summary>Every target: PTX for compute_XX and CUBIN for sm_XX of each of <see cref="Sms"/>.</summary>
     public static IEnumerable<string> Targets(int sm) => [$"compute_{sm}", $"sm_{sm}"];

@@ -72,8 +72,12 @@ public static class KernelImages
     public static IReadOnlyDictionary<string, string> Headers() =>
         KernelBuild.Headers.ToDictionary(h => h, h => ReadText(KernelBuild.SourceResourcePrefix + h), StringComparer.Ordinal);
 
-    /// <summary>The NVRTC options the build uses for <paramref name="target"/> (<c>sm_XX</c> or <c>compute_XX</c>).</summary>
-    public static IReadOnlyList<string> CompileOptions(string target) => KernelBuild.Options(target);
+    /// <summary>The NVRTC options the build uses for <paramref name="op"/> at <paramref name="target"/> (<c>sm_XX</c> or <c>compute_XX</c>).</summary>
+    public static IReadOnlyList<string> CompileOptions(string op, string target)
+    {
+        CheckOp(op);
+        return KernelBuild.Options(op, target);
+    }
 
     private static void CheckOp(string op)
     {

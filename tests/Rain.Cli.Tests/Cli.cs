@@ -21,7 +21,7 @@ internal static class Cli
             Console.SetError(e);
             try
             {
-                code = RainCommand.Create().Parse(args).Invoke();
+                code = RainCommand.Invoke(args);
             }
             finally
             {

@@ -1,5 +1,6 @@
 using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Interop;
+using Rain.Testing;
 
 namespace Rain.Engine.Tests;
 
@@ -9,11 +10,10 @@ public sealed class NativeLibraryResolverTests
     private static Func<string, string?> Env(params (string Name, string Value)[] variables) =>
         name => variables.FirstOrDefault(v => v.Name == name).Value;
 
-    [Fact]
+    [SkippableFact]
     public void NamesAreProbedNewestFirstAfterTheEnvironment()
     {
-        if (OperatingSystem.IsWindows())
-            return;
+        Skip.If(OperatingSystem.IsWindows(), "the candidate names checked here are Linux's");
         Assert.Equal(["libcuda.so.1", "libcuda.so"], NativeLibraries.Candidates(NativeLibraries.Cuda, Env()));
         Assert.Equal(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"], NativeLibraries.Candidates(NativeLibraries.Nvrtc, Env()));
 
@@ -27,11 +27,10 @@ public sealed class NativeLibraryResolverTests
         Assert.Equal(13, withDirs.Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public void AnExplicitDirectoryIsSearchedForEveryName()
     {
-        if (OperatingSystem.IsWindows())
-            return;
+        Skip.If(OperatingSystem.IsWindows(), "the candidate names checked here are Linux's");
         string dir = Path.GetTempPath();
         var candidates = NativeLibraries.Candidates(NativeLibraries.Cuda, Env(("RAIN_CUDA_DRIVER_PATH", dir)));
         Assert.Equal([Path.Combine(dir, "libcuda.so.1"), Path.Combine(dir, "libcuda.so"), "libcuda.so.1", "libcuda.so"], candidates);
@@ -80,11 +79,10 @@ public sealed class NativeLibraryResolverTests
         Assert.False(CudaDevice.Probe(ordinal: 1_000).Available);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NvrtcResultsNameTheFailingCall()
     {
-        if (!NvrtcCompiler.IsAvailable(out _))
-            return;
+        Requires.Tool(NvrtcCompiler.IsAvailable(out string reason), reason);
         var e = Assert.Throws<NvrtcException>(() => Nvrtc.ThrowIfFailed(AnInvalidInputResult()));
         Assert.Contains("AnInvalidInputResult()", e.Message, StringComparison.Ordinal);
         Assert.Contains("NVRTC_ERROR_INVALID_INPUT", e.Message, StringComparison.Ordinal);

@@ -40,4 +40,7 @@ public sealed class StepDriverTests(ITestOutputHelper output)
 
     [GpuFact]
     public void EveryHandleIsReleased() => output.WriteLine(StepChecks.Leaks(Gpu.Device));
+
+    [GpuFact]
+    public void HostThreadsWaitForTheDeviceWithBlockingSync() => output.WriteLine(StepChecks.HostWait(Gpu.Device));
 }

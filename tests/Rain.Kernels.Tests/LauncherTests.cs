@@ -28,17 +28,17 @@ public sealed class LauncherTests
     }
 
     [Theory]
-    [InlineData(16, 4096, 320, 8, 0UL, "cross_noise_attention_v8", 8u)]   // d = 40, aligned: 16-byte loads
-    [InlineData(16, 1024, 1280, 8, 0UL, "cross_noise_attention_v8", 2u)]  // d = 160: 16 448 bytes per warp, two fit 48 KiB
-    [InlineData(16, 256, 320, 8, 2UL, "cross_noise_attention_v2", 8u)]    // addresses 2 bytes off 4-byte alignment: scalar path
-    [InlineData(16, 128, 32, 8, 0UL, "cross_noise_attention_v2", 8u)]     // golden d = 4
-    [InlineData(16, 128, 64, 8, 0UL, "cross_noise_attention_v8", 8u)]     // golden d = 8
-    [InlineData(5, 13, 15, 3, 0UL, "cross_noise_attention_v1", 8u)]       // odd d
-    [InlineData(32, 100, 1280, 8, 0UL, "cross_noise_attention_v8", 1u)]   // d = 160 at F = 32: one warp per block
-    public void AttentionPicksTheWidestSafeVectorAndOneWarpPerPositionAndHead(int frames, int tokens, int channels, int heads, ulong offset, string entry, uint warpsPerBlock)
+    [InlineData(16, 4096, 320, 8, 0UL, "cross_noise_attention_vec8", 8u)]   // d = 40, aligned: 16-byte loads
+    [InlineData(16, 1024, 1280, 8, 0UL, "cross_noise_attention_vec8", 2u)]  // d = 160: 16 448 bytes per warp, two fit 48 KiB
+    [InlineData(16, 256, 320, 8, 2UL, "cross_noise_attention_vec2", 8u)]    // addresses 2 bytes off 4-byte alignment: scalar path
+    [InlineData(16, 128, 32, 8, 0UL, "cross_noise_attention_vec2", 8u)]     // golden d = 4
+    [InlineData(16, 128, 64, 8, 0UL, "cross_noise_attention_vec8", 8u)]     // golden d = 8
+    [InlineData(5, 13, 15, 3, 0UL, "cross_noise_attention_vec1", 8u)]       // odd d
+    [InlineData(32, 100, 1280, 8, 0UL, "cross_noise_attention_vec8", 1u)]   // d = 160 at F = 32: one warp per block
+    public void V1PicksTheWidestSafeVectorAndOneWarpPerPositionAndHead(int frames, int tokens, int channels, int heads, ulong offset, string entry, uint warpsPerBlock)
     {
-        var launch = CrossNoiseAttention.Launch(A + offset, B + offset, C + offset, D + offset, frames, tokens, channels, heads);
-        string expectedEntry = offset == 2 ? "cross_noise_attention_v1" : entry;
+        var launch = CrossNoiseAttention.Launch(A + offset, B + offset, C + offset, D + offset, frames, tokens, channels, heads, AttentionKernel.Warp);
+        string expectedEntry = offset == 2 ? "cross_noise_attention_vec1" : entry;
         Assert.Equal(("cross_noise_attention", expectedEntry), (launch.Op, launch.EntryPoint));
         Assert.Equal(new Dim3(32 * warpsPerBlock), launch.Block);
         Assert.Equal((uint)(((long)tokens * heads + warpsPerBlock - 1) / warpsPerBlock), launch.Grid.X);
@@ -53,10 +53,43 @@ public sealed class LauncherTests
     }
 
     [Theory]
-    [InlineData(16, 4096, 320, 8, 0UL, "cross_noise_attention_f32_v4", 5u)]   // d = 40: 8 768 bytes per warp, five fit 48 KiB
-    [InlineData(16, 1024, 1280, 8, 0UL, "cross_noise_attention_f32_v4", 1u)]  // d = 160: 31 808 bytes, one warp per block
-    [InlineData(16, 256, 320, 8, 4UL, "cross_noise_attention_f32_v1", 5u)]    // 4 bytes off 16-byte alignment: scalar path
-    [InlineData(5, 13, 15, 3, 0UL, "cross_noise_attention_f32_v1", 8u)]       // odd d
+    [InlineData(16, 4096, 320, 8, 4u, 1024u)]  // RAIN d = 40: pitch 56, 10 752 bytes per warp, 4 per block; 32 768 pairs → 4096 warps (8 each)
+    [InlineData(16, 1024, 640, 8, 2u, 1024u)]  // d = 80: pitch 88, 16 896 bytes, 2 per block; 8192 pairs → 2048 warps (4 each)
+    [InlineData(16, 256, 1280, 8, 1u, 2048u)]  // d = 160: pitch 168, 32 256 bytes, 1 per block; 2048 pairs, one each
+    [InlineData(16, 64, 1280, 8, 1u, 512u)]    // d = 160 at 8×8 positions: 512 pairs, one warp each
+    [InlineData(7, 5, 64, 8, 4u, 10u)]         // golden d = 8, F = 7 (rows 7–15 of the tile stay zero): 40 pairs
+    [InlineData(16, 3, 48, 2, 4u, 2u)]         // d = 24: padded to 32 for the k steps of QKᵀ; 6 pairs
+    public void V2TakesRainsShapesOnTensorCoresWithSeveralPairsPerWarp(int frames, int tokens, int channels, int heads, uint warpsPerBlock, uint blocks)
+    {
+        var launch = CrossNoiseAttention.Launch(A, B, C, D, frames, tokens, channels, heads);
+        Assert.Equal(("cross_noise_attention", "cross_noise_attention_mma"), (launch.Op, launch.EntryPoint));
+        Assert.Equal(launch.EntryPoint, CrossNoiseAttention.Launch(A, B, C, D, frames, tokens, channels, heads, AttentionKernel.TensorCore).EntryPoint);
+        int d = channels / heads, pitch = ((d + 15) & ~15) + 8;
+        Assert.Equal(8, pitch % 16); // 8 rows × 4 lanes of fragment loads on 32 distinct banks
+        Assert.Equal(new Dim3(32 * warpsPerBlock), launch.Block);
+        Assert.Equal(blocks, launch.Grid.X);
+        Assert.Equal((uint)(warpsPerBlock * 2 * 3 * 16 * pitch * 2), launch.SharedBytes);
+        Assert.True(launch.SharedBytes <= CrossNoiseAttention.SharedBytesLimit);
+        Assert.Equal(1f / MathF.Sqrt(d), MemoryMarshal.Read<float>(launch.Arguments[8]));
+    }
+
+    [Theory]
+    [InlineData(32, 100, 1280, 8, 0UL, "cross_noise_attention_vec8", "more than one 16-row tile")]
+    [InlineData(16, 256, 320, 8, 8UL, "cross_noise_attention_vec2", "16-byte aligned")]
+    [InlineData(16, 128, 32, 8, 0UL, "cross_noise_attention_vec2", "multiples of 8")]
+    [InlineData(16, 10, 2048, 8, 0UL, "cross_noise_attention_vec8", "bytes of shared memory per warp")] // d = 256
+    public void V2FallsBackToV1WhereItDoesNotApplyAndSaysWhyWhenAskedFor(int frames, int tokens, int channels, int heads, ulong offset, string entry, string why)
+    {
+        Assert.Equal(entry, CrossNoiseAttention.Launch(A + offset, B + offset, C + offset, D + offset, frames, tokens, channels, heads).EntryPoint);
+        var e = Assert.Throws<ArgumentException>(() => CrossNoiseAttention.Launch(A + offset, B + offset, C + offset, D + offset, frames, tokens, channels, heads, AttentionKernel.TensorCore));
+        Assert.Contains(why, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(16, 4096, 320, 8, 0UL, "cross_noise_attention_f32_vec4", 5u)]   // d = 40: 8 768 bytes per warp, five fit 48 KiB
+    [InlineData(16, 1024, 1280, 8, 0UL, "cross_noise_attention_f32_vec4", 1u)]  // d = 160: 31 808 bytes, one warp per block
+    [InlineData(16, 256, 320, 8, 4UL, "cross_noise_attention_f32_vec1", 5u)]    // 4 bytes off 16-byte alignment: scalar path
+    [InlineData(5, 13, 15, 3, 0UL, "cross_noise_attention_f32_vec1", 8u)]       // odd d
     public void AttentionOnFloat32StorageSizesSharedMemoryForFourByteElements(int frames, int tokens, int channels, int heads, ulong offset, string entry, uint warpsPerBlock)
     {
         var launch = CrossNoiseAttention.Launch(A + offset, B + offset, C + offset, D + offset, frames, tokens, channels, heads, TensorStorage.Fp32);

@@ -3,6 +3,7 @@ using Rain.Engine.Bundle;
 using Rain.Engine.Interop.TensorRt;
 using Rain.Models.Bundle;
 using Rain.Models.Config;
+using Rain.Models.Onnx;
 using Rain.Testing;
 
 namespace Rain.Models.Tests;
@@ -24,6 +25,16 @@ public sealed class EngineBuildTests : IDisposable
             Directory.Delete(_root, recursive: true);
     }
 
+    /// <summary>onnx2trt's flow: the UNet form's models written, then every engine built.</summary>
+    private static BundleBuildResult Build(ModelBundle bundle, EngineBuildSettings settings, TrtLibrary library, int sm, Action<int, int, PartBuildResult>? progress = null)
+    {
+        UNetForms.Write(bundle, settings.UNet, settings.Fp16);
+        return EngineBuilder.BuildBundle(bundle, settings, library, sm, progress);
+    }
+
+    private static IReadOnlyList<string> Engines(ModelBundle bundle, EngineBuildSettings settings) =>
+        [.. UNetLayout.For(bundle.Manifest, settings.UNet, settings.Fp16).Engines(bundle.Manifest).Select(e => e.Part)];
+
     private ModelBundle ExportTiny()
     {
         string yaml = RainPresets.Materialize("tiny", Path.Combine(_root, "rain"));
@@ -41,37 +52,43 @@ public sealed class EngineBuildTests : IDisposable
         FakeTensorRt.Reset(library.InferHandle);
         const int finished = 5;
         // A time-limited session ends the build after five parts (the progress callback is where it stops here).
-        Assert.Throws<OperationCanceledException>(() => EngineBuilder.BuildBundle(bundle, settings, library, sm, (done, _, _) =>
+        Assert.Throws<OperationCanceledException>(() => Build(bundle, settings, library, sm, (done, _, _) =>
         {
             if (done == finished)
                 throw new OperationCanceledException();
         }));
-        string folder = Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp16");
+        string folder = Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp16-whole");
         var partial = EngineIndex.TryRead(folder) ?? throw new Xunit.Sdk.XunitException("no index.json after an interrupted build");
         Assert.Equal(finished, partial.Parts.Count);
         Assert.All(partial.Parts.Values, e => Assert.True(File.Exists(Path.Combine(folder, e.Plan))));
 
-        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        var second = Build(bundle, settings, library, sm).Parts;
         Assert.Equal(finished, second.Count(r => !r.Built));
-        Assert.Equal(bundle.Manifest.Parts.Count - finished, second.Count(r => r.Built));
-        Assert.Equal(bundle.Manifest.Parts.Count, EngineIndex.TryRead(folder)!.Parts.Count);
+        Assert.Equal(Engines(bundle, settings).Count - finished, second.Count(r => r.Built));
+        Assert.Equal(Engines(bundle, settings).Count, EngineIndex.TryRead(folder)!.Parts.Count);
     }
 
-    [Fact]
-    public void BuildsEveryPartOnceAndReusesUnchangedPlans()
+    [Theory]
+    [InlineData(UNetForm.Whole)]
+    [InlineData(UNetForm.Cut)]
+    public void BuildsEveryEngineOfTheFormOnceAndReusesUnchangedPlans(UNetForm form)
     {
         var bundle = ExportTiny();
-        var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90 };
+        var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90, UNet = form };
         var (library, sm) = EngineBuilder.Prepare(settings);
         FakeTensorRt.Reset(library.InferHandle);
         Assert.Equal(90, sm);
 
-        var first = EngineBuilder.BuildBundle(bundle, settings, library, sm);
-        Assert.Equal(bundle.Manifest.Parts.Count, first.Count);
+        var first = Build(bundle, settings, library, sm).Parts;
+        var engines = Engines(bundle, settings);
+        Assert.Equal(engines.Count, first.Count);
+        // The whole UNet is one engine; the cut one an engine per part (43 for RAIN, as many as the plan runs).
+        Assert.Equal(form == UNetForm.Whole ? 6 : 5 + bundle.Manifest.UNetPlan.Steps.Count(s => s.Kind == PlanStep.RunPart), engines.Count);
         Assert.All(first, r => Assert.True(r.Built));
-        string folder = Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp16");
+        string folder = Path.Combine(bundle.Folder, "engines", $"trt10.16.0-sm90-fp16-{UNetLayout.Name(form)}");
         var index = EngineIndex.TryRead(folder) ?? throw new Xunit.Sdk.XunitException("no index.json");
-        Assert.Equal(bundle.Manifest.Parts.Keys.Order(), index.Parts.Keys.Order());
+        Assert.Equal(engines.Order(), index.Parts.Keys.Order());
+        Assert.Equal(UNetLayout.Name(form), index.UNet);
         foreach (var (part, entry) in index.Parts)
         {
             string plan = File.ReadAllText(Path.Combine(folder, entry.Plan));
@@ -82,17 +99,60 @@ public sealed class EngineBuildTests : IDisposable
         }
 
         string[] events = FakeTensorRt.Events(library.InferHandle);
-        Assert.Equal(bundle.Manifest.Parts.Count, events.Count(e => e.StartsWith("parse ", StringComparison.Ordinal)));
-        Assert.Contains(events, e => e.Contains($"path={bundle.PathOf("unet.part00")}", StringComparison.Ordinal)); // the parser can find external data
+        Assert.Equal(engines.Count, events.Count(e => e.StartsWith("parse ", StringComparison.Ordinal)));
+        // The parser reads the form's models from the bundle folder, where their external data is.
+        string unetModel = form == UNetForm.Whole ? "unet.whole.onnx" : "unet.cut16.part00.onnx";
+        Assert.Contains(events, e => e.Contains($"path={Path.Combine(bundle.Folder, unetModel)}", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Contains($"path={bundle.PathOf("pose_guider")}", StringComparison.Ordinal));
         Assert.DoesNotContain("trap", events);
         Assert.Equal(0, FakeTensorRt.LiveObjects(library.InferHandle));
 
-        var second = EngineBuilder.BuildBundle(bundle, settings, library, sm);
+        var second = Build(bundle, settings, library, sm).Parts;
         Assert.All(second, r => Assert.False(r.Built));
 
-        var fp32 = EngineBuilder.BuildBundle(bundle, settings with { Fp16 = false }, library, sm);
+        var fp32 = Build(bundle, settings with { Fp16 = false }, library, sm).Parts;
         Assert.All(fp32, r => Assert.True(r.Built));
-        Assert.True(Directory.Exists(Path.Combine(bundle.Folder, "engines", "trt10.16.0-sm90-fp32")));
+        Assert.True(Directory.Exists(Path.Combine(bundle.Folder, "engines", $"trt10.16.0-sm90-fp32-{UNetLayout.Name(form)}")));
+    }
+
+    [Fact]
+    public void One_timing_cache_serves_every_part_and_the_next_run_and_is_kept_beside_the_plans()
+    {
+        var bundle = ExportTiny();
+        var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90 };
+        var (library, sm) = EngineBuilder.Prepare(settings);
+        FakeTensorRt.Reset(library.InferHandle);
+        int parts = Engines(bundle, settings).Count;
+
+        // First run: a new cache (created once, from an empty blob), given to every part's config, every part timed.
+        var first = Build(bundle, settings, library, sm);
+        string[] events = FakeTensorRt.Events(library.InferHandle);
+        Assert.Equal(0, first.TimingCacheLoadedBytes);
+        Assert.Equal(["createTimingCache 0 bytes"], events.Where(e => e.StartsWith("createTimingCache", StringComparison.Ordinal)));
+        Assert.Equal(parts, events.Count(e => e == "setTimingCache ignoreMismatch=0"));
+        Assert.Equal(parts, events.Count(e => e.StartsWith("timing cache miss ", StringComparison.Ordinal)));
+        string cacheFile = Path.Combine(first.Folder, PlanTimingCache.FileName);
+        Assert.Equal(new FileInfo(cacheFile).Length, first.TimingCacheBytes);
+        Assert.Contains("unet.whole.onnx\n", File.ReadAllText(cacheFile), StringComparison.Ordinal);
+        Assert.Equal(0, FakeTensorRt.LiveObjects(library.InferHandle)); // the cache was deleted after the last builder
+
+        // Next run (every plan rebuilt): the cache on disk is loaded and every part's tactics come from it.
+        FakeTensorRt.Reset(library.InferHandle);
+        var again = Build(bundle, settings with { Force = true }, library, sm);
+        events = FakeTensorRt.Events(library.InferHandle);
+        Assert.Equal(first.TimingCacheBytes, again.TimingCacheLoadedBytes);
+        Assert.Equal([$"createTimingCache {first.TimingCacheBytes} bytes"], events.Where(e => e.StartsWith("createTimingCache", StringComparison.Ordinal)));
+        Assert.Equal(parts, events.Count(e => e.StartsWith("timing cache hit ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(events, e => e.StartsWith("timing cache miss ", StringComparison.Ordinal));
+        Assert.Null(again.TimingCacheNote);
+
+        // A cache measured on another GPU model is not loaded (its timings would not hold here).
+        var index = EngineIndex.TryRead(first.Folder)!;
+        new EngineIndex { TensorRtVersion = index.TensorRtVersion, ComputeCapability = index.ComputeCapability, Precision = index.Precision, UNet = index.UNet, WorkspaceBytes = index.WorkspaceBytes, Parts = index.Parts, TimingCacheDevice = "NVIDIA A100" }
+            .Write(first.Folder);
+        var elsewhere = Build(bundle, settings with { Force = true }, library, sm);
+        Assert.Equal(0, elsewhere.TimingCacheLoadedBytes);
+        Assert.Contains("was measured on NVIDIA A100", elsewhere.TimingCacheNote, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -165,4 +165,44 @@ public sealed class HostilePickleTests : IDisposable
     [Fact]
     public void GlobalNameWithoutNewlineIsRefused() =>
         Refused(P().Op((byte)'c').Op(Encoding.ASCII.GetBytes(new string('a', 1000))).ToArray(), "not newline-terminated");
+
+    [Fact]
+    public void A_deflated_pickle_cannot_build_containers_out_of_proportion_to_the_file()
+    {
+        // 15 × (MARK, one int, 999,999 DUPs, APPENDS): a 15 MB program of 15 M list items that deflates to a few KB.
+        var program = P().Op((byte)']');
+        for (int i = 0; i < 15; i++)
+            program.Mark().Number(7).Op(Enumerable.Repeat((byte)'2', 999_999).ToArray()).Op((byte)'e');
+        byte[] pickle = program.Stop().ToArray();
+        string path = _dir.File("bomb.pth");
+        using (var zip = new System.IO.Compression.ZipArchive(File.Create(path), System.IO.Compression.ZipArchiveMode.Create))
+        {
+            using (var s = zip.CreateEntry("bomb/data.pkl", System.IO.Compression.CompressionLevel.SmallestSize).Open())
+                s.Write(pickle);
+            using (var s = zip.CreateEntry("bomb/data/0", System.IO.Compression.CompressionLevel.NoCompression).Open())
+                s.Write(new byte[16]);
+        }
+
+        long size = new FileInfo(path).Length;
+        Assert.InRange(size, 1, 64 << 10);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(path).Dispose());
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("items in all", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"more than {RestrictedUnpickler.ItemLimit(size)}", e.Message, StringComparison.Ordinal);
+
+        // The inflated program (15 MB) and one mark's worth of stack are the cost, not 15 M boxed items (~0.5 GB).
+        Assert.True(allocated < 96L << 20, $"refusing a {size}-byte file allocated {allocated >> 20} MB");
+    }
+
+    [Fact]
+    public void Messages_name_pickle_values_as_Python_does_never_as_dotnet_types()
+    {
+        var e = Refused(P().Number(5).Number(6).Op((byte)'a').Stop().ToArray(), "APPEND to a int 5, expected a list");
+        Assert.DoesNotContain("Int64", e.Message, StringComparison.Ordinal);
+        e = Refused(P().Str("x").Str("k").Number(1).Op((byte)'s').Stop().ToArray(), "SETITEM on a str 'x', expected a dict");
+        Assert.DoesNotContain("String", e.Message, StringComparison.Ordinal);
+        e = Refused(P().Number(3).Stop().ToArray(), "the pickle holds a int 3, expected a dict of tensors");
+        Assert.DoesNotContain("`", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -168,4 +168,24 @@ public sealed class SafetensorsReaderTests : IDisposable
         var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsReader.Open(path).Dispose());
         Assert.Contains("too short", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_header_of_more_tensors_than_any_checkpoint_holds_is_refused_with_bounded_memory()
+    {
+        // MaxTensors + 2 empty tensors: an 8 MB header whose entries would each cost about a kilobyte to hold; refused by a
+        // streaming count before any index of it is built.
+        var header = new System.Text.StringBuilder("{");
+        for (int i = 0; i <= SafetensorsReader.MaxTensors + 1; i++)
+            header.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(i > 0 ? "," : "")}\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}");
+        byte[] json = System.Text.Encoding.UTF8.GetBytes(header.Append('}').ToString());
+        byte[] file = new byte[8 + json.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)json.Length);
+        json.CopyTo(file, 8);
+        string path = _dir.Write("many.safetensors", file);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(path).Dispose());
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains($"more than {SafetensorsReader.MaxTensors} tensors", e.Message, StringComparison.Ordinal);
+        Assert.True(allocated < (3L * file.Length) + (16 << 20), $"refusing a {file.Length >> 20} MB header allocated {allocated >> 20} MB");
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -23,6 +22,11 @@ public static unsafe class FakeTensorRt
 
     private const long WorkspaceBytes = 1L << 30;
 
+    /// <summary>A warning the pose guider's plan makes the fake log at deserialization (the backend keeps TensorRT's warnings for its description).</summary>
+    public const string Warning = "fake: pose_guider: 2 layers run in FP32 (no FP16 tactic)";
+
+    private const string WarningLine = "warn " + Warning;
+
     private static readonly Lazy<string> DirectoryLazy = new(Build);
 
     public static string Directory => DirectoryLazy.Value;
@@ -31,11 +35,13 @@ public static unsafe class FakeTensorRt
     public static string OnnxRuntimeLibrary => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libonnxruntime.so");
 
     /// <summary>
-    /// Writes a FAKEPLAN3 plan for every part of the bundle in <paramref name="bundleFolder"/> and a valid
-    /// <c>index.json</c> into <c>engines/trt10.16.0-sm90-fp16/</c>, so that the TensorRT backend, on the fake CUDA
-    /// driver (SM 9.0) with this fake libnvinfer (RAIN_TENSORRT_DIR = <see cref="Directory"/>), finds current plans for
-    /// every part. Each engine has exactly the part's contract and executes the part's ONNX file on ONNX Runtime (fp32,
-    /// one thread) as a host function on the enqueue stream, so graph capture and replay run it like a real engine.
+    /// Writes a FAKEPLAN3 plan for every engine of the bundle in <paramref name="bundleFolder"/> in UNet form
+    /// <paramref name="unet"/> and a valid <c>index.json</c> into <c>engines/trt10.16.0-sm90-fp16-&lt;form&gt;/</c>, so that
+    /// the TensorRT backend, on the fake CUDA driver (SM 9.0) with this fake libnvinfer (RAIN_TENSORRT_DIR =
+    /// <see cref="Directory"/>), finds current plans for every engine. The form's ONNX models are written first, as
+    /// onnx2trt does (fp16 cut tensors, or the whole UNet). Each engine has exactly its contract and executes its ONNX
+    /// file on ONNX Runtime (one thread) as a host function on the enqueue stream, so graph capture and replay run it
+    /// like a real engine.
     /// The process that runs them needs RAIN_TENSORRT_DIR = <see cref="Directory"/> and the fake CUDA driver as its CUDA
     /// driver (RAIN_CUDA_DRIVER_PATH; its cuLaunchHostFunc runs the parts): a child process, since a process binds one
     /// CUDA driver for its life. Deserializing needs no driver.
@@ -44,12 +50,13 @@ public static unsafe class FakeTensorRt
     /// <param name="onnxRuntimeLibrary">The libonnxruntime.so the fake loads when the process has none loaded yet;
     /// <see cref="OnnxRuntimeLibrary"/> by default. A process that already loaded ONNX Runtime (the .NET binding's) shares it.</param>
     /// <returns>The plan folder.</returns>
-    public static string WriteOnnxRuntimePlans(string bundleFolder, string? onnxRuntimeLibrary = null)
+    /// <param name="unet">The UNet's form.</param>
+    public static string WriteOnnxRuntimePlans(string bundleFolder, string? onnxRuntimeLibrary = null, UNetForm unet = UNetForm.Cut)
     {
         string library = Path.GetFullPath(onnxRuntimeLibrary ?? OnnxRuntimeLibrary);
         if (!File.Exists(library))
             throw new FileNotFoundException($"No ONNX Runtime library at {library} for the fake TensorRT's FAKEPLAN3 plans.", library);
-        return WritePlans(bundleFolder, library);
+        return WritePlans(bundleFolder, library, unet);
     }
 
     /// <summary>
@@ -58,20 +65,26 @@ public static unsafe class FakeTensorRt
     /// 4096 + 256·(i + 1) bytes of scratch, in both formats.
     /// </summary>
     /// <returns>The plan folder.</returns>
-    public static string WriteWiringPlans(string bundleFolder) => WritePlans(bundleFolder, onnxRuntimeLibrary: null);
+    public static string WriteWiringPlans(string bundleFolder, UNetForm unet = UNetForm.Cut) => WritePlans(bundleFolder, onnxRuntimeLibrary: null, unet);
 
-    private static string WritePlans(string bundleFolder, string? onnxRuntimeLibrary)
+    private static string WritePlans(string bundleFolder, string? onnxRuntimeLibrary, UNetForm unet)
     {
         var bundle = ModelBundle.Load(bundleFolder, verifyHashes: false);
-        string folder = Path.Combine(bundle.Folder, "engines", EngineIndex.GpuKey(Version, ComputeCapability, fp16: true));
+        var layout = UNetLayout.For(bundle.Manifest, unet, fp16: true);
+        if (onnxRuntimeLibrary is not null)
+            Rain.Models.Onnx.UNetForms.Write(bundle, unet, fp16: true);
+        string folder = Path.Combine(bundle.Folder, "engines", EngineIndex.GpuKey(Version, ComputeCapability, fp16: true, unet));
         System.IO.Directory.CreateDirectory(folder);
         var entries = new Dictionary<string, EnginePlanEntry>();
         long scratch = 4096;
-        foreach (var (name, part) in bundle.Manifest.Parts)
+        foreach (var (name, part) in layout.Engines(bundle.Manifest))
         {
             var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"FAKEPLAN{(onnxRuntimeLibrary is null ? 2 : 3)} dm={scratch += 256}\n");
+            string onnx = UNetLayout.OnnxPath(bundle, part);
             if (onnxRuntimeLibrary is not null)
-                text.Append(CultureInfo.InvariantCulture, $"onnx {Path.GetFullPath(bundle.PathOf(name))}\nort {onnxRuntimeLibrary}\n");
+                text.Append(CultureInfo.InvariantCulture, $"onnx {Path.GetFullPath(onnx)}\nort {onnxRuntimeLibrary}\n");
+            if (name == "pose_guider")
+                text.Append(WarningLine).Append('\n');
             foreach (var (c, mode) in part.Inputs.Select(c => (c, 'i')).Concat(part.Outputs.Select(c => (c, 'o'))))
                 text.Append(CultureInfo.InvariantCulture, $"{mode} {DType(c.DType)} {c.Name} {c.Shape.Length} {string.Join(' ', c.Shape)}\n");
             byte[] plan = Encoding.UTF8.GetBytes(text.ToString());
@@ -84,7 +97,7 @@ public static unsafe class FakeTensorRt
             };
         }
 
-        new EngineIndex { TensorRtVersion = Version, ComputeCapability = ComputeCapability, Precision = "fp16", WorkspaceBytes = WorkspaceBytes, Parts = entries }.Write(folder);
+        new EngineIndex { TensorRtVersion = Version, ComputeCapability = ComputeCapability, Precision = "fp16", UNet = layout.Tag, WorkspaceBytes = WorkspaceBytes, Parts = entries }.Write(folder);
         return folder;
     }
 
@@ -111,19 +124,9 @@ public static unsafe class FakeTensorRt
         string include = Path.Combine(package, "build", "native", "include");
         if (!File.Exists(Path.Combine(include, "onnxruntime_c_api.h")))
             throw new InvalidOperationException($"ONNX Runtime's C API header is not in {include} (the Microsoft.ML.OnnxRuntime package Rain.Testing references).");
-        Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -Wl,-soname,libnvinfer.so.10 -I\"{include}\" -o {dir}/libnvinfer.so.10 {source} -ldl");
-        Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -DFAKE_PARSER -o {dir}/libnvonnxparser.so.10 {source} -L{dir} -l:libnvinfer.so.10");
+        CCompiler.Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -Wl,-soname,libnvinfer.so.10 -I\"{include}\" -o {dir}/libnvinfer.so.10 {source} -ldl");
+        CCompiler.Run("cc", $"-shared -fPIC -O1 -Wall -Wno-unused-function -DFAKE_PARSER -o {dir}/libnvonnxparser.so.10 {source} -L{dir} -l:libnvinfer.so.10");
         return dir;
-    }
-
-    private static void Run(string file, string args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })
-            ?? throw new InvalidOperationException($"could not start {file}");
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {args} failed ({p.ExitCode}): {err}");
     }
 
     private static nint Export(nint lib, string name) => NativeLibrary.GetExport(lib, name);
@@ -139,6 +142,23 @@ public static unsafe class FakeTensorRt
     public static void SetEnqueueFail(nint lib, bool on) => ((delegate* unmanaged<int, void>)Export(lib, "fake_set_enqueue_fail"))(on ? 1 : 0);
 
     public static nint LastStream(nint lib) => ((delegate* unmanaged<nint>)Export(lib, "fake_last_stream"))();
+
+    /// <summary>The logger the fake keeps as TensorRT's global logger (the first one given to a factory in this process).</summary>
+    public static nint GlobalLogger(nint lib) => ((delegate* unmanaged<nint>)Export(lib, "fake_global_logger"))();
+
+    /// <summary>Logs through the fake's global logger, as TensorRT may at any time.</summary>
+    public static void LogThroughGlobalLogger(nint lib, int severity, string message)
+    {
+        nint text = Marshal.StringToCoTaskMemUTF8(message);
+        try
+        {
+            ((delegate* unmanaged<int, nint, void>)Export(lib, "fake_log_global"))(severity, text);
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(text);
+        }
+    }
 
     public static string[] Events(nint lib) =>
         (Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)Export(lib, "fake_events"))()) ?? string.Empty)

@@ -58,6 +58,25 @@ public sealed class MiniSafetensors
         };
     }
 
+    /// <summary>A float64 tensor, exactly (F64; F32 widened).</summary>
+    public double[] Doubles(string name)
+    {
+        var (dtype, _, begin, end) = Entry(name);
+        var bytes = _data.AsSpan((int)begin, (int)(end - begin));
+        var result = new double[bytes.Length / (dtype == "F64" ? 8 : 4)];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = dtype switch
+            {
+                "F64" => BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * i)..]),
+                "F32" => BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]),
+                _ => throw new NotSupportedException($"{name}: dtype {dtype} is not a float type."),
+            };
+        }
+
+        return result;
+    }
+
     /// <summary>An integer tensor (I64, I32).</summary>
     public long[] Longs(string name)
     {

@@ -39,6 +39,13 @@ internal static class Program
             return 2;
         }
 
+        // Nothing stale survives: a run that compiles nothing (no NVRTC) or fails leaves no stamp (so the build step reruns)
+        // and no images of earlier sources (which the build would otherwise embed as if they were current).
+        Directory.CreateDirectory(output);
+        File.Delete(Path.Combine(output, "kernels.stamp"));
+        foreach (string stale in Directory.EnumerateFiles(output, "*.ptx").Concat(Directory.EnumerateFiles(output, "*.cubin")))
+            File.Delete(stale);
+
         if (!NvrtcCompiler.IsAvailable(out string reason))
         {
             string what = $"kernelc: CUDA kernels not compiled ahead of time: {reason}.";
@@ -91,17 +98,11 @@ internal static class Program
         var headers = KernelBuild.Headers.ToDictionary(h => h, h => File.ReadAllText(Path.Combine(src, h)));
         var jobs = KernelBuild.Ops.SelectMany(op => sms.SelectMany(KernelBuild.Targets).Select(target => (op, target))).ToArray();
         var sources = KernelBuild.Ops.ToDictionary(op => op, op => File.ReadAllText(Path.Combine(src, op + ".cu")));
-        Directory.CreateDirectory(output);
-        // Nothing stale survives: a failed run leaves no stamp (so the build step reruns) and no old images.
-        File.Delete(Path.Combine(output, "kernels.stamp"));
-        foreach (string stale in Directory.EnumerateFiles(output, "*.ptx").Concat(Directory.EnumerateFiles(output, "*.cubin")))
-            File.Delete(stale);
-
         var clock = Stopwatch.StartNew();
         var built = new System.Collections.Concurrent.ConcurrentBag<string>();
         Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, job =>
         {
-            var result = NvrtcCompiler.Compile(job.op + ".cu", sources[job.op], headers, KernelBuild.Options(job.target));
+            var result = NvrtcCompiler.Compile(job.op + ".cu", sources[job.op], headers, KernelBuild.Options(job.op, job.target));
             string name = KernelBuild.ImageName(job.op, job.target);
             byte[] image = job.target.StartsWith("sm_", StringComparison.Ordinal)
                 ? result.Cubin ?? throw new NvrtcException($"NVRTC {version} produced no CUBIN for {job.op} at {job.target}.")

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Rain.Engine.Backends;
+using Rain.Engine.Diagnostics;
 using Rain.Engine.Media;
 
 namespace Rain.Engine.Api;
@@ -10,7 +11,12 @@ namespace Rain.Engine.Api;
 /// <remarks>
 /// <para><b>Steps.</b> Every p pushed poses make one step on the session's own thread. Chunk c (poses c·p … c·p+p−1)
 /// enters at step c and its frames come out at step c + L − 1: the first frames after L − 1 steps (RAIN: the 4th step).
-/// Frames come out in pose order; frame i belongs to pose i. A trailing partial chunk is not processed.</para>
+/// Frames come out in pose order; frame i belongs to pose i.</para>
+/// <para><b>End of input.</b> <see cref="CompleteInput"/> drains the window: a trailing partial chunk is padded, and the
+/// L − 1 steps that bring the last real chunk to the cleanest level are run, by repeating the last pose pushed; the padding's
+/// frames are never emitted. So N pushed poses give exactly N frames (none for N = 0), in order.
+/// <c>CompleteInput(drain: false)</c> — a live source that stops — ends at once instead: only the complete chunks still
+/// queued are stepped and whatever is still in the window is dropped.</para>
 /// <para><b>Queues.</b> Both queues are bounded (<see cref="EngineOptions.InputCapacity"/>, <see cref="EngineOptions.OutputCapacity"/>).
 /// When the pose queue is full, <see cref="TryPushPose"/> returns false and <see cref="PushPose"/> waits — or, with
 /// <see cref="EngineOptions.LatestFrameWins"/>, the oldest pending pose is dropped. When the frame queue is full the step
@@ -19,8 +25,11 @@ namespace Rain.Engine.Api;
 /// A pushed <see cref="RgbImage"/> is read later by the step thread: do not modify it after pushing. Frames are lent:
 /// dispose each <see cref="AnimatedFrame"/> after use.</para>
 /// <para><b>Errors.</b> A pose of the wrong size is refused at push (<see cref="ArgumentException"/>) and the session stays
-/// usable. If a step fails, the session closes: pushes and reads then throw <see cref="InvalidOperationException"/> with
-/// the cause as inner exception. <see cref="Dispose"/> stops the step thread and releases the engine for a new session.</para>
+/// usable. If a step fails (an exception in any stage, non-finite values — see <see cref="EngineOptions.CheckNumerics"/> —,
+/// running out of memory, or a step outliving <see cref="EngineOptions.StepTimeout"/>), the session closes: pushes throw at
+/// once, and reads first hand out every frame finished before the fault, then throw <see cref="SessionFaultedException"/>
+/// naming the step, the chunk and, when known, the stage, with the cause as inner exception. <see cref="Dispose"/> stops the
+/// step thread and releases the engine for a new session.</para>
 /// </remarks>
 public sealed class AnimationSession : IDisposable
 {
@@ -34,10 +43,14 @@ public sealed class AnimationSession : IDisposable
     private readonly long[][] _enteredByLevel;
     private readonly LatencyRecorder _frameLatency = new();
     private readonly Thread _thread;
+    private readonly SessionTrace? _trace;
     private readonly int _p, _levels;
+    private readonly long _stepTimeoutTicks; // Stopwatch ticks; 0 = no watchdog
     private int _inHead, _inCount, _outHead, _outCount;
-    private bool _inputComplete, _finished, _disposed;
-    private Exception? _fault;
+    private bool _inputComplete, _drain, _finished, _disposed;
+    private Fault? _fault;
+    private RgbImage? _lastPose;
+    private long _posesStepped, _stepStarted;
     private long _steps, _framesOut, _dropped, _firstStepStart, _lastFrameOut, _allocLast, _allocTotal, _allocSteps;
 
     internal AnimationSession(RainEngine engine, IStreamer streamer, EngineOptions options)
@@ -47,11 +60,20 @@ public sealed class AnimationSession : IDisposable
         _options = options;
         _p = engine.FramesPerStep;
         _levels = engine.Bundle.Manifest.Levels;
-        _input = new (RgbImage, long)[Math.Max(options.InputCapacity, _p)]; // a step needs p queued poses
+        _stepTimeoutTicks = options.StepTimeout == Timeout.InfiniteTimeSpan ? 0 : (long)(options.StepTimeout.TotalSeconds * Stopwatch.Frequency);
+        _input = new (RgbImage, long)[Math.Max(options.InputCapacity, _p)]; // fewer than p could never make a step
         _output = new AnimatedFrame?[Math.Max(options.OutputCapacity, _p)];
         _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
         for (int i = 0; i < _output.Length + _p; i++)
             _pool.Push(new AnimatedFrame(engine.Width, engine.Height, Return));
+        if (options.Trace is { } trace)
+        {
+            streamer.Timings.Trace = trace;
+            streamer.Timings.ChunkFlows = false; // the session draws each frame's flow instead
+            _trace = new SessionTrace(trace, streamer.Timings);
+        }
+
+        EngineMetrics.Opened(this);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rain-session" };
         _thread.Start();
     }
@@ -85,9 +107,33 @@ public sealed class AnimationSession : IDisposable
         }
     }
 
+    /// <summary>Poses waiting for a step and frames waiting for the reader (the live counters read them).</summary>
+    internal (int Input, int Output) QueueDepths
+    {
+        get
+        {
+            lock (_gate)
+                return (_inCount, _outCount);
+        }
+    }
+
+    /// <summary>Frames per second from the first step's start to the last frame out (the live counters read it).</summary>
+    internal double FramesPerSecond
+    {
+        get
+        {
+            lock (_gate)
+            {
+                double seconds = _framesOut > 0 ? Stopwatch.GetElapsedTime(_firstStepStart, _lastFrameOut).TotalSeconds : 0;
+                return seconds > 0 ? _framesOut / seconds : 0;
+            }
+        }
+    }
+
     /// <summary>Queues a pose image without waiting. False when the queue is full (never with latest-frame-wins).</summary>
     /// <exception cref="ArgumentException">The image is not the bundle's size; nothing was queued.</exception>
-    /// <exception cref="InvalidOperationException">The session closed after an error, or input was completed.</exception>
+    /// <exception cref="SessionFaultedException">The session closed after a step failed.</exception>
+    /// <exception cref="InvalidOperationException">Input was completed.</exception>
     public bool TryPushPose(RgbImage pose)
     {
         _streamer.CheckPose(pose);
@@ -102,10 +148,13 @@ public sealed class AnimationSession : IDisposable
                 _inHead = (_inHead + 1) % _input.Length;
                 _inCount--;
                 _dropped++;
+                EngineMetrics.PoseDropped();
+                _trace?.Dropped(now);
             }
 
             _input[(_inHead + _inCount) % _input.Length] = (pose, now);
             _inCount++;
+            _trace?.PoseIn(now, _inCount);
             Monitor.PulseAll(_gate);
             return true;
         }
@@ -114,6 +163,7 @@ public sealed class AnimationSession : IDisposable
     /// <summary>Queues a pose image, waiting while the queue is full (never with latest-frame-wins).</summary>
     /// <exception cref="ArgumentException">The image is not the bundle's size; nothing was queued.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    /// <exception cref="SessionFaultedException">The session closed after a step failed (or, while waiting, a step outlived <see cref="EngineOptions.StepTimeout"/>).</exception>
     public void PushPose(RgbImage pose, CancellationToken cancellationToken = default)
     {
         using var registration = cancellationToken.CanBeCanceled ? cancellationToken.Register(Wake) : default;
@@ -122,37 +172,47 @@ public sealed class AnimationSession : IDisposable
             lock (_gate)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (_inCount == _input.Length && _fault is null && !_disposed)
-                    Monitor.Wait(_gate);
+                if (_inCount == _input.Length && _fault is null && !_disposed && !WatchdogFired())
+                    Wait();
             }
         }
     }
 
-    /// <summary>No more poses: complete chunks still queued are processed, then reading ends (<see cref="ReadFrame"/> returns null).</summary>
-    public void CompleteInput()
+    /// <summary>
+    /// No more poses. With <paramref name="drain"/> (the default) the window is drained — a partial chunk is padded and the
+    /// last chunks are brought out by repeating the last pose, without emitting the padding — so every pushed pose gets its
+    /// frame; without, only complete chunks still queued are stepped and the window's content is dropped (a stopped live
+    /// source). Reading ends (<see cref="ReadFrame"/> returns null) after the last frame. May be called again with
+    /// <paramref name="drain"/> false to stop a drain that is under way.
+    /// </summary>
+    public void CompleteInput(bool drain = true)
     {
         lock (_gate)
         {
+            _drain = drain && (!_inputComplete || _drain);
             _inputComplete = true;
             Monitor.PulseAll(_gate);
         }
     }
 
     /// <summary>Takes the next frame if one is ready.</summary>
-    /// <exception cref="InvalidOperationException">The session closed after an error.</exception>
+    /// <exception cref="SessionFaultedException">The session closed after a step failed and every frame finished before was read.</exception>
     public bool TryReadFrame(out AnimatedFrame? frame)
     {
         lock (_gate)
         {
+            if (Dequeue(out frame))
+                return true;
             if (_fault is not null)
-                throw new InvalidOperationException("The session closed after a step failed; see the inner exception.", _fault);
-            return Dequeue(out frame);
+                throw _fault.ToException();
+            return false;
         }
     }
 
     /// <summary>Waits for the next frame, in order; null once input is complete and every frame has been read.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
-    /// <exception cref="InvalidOperationException">The session closed after an error.</exception>
+    /// <exception cref="SessionFaultedException">The session closed after a step failed (or outlived <see cref="EngineOptions.StepTimeout"/>)
+    /// and every frame finished before was read.</exception>
     public AnimatedFrame? ReadFrame(CancellationToken cancellationToken = default)
     {
         using var registration = cancellationToken.CanBeCanceled ? cancellationToken.Register(Wake) : default;
@@ -160,19 +220,23 @@ public sealed class AnimationSession : IDisposable
         {
             while (true)
             {
-                if (_fault is not null)
-                    throw new InvalidOperationException("The session closed after a step failed; see the inner exception.", _fault);
                 if (Dequeue(out var frame))
                     return frame;
+                if (_fault is not null || WatchdogFired())
+                    throw _fault!.ToException();
                 if (_finished || _disposed)
                     return null;
                 cancellationToken.ThrowIfCancellationRequested();
-                Monitor.Wait(_gate);
+                Wait();
             }
         }
     }
 
-    /// <summary>Stops the step thread (a step in progress completes), drops queued poses and frames, and frees the engine for a new session.</summary>
+    /// <summary>
+    /// Stops the step thread (a step in progress completes), drops queued poses and frames, and frees the engine for a new
+    /// session. A step that outlives <see cref="EngineOptions.StepTimeout"/> again here is abandoned: the engine then refuses
+    /// new sessions, since its buffers are still in that step's hands.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -184,7 +248,20 @@ public sealed class AnimationSession : IDisposable
         }
 
         if (Thread.CurrentThread != _thread)
-            _thread.Join();
+        {
+            if (_stepTimeoutTicks == 0)
+            {
+                _thread.Join();
+            }
+            else if (!_thread.Join(_options.StepTimeout))
+            {
+                EngineMetrics.Closed(this);
+                _engine.Abandon(this);
+                return;
+            }
+        }
+
+        EngineMetrics.Closed(this);
         _engine.Release(this);
     }
 
@@ -194,11 +271,32 @@ public sealed class AnimationSession : IDisposable
             Monitor.PulseAll(_gate);
     }
 
+    // Under _gate: waits for a pulse, waking in time to notice a hung step when the watchdog is on.
+    private void Wait()
+    {
+        if (_stepTimeoutTicks == 0)
+            Monitor.Wait(_gate);
+        else
+            Monitor.Wait(_gate, TimeSpan.FromTicks(Math.Clamp(_options.StepTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond)));
+    }
+
+    // Under _gate: faults the session when the step in progress has run longer than StepTimeout. The step thread cannot be
+    // interrupted (it may be inside native code); when its step returns, its results are dropped.
+    private bool WatchdogFired()
+    {
+        if (_stepTimeoutTicks == 0 || _stepStarted == 0 || _fault is not null || Stopwatch.GetTimestamp() - _stepStarted <= _stepTimeoutTicks)
+            return false;
+        var cause = new TimeoutException($"the step has run for {Stopwatch.GetElapsedTime(_stepStarted).TotalSeconds:F1} s, longer than EngineOptions.StepTimeout ({_options.StepTimeout.TotalSeconds:F1} s); it is abandoned.");
+        _fault = new Fault(_steps, _steps - (_levels - 1), _streamer.CurrentStage, cause);
+        Monitor.PulseAll(_gate);
+        return true;
+    }
+
     private void ThrowIfClosed()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_fault is not null)
-            throw new InvalidOperationException("The session closed after a step failed; see the inner exception.", _fault);
+            throw _fault.ToException();
         if (_inputComplete)
             throw new InvalidOperationException("Input was completed (CompleteInput); no more poses are accepted.");
     }
@@ -222,38 +320,62 @@ public sealed class AnimationSession : IDisposable
             _pool.Push(frame);
     }
 
+    // Under _gate: moves the next chunk's poses into `poses` (and their entry times into `entered`). A full chunk when one is
+    // queued; after CompleteInput with drain, the partial rest padded with the last pose, then chunks of the last pose until
+    // the last real chunk has left the window. False when there is nothing (more) to step.
+    private bool TakeChunk(RgbImage[] poses, long[] entered)
+    {
+        int real = Math.Min(_inCount, _p);
+        if (real < _p)
+        {
+            long total = _posesStepped + real;
+            long realChunks = (total + _p - 1) / _p;
+            if (!_inputComplete || !_drain || total == 0 || _steps >= realChunks + _levels - 1)
+                return false;
+        }
+
+        for (int i = 0; i < real; i++)
+        {
+            (poses[i], entered[i]) = _input[_inHead];
+            _input[_inHead] = default;
+            _inHead = (_inHead + 1) % _input.Length;
+        }
+
+        _inCount -= real;
+        _posesStepped += real;
+        if (real > 0)
+            _lastPose = poses[real - 1];
+        for (int i = real; i < _p; i++)
+            (poses[i], entered[i]) = (_lastPose!, Stopwatch.GetTimestamp());
+        return true;
+    }
+
     private void Loop()
     {
         var poses = new RgbImage[_p];
         var frames = new AnimatedFrame[_p];
         var buffers = new byte[_p][];
+        long step = 0;
         try
         {
             while (true)
             {
                 lock (_gate)
                 {
-                    while (_inCount < _p && !_inputComplete && !_disposed)
+                    while (_inCount < _p && !_inputComplete && !_disposed && _fault is null)
                         Monitor.Wait(_gate);
-                    if (_disposed || _inCount < _p)
+                    if (_disposed || _fault is not null || !TakeChunk(poses, _enteredByLevel[_steps % _levels]))
                         break;
-                    long[] entered = _enteredByLevel[_steps % _levels];
-                    for (int i = 0; i < _p; i++)
-                    {
-                        (poses[i], entered[i]) = _input[_inHead];
-                        _input[_inHead] = default;
-                        _inHead = (_inHead + 1) % _input.Length;
-                    }
-
-                    _inCount -= _p;
                     for (int i = 0; i < _p; i++)
                     {
                         frames[i] = _pool.Count > 0 ? _pool.Pop() : new AnimatedFrame(Width, Height, Return);
                         buffers[i] = frames[i].Image.Pixels;
                     }
 
-                    if (_steps == 0)
-                        _firstStepStart = Stopwatch.GetTimestamp();
+                    step = _steps;
+                    _stepStarted = Stopwatch.GetTimestamp();
+                    if (step == 0)
+                        _firstStepStart = _stepStarted;
                     Monitor.PulseAll(_gate);
                 }
 
@@ -264,10 +386,15 @@ public sealed class AnimationSession : IDisposable
 
                 lock (_gate)
                 {
+                    _stepStarted = 0;
+                    if (_fault is not null)
+                        break; // the watchdog gave up on this step while it ran: its frames are not trusted
                     _steps++;
                     _allocLast = allocated;
                     _allocTotal += allocated;
                     _allocSteps += allocated > 0 ? 1 : 0;
+                    EngineMetrics.StepAllocated(allocated);
+                    _trace?.StepDone(_enteredByLevel[outcome.Step % _levels], _inCount, _outCount);
                     if (!outcome.Emit)
                     {
                         foreach (var f in frames)
@@ -279,16 +406,25 @@ public sealed class AnimationSession : IDisposable
                     long[] entered = _enteredByLevel[outcome.DecodedChunk % _levels];
                     for (int i = 0; i < _p; i++)
                     {
+                        var f = frames[i];
+                        f.Index = (outcome.DecodedChunk * _p) + i;
+                        if (f.Index >= _posesStepped)
+                        {
+                            _pool.Push(f); // padding of the drain: no pose of the caller's
+                            continue;
+                        }
+
+                        long waitStart = Stopwatch.GetTimestamp();
                         while (_outCount == _output.Length && !_disposed)
                             Monitor.Wait(_gate);
                         if (_disposed)
                             return;
                         long now = Stopwatch.GetTimestamp();
-                        var f = frames[i];
-                        f.Index = (outcome.DecodedChunk * _p) + i;
                         f.LatencyMilliseconds = Stopwatch.GetElapsedTime(entered[i], now).TotalMilliseconds;
                         f.Lent = true;
                         _frameLatency.Record(f.LatencyMilliseconds);
+                        EngineMetrics.FrameOut(f.LatencyMilliseconds);
+                        _trace?.FrameOut(entered[i], waitStart, f.Index, f.LatencyMilliseconds);
                         _output[(_outHead + _outCount) % _output.Length] = f;
                         _outCount++;
                         _framesOut++;
@@ -298,10 +434,14 @@ public sealed class AnimationSession : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
+            // Every failure — out of memory included — closes the session; the frames already queued stay readable.
             lock (_gate)
-                _fault = e;
+            {
+                _stepStarted = 0;
+                _fault ??= new Fault(step, step - (_levels - 1), e is NonFiniteValuesException n ? n.Stage : _streamer.CurrentStage, e);
+            }
         }
         finally
         {
@@ -311,5 +451,11 @@ public sealed class AnimationSession : IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
+    }
+
+    private sealed record Fault(long Step, long Chunk, Stage? Stage, Exception Cause)
+    {
+        // A new exception per throw: one instance rethrown on several threads would have its stack trace overwritten.
+        public SessionFaultedException ToException() => new(Step, Chunk, Stage, Cause);
     }
 }

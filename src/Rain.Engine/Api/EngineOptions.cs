@@ -1,3 +1,5 @@
+using Rain.Engine.Diagnostics;
+
 namespace Rain.Engine.Api;
 
 /// <summary>Where the engine runs the networks.</summary>
@@ -24,14 +26,27 @@ public enum EngineBackend
 public sealed record EngineOptions
 {
     private readonly int _threads;
+    private readonly int _device;
     private readonly int _inputCapacity = 64;
     private readonly int _outputCapacity = 64;
+    private readonly TimeSpan _stepTimeout = Timeout.InfiniteTimeSpan;
 
     /// <summary>The backend (see <see cref="EngineBackend"/> for what each needs).</summary>
     public EngineBackend Backend { get; init; } = EngineBackend.Cpu;
 
     /// <summary>For <see cref="EngineBackend.TensorRt"/>: the folder holding libnvinfer; null looks at RAIN_TENSORRT_DIR, RAIN_CUDA_LIBRARY_DIRS, then the loader path.</summary>
     public string? TensorRtDirectory { get; init; }
+
+    /// <summary>
+    /// GPU backends: the CUDA device ordinal (as <c>nvidia-smi</c> and <c>CUDA_VISIBLE_DEVICES</c> number them), 0 by
+    /// default. A device that does not exist is reported by <see cref="RainEngine.Load(string, EngineOptions?)"/> with the
+    /// number of devices the driver sees.
+    /// </summary>
+    public int Device
+    {
+        get => _device;
+        init => _device = value is >= 0 and <= 1023 ? value : throw new ArgumentOutOfRangeException(nameof(Device), value, "Device must be a CUDA device ordinal, 0 to 1023.");
+    }
 
     /// <summary>Seed of the counter-based noise: the same seed, bundle and poses give the same frames.</summary>
     public ulong Seed { get; init; }
@@ -43,7 +58,7 @@ public sealed record EngineOptions
         init => _threads = value is >= 0 and <= 1024 ? value : throw new ArgumentOutOfRangeException(nameof(Threads), value, "Threads must be 0 (all cores) to 1024.");
     }
 
-    /// <summary>Pose images a session queues before <see cref="AnimationSession.TryPushPose"/> reports full (at least 1).</summary>
+    /// <summary>Pose images a session queues before <see cref="AnimationSession.TryPushPose"/> reports full (at least 1; a session queues at least p, one step's worth).</summary>
     public int InputCapacity
     {
         get => _inputCapacity;
@@ -69,6 +84,34 @@ public sealed record EngineOptions
     /// Nsight Systems. The environment variable <c>RAIN_CUDA_GRAPHS=0</c> turns capture off as well.
     /// </summary>
     public bool UseCudaGraph { get; init; } = true;
+
+    /// <summary>
+    /// Check every step's tensors for NaN and ±∞ (the UNet's output over the window and the decoded frames; one vectorised
+    /// pass each, a fraction of a percent of the step) and fault the session, naming the step, chunk and stage, instead of
+    /// writing garbage frames. On by default; <c>rain bench --no-numeric-check</c> turns it off to time the bare step.
+    /// </summary>
+    public bool CheckNumerics { get; init; } = true;
+
+    /// <summary>
+    /// Longest a single step may run before the session gives up on it (faults with a <see cref="TimeoutException"/> as the
+    /// cause, noticed by a waiting reader or pusher). <see cref="Timeout.InfiniteTimeSpan"/> (the default) waits forever.
+    /// A hung step cannot be interrupted; its engine refuses further sessions.
+    /// </summary>
+    public TimeSpan StepTimeout
+    {
+        get => _stepTimeout;
+        init => _stepTimeout = value == Timeout.InfiniteTimeSpan || (value > TimeSpan.Zero && value <= TimeSpan.FromDays(1))
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(StepTimeout), value, "StepTimeout must be positive and at most a day, or Timeout.InfiniteTimeSpan.");
+    }
+
+    /// <summary>
+    /// Where sessions record their timeline (every stage of every step, the UNet's parts, each frame's path from pose in
+    /// to frame out, queue depths); null, the default, records nothing and costs nothing. The writer is the host's: it
+    /// may be shared by engines, written (<see cref="TraceWriter.Save"/>) at any time, and outlives the engine. A GPU
+    /// backend with <see cref="UseCudaGraph"/> off also times each part on the device with CUDA events.
+    /// </summary>
+    public TraceWriter? Trace { get; init; }
 
     /// <summary>Share the cross-noise attention between the step thread and worker threads created once (one per further core, or per further <see cref="Threads"/>); off = the step thread only. Neither allocates per step.</summary>
     public bool ParallelAttention { get; init; } = true;

@@ -25,7 +25,7 @@ public sealed class RainEngine : IDisposable
     private readonly IStreamBackend _backend;
     private readonly Lock _lock = new();
     private AnimationSession? _active;
-    private bool _disposed;
+    private bool _disposed, _abandoned;
 
     private RainEngine(ModelBundle bundle, EngineOptions options, IStreamBackend backend)
     {
@@ -72,19 +72,23 @@ public sealed class RainEngine : IDisposable
     /// <exception cref="BackendUnavailableException">The backend asked for cannot run here: TensorRT, the GPU or the bundle's current plans are
     /// missing (checked before any work), or a plan or kernel refused to load on this GPU (the cause is the inner exception).</exception>
     /// <exception cref="NotSupportedException">The backend is not available in this build (<see cref="EngineBackend.Cuda"/>).</exception>
-    public static RainEngine Load(string bundlePath, EngineOptions? options = null) => Load(bundlePath, options, () => CudaDevice.Probe());
+    public static RainEngine Load(string bundlePath, EngineOptions? options = null) => Load(bundlePath, options, null);
 
-    /// <summary><see cref="Load(string, EngineOptions?)"/> with the GPU probe supplied (tests).</summary>
-    internal static RainEngine Load(string bundlePath, EngineOptions? options, Func<CudaCapability> probeGpu)
+    /// <summary><see cref="Load(string, EngineOptions?)"/> with the GPU probe supplied (tests); null probes <see cref="EngineOptions.Device"/>.</summary>
+    internal static RainEngine Load(string bundlePath, EngineOptions? options, Func<CudaCapability>? probeGpu)
     {
         options ??= new EngineOptions();
         var (bundle, backend) = CreateBackend(bundlePath, options, probeGpu);
         return new RainEngine(bundle, options, backend);
     }
 
+    /// <summary>An engine over a backend made elsewhere (tests wrap a real backend to inject faults).</summary>
+    internal static RainEngine Create(ModelBundle bundle, EngineOptions options, IStreamBackend backend) => new(bundle, options, backend);
+
     /// <summary>Loads the bundle and makes the backend <paramref name="options"/> asks for (the bench drives it directly).</summary>
-    internal static (ModelBundle Bundle, IStreamBackend Backend) CreateBackend(string bundlePath, EngineOptions options, Func<CudaCapability> probeGpu)
+    internal static (ModelBundle Bundle, IStreamBackend Backend) CreateBackend(string bundlePath, EngineOptions options, Func<CudaCapability>? probeGpu = null)
     {
+        probeGpu ??= () => CudaDevice.Probe(options.Device);
         switch (options.Backend)
         {
             case EngineBackend.Cpu:
@@ -103,7 +107,7 @@ public sealed class RainEngine : IDisposable
                 {
                     return (bundle, new TrtBackend(target, options));
                 }
-                catch (Exception e) when (e is Interop.TensorRt.TrtException or CudaException)
+                catch (Exception e) when (RainException.CategoryOf(e) == RainErrorCategory.DeviceFault)
                 {
                     // E.g. a plan TensorRT refuses to deserialize, a contract mismatch, kernels that cannot load on this GPU.
                     throw new BackendUnavailableException($"The TensorRT backend could not start on {gpu.DeviceName} with TensorRT {library.VersionText} " +
@@ -121,12 +125,15 @@ public sealed class RainEngine : IDisposable
     /// image may be any size; it is resized as RAIN's processors do. Only one session may be open at a time.
     /// </summary>
     /// <exception cref="InvalidOperationException">Another session of this engine is still open, or the engine is disposed.</exception>
+    /// <exception cref="SessionFaultedException">A step of the previous session hung (<see cref="EngineOptions.StepTimeout"/>); the engine cannot run another.</exception>
     public AnimationSession CreateSession(RgbImage reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_abandoned)
+                throw new SessionFaultedException("A step of this engine's previous session never returned (it outlived EngineOptions.StepTimeout) and still holds the engine's buffers; load a new engine.");
             if (_active is not null)
                 throw new InvalidOperationException("This engine already runs a session; dispose it before creating another (one stream per engine).");
             _active = new AnimationSession(this, _backend.Start(reference, new StageTimings()), Options);
@@ -147,7 +154,20 @@ public sealed class RainEngine : IDisposable
         }
 
         active?.Dispose();
-        _backend.Dispose();
+
+        // A hung step may still be inside the backend: freeing its native buffers under it could crash the process.
+        if (!_abandoned)
+            _backend.Dispose();
+    }
+
+    /// <summary>The session's step never returned: keep the backend (its step still uses it) and refuse new sessions.</summary>
+    internal void Abandon(AnimationSession session)
+    {
+        lock (_lock)
+        {
+            if (_active == session)
+                _abandoned = true;
+        }
     }
 
     internal void Release(AnimationSession session)

@@ -26,6 +26,9 @@ internal interface IStreamer
     /// <summary>Where step times go (the bench swaps in a fresh one after warm-up).</summary>
     StageTimings Timings { get; set; }
 
+    /// <summary>The stage the step in progress is in (for the session's fault report); null when the backend does not track it.</summary>
+    Stage? CurrentStage => null;
+
     /// <summary>Checks that <paramref name="pose"/> fits the stream (its size) without touching any state.</summary>
     /// <exception cref="ArgumentException">The image is not the bundle's size.</exception>
     void CheckPose(RgbImage pose);

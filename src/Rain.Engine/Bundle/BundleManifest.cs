@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Rain.Engine.Bundle;
@@ -81,8 +84,49 @@ public sealed class BundleManifest
     [JsonPropertyName("unet_plan")]
     public required StepPlan UNetPlan { get; init; }
 
-    /// <summary>Serialises to indented JSON (the content of <c>bundle.json</c>).</summary>
+    /// <summary>
+    /// RAIN's pose models (YOLOX detector and DWPose/RTMPose estimator), when the export had them: what the pose front end
+    /// (<see cref="Pose.PoseFrontEnd.Load(ModelBundle, Pose.PoseFrontEndOptions?)"/>) needs to make pose images from
+    /// camera frames. Optional: a bundle without them animates pose images. Not network parts of the stream (no
+    /// TensorRT plans are built for them).
+    /// </summary>
+    [JsonPropertyName("pose_models")]
+    public PoseModelsManifest? PoseModels { get; init; }
+
+
+    /// <summary>
+    /// sha256 of the manifest's canonical form (<see cref="ComputeSha256"/>), recorded at export and checked at load, so a
+    /// manifest edited by hand or damaged is refused rather than trusted (the parts' own hashes only protect the parts).
+    /// </summary>
+    [JsonPropertyName("manifest_sha256")]
+    public string? ManifestSha256 { get; init; }
+
+    /// <summary>Serialises to indented JSON as it stands (<see cref="ManifestSha256"/> as set; see <see cref="ToSealedJson"/>).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, BundleJson.Default.BundleManifest);
+
+    /// <summary>The content of <c>bundle.json</c>: this manifest with <c>manifest_sha256</c> set to <see cref="ComputeSha256"/>.</summary>
+    public string ToSealedJson()
+    {
+        var node = Canonical();
+        node["manifest_sha256"] = Sha256Of(node);
+        return node.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>
+    /// sha256 (lower-case hex) of the canonical form: every field but <c>manifest_sha256</c>, serialised compactly in the
+    /// declared order, numbers in their shortest round-trip form. Whitespace and field order in the file do not change it.
+    /// </summary>
+    public string ComputeSha256() => Sha256Of(Canonical());
+
+    private JsonObject Canonical()
+    {
+        var node = (JsonObject)JsonSerializer.SerializeToNode(this, BundleJson.Default.BundleManifest)!;
+        node.Remove("manifest_sha256");
+        return node;
+    }
+
+    private static string Sha256Of(JsonObject canonical) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
 }
 
 /// <summary>The training-schedule constants (see <see cref="Streaming.SchedulerConfig"/>) and the derived per-frame coefficients.</summary>
@@ -143,6 +187,18 @@ public sealed class PartManifest
     /// <summary>Outputs in order.</summary>
     [JsonPropertyName("outputs")]
     public required TensorContract[] Outputs { get; init; }
+}
+
+/// <summary>The two pose models of a bundle; each file is copied into the bundle and checked by hash like a part.</summary>
+public sealed class PoseModelsManifest
+{
+    /// <summary>The YOLOX person detector (RAIN's <c>dwpose_detection_model_path</c>, e.g. <c>yolox_s.onnx</c>).</summary>
+    [JsonPropertyName("detector")]
+    public required PartManifest Detector { get; init; }
+
+    /// <summary>The DWPose/RTMPose whole-body model (RAIN's <c>dwpose_landmark_model_path</c>, e.g. <c>dw-ll_ucoco_384.onnx</c>).</summary>
+    [JsonPropertyName("estimator")]
+    public required PartManifest Estimator { get; init; }
 }
 
 /// <summary>A tensor of a part's interface: name, element type ("float32", "uint8", "int64") and static shape.</summary>

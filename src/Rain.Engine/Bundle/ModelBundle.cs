@@ -6,9 +6,10 @@ namespace Rain.Engine.Bundle;
 
 /// <summary>
 /// A validated model bundle: the folder <c>rain export</c> writes (<c>bundle.json</c> and one ONNX file per network
-/// part, with external data). <see cref="Load"/> checks the format version, that every file the manifest names exists
-/// and has its recorded sha256, that the step plan only runs parts the manifest lists, and that the stream schedule the
-/// engine derives matches the manifest's timesteps. Immutable; safe to share between threads.
+/// part, with external data). <see cref="Load"/> checks the format version, every field of the manifest (presence, type,
+/// range; the message names the field), the manifest's own sha256, that every file the manifest names exists and has its
+/// recorded sha256 (an external-data file included, listed or not), that the step plan only runs parts the manifest lists,
+/// and that the stream schedule the engine derives matches the manifest's timesteps. Immutable; safe to share between threads.
 /// </summary>
 public sealed class ModelBundle
 {
@@ -54,20 +55,7 @@ public sealed class ModelBundle
         string manifestPath = Path.Combine(folder, ManifestFileName);
         if (!File.Exists(manifestPath))
             throw new BundleException($"{manifestPath}: not found; a model bundle is a folder written by `rain export` with a {ManifestFileName}.");
-        BundleManifest manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize(File.ReadAllText(manifestPath), BundleJson.Default.BundleManifest)
-                ?? throw new BundleException($"{manifestPath}: the manifest is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new BundleException($"{manifestPath}: not a valid bundle manifest ({e.Message}).", e);
-        }
-
-        if (manifest.FormatVersion != BundleManifest.CurrentFormatVersion)
-            throw new BundleException($"{manifestPath}: format version {manifest.FormatVersion} is not supported; this engine reads version {BundleManifest.CurrentFormatVersion}. Re-export the bundle with this version's `rain export`.");
-
+        var manifest = Parse(manifestPath);
         StreamConfig stream = StreamOf(manifest, manifestPath);
         foreach (string network in WholeNetworks)
         {
@@ -77,18 +65,81 @@ public sealed class ModelBundle
 
         foreach (var step in manifest.UNetPlan.Steps)
         {
-            if (step.Kind == PlanStep.RunPart && (step.Part is null || !manifest.Parts.ContainsKey(step.Part)))
+            if (step.Kind == PlanStep.RunPart && !manifest.Parts.ContainsKey(step.Part!))
                 throw new BundleException($"{manifestPath}: the UNet plan runs part '{step.Part}', which the manifest does not list.");
         }
 
+        CheckRelations(manifest, manifestPath);
         foreach (var (name, part) in manifest.Parts)
         {
             CheckFile(folder, name, part.File, part.Sha256, verifyHashes);
             if (part.DataFile is not null)
                 CheckFile(folder, name, part.DataFile, part.DataSha256 ?? "", verifyHashes);
+            else if (File.Exists(Path.Combine(folder, part.File + ".data")))
+                throw new BundleException($"{manifestPath}: part '{name}' lists no data_file, but {part.File}.data lies beside it; ONNX Runtime would load that file unchecked. Re-export the bundle.");
+        }
+
+        if (manifest.PoseModels is { } pose)
+        {
+            foreach (var (name, part) in new[] { ("pose_detector", pose.Detector), ("pose_estimator", pose.Estimator) })
+            {
+                CheckFile(folder, name, part.File, part.Sha256, verifyHashes);
+                if (part.DataFile is not null)
+                    CheckFile(folder, name, part.DataFile, part.DataSha256 ?? "", verifyHashes);
+            }
         }
 
         return new ModelBundle(folder, manifest, stream);
+    }
+
+    /// <summary>Reads bundle.json: size-capped, every field checked (<see cref="ManifestValidation"/>), then its own hash.</summary>
+    private static BundleManifest Parse(string manifestPath)
+    {
+        long length = new FileInfo(manifestPath).Length;
+        if (length > ManifestValidation.MaxBytes)
+            throw new BundleException($"{manifestPath}: {length} bytes; a bundle manifest is at most {ManifestValidation.MaxBytes} bytes.");
+        BundleManifest manifest;
+        try
+        {
+            byte[] bytes = File.ReadAllBytes(manifestPath);
+
+            // JsonDocument accepts invalid UTF-8 inside strings and only fails when one is read: refuse it here.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+                throw new BundleException($"{manifestPath}: not valid UTF-8; a bundle manifest is UTF-8 JSON.");
+            using (var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 }))
+                ManifestValidation.Check(document.RootElement, manifestPath);
+            manifest = JsonSerializer.Deserialize(bytes, BundleJson.Default.BundleManifest)
+                ?? throw new BundleException($"{manifestPath}: the manifest is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new BundleException($"{manifestPath}: not valid JSON ({e.Message}).", e);
+        }
+
+        string actual = manifest.ComputeSha256();
+        if (!string.Equals(actual, manifest.ManifestSha256, StringComparison.OrdinalIgnoreCase))
+            throw new BundleException($"{manifestPath}: the manifest was altered after export: it records manifest_sha256 {manifest.ManifestSha256}, its content hashes to {actual}. Re-export the bundle (a hand-edited manifest is not trusted).");
+        return manifest;
+    }
+
+    // Relations between fields that each passed ManifestValidation: the plan against the parts, the taps against both.
+    private static void CheckRelations(BundleManifest m, string manifestPath)
+    {
+        var reference = m.Parts["reference_unet"];
+        var planInputs = m.UNetPlan.Inputs.ToHashSet(StringComparer.Ordinal);
+        foreach (string tap in m.Taps)
+        {
+            if (!reference.Outputs.Any(o => o.Name == tap) || !planInputs.Contains(tap))
+                throw new BundleException($"{manifestPath}: tap '{tap}' (taps) must be an output of reference_unet and an input of unet_plan.");
+        }
+
+        int frames = m.FramesPerLevel * m.Levels;
+        for (int i = 0; i < m.UNetPlan.Steps.Count; i++)
+        {
+            var step = m.UNetPlan.Steps[i];
+            if (step.Kind == PlanStep.CrossNoiseAttention && step.Frames != frames)
+                throw new BundleException($"{manifestPath}: 'unet_plan.steps[{i}].frames' is {step.Frames}, but the window holds frames_per_level × levels = {frames}.");
+        }
     }
 
     /// <summary>sha256 of a file as lower-case hex.</summary>

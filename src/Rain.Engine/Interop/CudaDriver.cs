@@ -21,6 +21,8 @@ internal static unsafe partial class CudaDriver
     public const int DeviceAttributeMultiprocessorCount = 16;
     public const int DeviceAttributeComputeCapabilityMajor = 75;
     public const int DeviceAttributeComputeCapabilityMinor = 76;
+    public const uint CtxSchedBlockingSync = 0x04;
+    public const uint CtxSchedMask = 0x07;
     public const int StreamNonBlocking = 1;
     public const int StreamCaptureModeThreadLocal = 1;
     public const int EventDefault = 0;
@@ -59,6 +61,12 @@ internal static unsafe partial class CudaDriver
 
     [LibraryImport(NativeLibraries.Cuda, EntryPoint = "cuDevicePrimaryCtxRetain")]
     public static partial int DevicePrimaryCtxRetain(nint* context, int device);
+
+    [LibraryImport(NativeLibraries.Cuda, EntryPoint = "cuDevicePrimaryCtxSetFlags_v2")]
+    public static partial int DevicePrimaryCtxSetFlags(int device, uint flags);
+
+    [LibraryImport(NativeLibraries.Cuda, EntryPoint = "cuDevicePrimaryCtxGetState")]
+    public static partial int DevicePrimaryCtxGetState(int device, uint* flags, int* active);
 
     [LibraryImport(NativeLibraries.Cuda, EntryPoint = "cuDevicePrimaryCtxRelease_v2")]
     public static partial int DevicePrimaryCtxRelease(int device);

@@ -29,6 +29,9 @@ internal static class NativeLibraries
     /// <summary>Logical name of TensorRT's ONNX parser library.</summary>
     public const string OnnxParser = "rain-nvonnxparser";
 
+    /// <summary>Logical name of an NVTX tool's injection library: only the file a profiler names in NVTX_INJECTION64_PATH, never a search.</summary>
+    public const string NvtxInjection = "rain-nvtx-injection";
+
     /// <summary>Environment variable: a path-list of directories searched before the OS loader path.</summary>
     public const string SearchDirsVariable = "RAIN_CUDA_LIBRARY_DIRS";
 
@@ -88,6 +91,7 @@ internal static class NativeLibraries
         {
             Cuda => "RAIN_CUDA_DRIVER_PATH",
             Nvrtc => "RAIN_NVRTC_PATH",
+            NvtxInjection => "NVTX_INJECTION64_PATH",
             _ => "RAIN_TENSORRT_DIR",
         });
         if (!string.IsNullOrWhiteSpace(explicitPath))
@@ -99,7 +103,7 @@ internal static class NativeLibraries
         }
 
         string? dirs = environment(SearchDirsVariable);
-        if (!string.IsNullOrWhiteSpace(dirs))
+        if (!string.IsNullOrWhiteSpace(dirs) && names.Length > 0)
         {
             foreach (string dir in dirs.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 list.AddRange(names.Select(n => Path.Combine(dir, n)));

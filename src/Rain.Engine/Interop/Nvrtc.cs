@@ -64,23 +64,23 @@ internal static unsafe partial class Nvrtc
 }
 
 /// <summary>An NVRTC call failed, or NVRTC could not be loaded.</summary>
-public sealed class NvrtcException : Exception
+public sealed class NvrtcException : RainException
 {
     /// <summary>Creates the exception for a failed call.</summary>
     public NvrtcException(int result, string call, string description)
-        : base($"{call} failed: {description} (nvrtcResult {result}).") => Result = result;
+        : base(RainErrorCategory.DeviceFault, $"{call} failed: {description} (nvrtcResult {result}).") => Result = result;
 
     /// <summary>Creates the exception with a message (NVRTC missing, compile log).</summary>
     public NvrtcException(string message)
-        : base(message) => Result = -1;
+        : base(RainErrorCategory.DeviceFault, message) => Result = -1;
 
     /// <summary>Creates the exception with a message.</summary>
     public NvrtcException()
-        : base("NVRTC failed.") => Result = -1;
+        : base(RainErrorCategory.DeviceFault, "NVRTC failed.") => Result = -1;
 
     /// <summary>Creates the exception with a message and an inner exception.</summary>
     public NvrtcException(string message, Exception innerException)
-        : base(message, innerException) => Result = -1;
+        : base(RainErrorCategory.DeviceFault, message, innerException) => Result = -1;
 
     /// <summary>The nvrtcResult, or −1 when the failure was not a call's result.</summary>
     public int Result { get; }

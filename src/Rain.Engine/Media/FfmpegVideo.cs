@@ -77,6 +77,45 @@ public static class FfmpegVideo
             throw new IOException($"{path}: ffmpeg could not decode the video (exit code {process.ExitCode}).");
     }
 
+    /// <summary>
+    /// The size a video's frames decode to (its first video stream, after ffmpeg's automatic rotation), read with the
+    /// <c>ffprobe</c> beside <paramref name="ffmpeg"/>, so frames can be read at their own size.
+    /// </summary>
+    /// <exception cref="IOException">ffprobe is missing, or the file has no readable video stream.</exception>
+    public static (int Width, int Height) ProbeSize(string ffmpeg, string path)
+    {
+        ArgumentNullException.ThrowIfNull(ffmpeg);
+        string probe = Path.Combine(Path.GetDirectoryName(ffmpeg) ?? "", OperatingSystem.IsWindows() ? "ffprobe.exe" : "ffprobe");
+        if (!File.Exists(probe))
+            throw new IOException($"{path}: reading a video at its own size needs ffprobe beside {ffmpeg}; it was not found.");
+        using var p = Process.Start(new ProcessStartInfo(probe, $"-v error -select_streams v:0 -show_entries stream=width,height:stream_side_data=rotation -of default=noprint_wrappers=1 \"{path}\"")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        }) ?? throw new IOException($"{probe}: could not start.");
+        var error = p.StandardError.ReadToEndAsync();
+        string text = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        int width = 0, height = 0, rotation = 0;
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var (key, value) = (line.Split('=')[0], line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            _ = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v);
+            (width, height, rotation) = key switch
+            {
+                "width" => (v, height, rotation),
+                "height" => (width, v, rotation),
+                "rotation" => (width, height, v),
+                _ => (width, height, rotation),
+            };
+        }
+
+        if (p.ExitCode != 0 || width < 1 || height < 1)
+            throw new IOException($"{path}: no readable video stream (ffprobe: {error.Result.Trim()}).");
+        return Math.Abs(rotation) % 180 == 90 ? (height, width) : (width, height);
+    }
+
     private static string Run(string ffmpeg, string arguments)
     {
         using var p = Process.Start(new ProcessStartInfo(ffmpeg, arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;

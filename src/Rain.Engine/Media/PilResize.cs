@@ -3,6 +3,10 @@ namespace Rain.Engine.Media;
 /// <summary>Resampling filters of PIL's <c>Image.resize</c> that RAIN's preprocessing uses.</summary>
 public enum ResampleFilter
 {
+    /// <summary>Triangle filter, support 1 (PIL <c>BILINEAR</c>; torchvision's <c>Resize</c> on PIL images, which RAIN's pose
+    /// front end uses). Upscaling equals half-pixel-centre bilinear; downscaling widens the triangle (anti-aliasing).</summary>
+    Bilinear,
+
     /// <summary>Cubic convolution with a = −0.5, support 2 (PIL <c>BICUBIC</c>; CLIP's processor).</summary>
     Bicubic,
 
@@ -25,26 +29,24 @@ public enum ResampleFilter
 /// </summary>
 public static class PilResize
 {
-    private const int PrecisionBits = 32 - 8 - 2;
+    /// <summary>Fractional bits of the fixed-point weights (PIL's <c>PRECISION_BITS</c>).</summary>
+    internal const int PrecisionBits = 32 - 8 - 2;
 
-    /// <summary>Resizes <paramref name="image"/> to <paramref name="width"/>×<paramref name="height"/>.</summary>
+    /// <summary>Resizes <paramref name="image"/> to <paramref name="width"/>×<paramref name="height"/> (a new image; the input is not changed).</summary>
     public static RgbImage Resize(RgbImage image, int width, int height, ResampleFilter filter)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
-        var current = image;
-        if (width != image.Width)
-            current = Pass(current, width, filter, horizontal: true);
-        if (height != image.Height)
-            current = Pass(current, height, filter, horizontal: false);
-        return ReferenceEquals(current, image) ? new RgbImage(image.Width, image.Height, (byte[])image.Pixels.Clone()) : current;
+        var result = new RgbImage(width, height);
+        new PilResizePlan(image.Width, image.Height, width, height, filter).Resize(image.Pixels, image.Width * 3, result.Pixels, width * 3);
+        return result;
     }
 
     /// <summary>The fixed-point weights of one axis: for each output index, the first input index and its weights.</summary>
     internal static (int[] Start, int[][] Weights) Coefficients(int inSize, int outSize, ResampleFilter filter)
     {
-        double support = filter == ResampleFilter.Bicubic ? 2.0 : 3.0;
+        double support = filter switch { ResampleFilter.Bilinear => 1.0, ResampleFilter.Bicubic => 2.0, _ => 3.0 };
         double scale = (double)inSize / outSize;
         double filterScale = Math.Max(scale, 1.0);
         support *= filterScale;
@@ -81,6 +83,12 @@ public static class PilResize
 
     internal static double Kernel(double x, ResampleFilter filter)
     {
+        if (filter == ResampleFilter.Bilinear)
+        {
+            x = Math.Abs(x);
+            return x < 1.0 ? 1.0 - x : 0.0;
+        }
+
         if (filter == ResampleFilter.Bicubic)
         {
             const double a = -0.5;
@@ -104,37 +112,4 @@ public static class PilResize
         x *= Math.PI;
         return Math.Sin(x) / x;
     }
-
-    private static RgbImage Pass(RgbImage src, int outSize, ResampleFilter filter, bool horizontal)
-    {
-        int inSize = horizontal ? src.Width : src.Height;
-        var (start, weights) = Coefficients(inSize, outSize, filter);
-        int w = horizontal ? outSize : src.Width, h = horizontal ? src.Height : outSize;
-        var dst = new byte[w * h * 3];
-        byte[] s = src.Pixels;
-        int srcWidth = src.Width;
-        Parallel.For(0, h, y =>
-        {
-            for (int x = 0; x < w; x++)
-            {
-                int i = horizontal ? x : y;
-                int first = start[i];
-                int[] k = weights[i];
-                for (int c = 0; c < 3; c++)
-                {
-                    int acc = 1 << (PrecisionBits - 1);
-                    for (int t = 0; t < k.Length; t++)
-                    {
-                        int sx = horizontal ? first + t : x, sy = horizontal ? y : first + t;
-                        acc += s[(((sy * srcWidth) + sx) * 3) + c] * k[t];
-                    }
-
-                    dst[(((y * w) + x) * 3) + c] = Clip8(acc >> PrecisionBits);
-                }
-            }
-        });
-        return new RgbImage(w, h, dst);
-    }
-
-    private static byte Clip8(int v) => v <= 0 ? (byte)0 : v >= 255 ? (byte)255 : (byte)v;
 }

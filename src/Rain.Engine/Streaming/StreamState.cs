@@ -107,6 +107,26 @@ public sealed class StreamState
     /// <summary>The denoised latents <c>[p, 4, h, w]</c> of the chunk the last step took out of the window.</summary>
     public ReadOnlySpan<float> DecodeInput => _decodeInput;
 
+    /// <summary>
+    /// Tests: noise supplied from outside instead of <see cref="CounterNoise"/> — called in <see cref="Advance"/> with the
+    /// step index, the re-noising buffer of the whole window <c>[F, 4, h, w]</c> (level 0's part is not read) and the new
+    /// chunk's starting noise <c>[p, 4, h, w]</c> — so a stream recorded by the original implementation can be replayed
+    /// through the engine's own step.
+    /// </summary>
+    internal Action<long, Span<float>, Span<float>>? NoiseOverride { get; set; }
+
+    /// <summary>
+    /// Tests: restarts from an explicit state — the latent and pose-feature windows as given, at step
+    /// <paramref name="stepIndex"/> (from L − 1 on, every step emits, since no filler chunk is left in the window).
+    /// </summary>
+    internal void Restart(ReadOnlySpan<float> latents, ReadOnlySpan<float> poseFeatures, long stepIndex)
+    {
+        Reset();
+        latents.CopyTo(_latents[0]);
+        poseFeatures.CopyTo(_poses[0]);
+        StepIndex = stepIndex;
+    }
+
     /// <summary>The chunk at <paramref name="level"/> during step <paramref name="step"/>: step − (L−1−level).</summary>
     public long ChunkAt(long step, int level)
     {
@@ -162,10 +182,17 @@ public sealed class StreamState
         int chunkElements = p * LatentFrameElements;
         long step = StepIndex;
 
-        // Re-noising of level ℓ ≥ 1 to level ℓ−1 uses stream (chunk, ℓ−1); level 0 is not re-noised.
-        for (int level = 1; level < levels; level++)
-            _rng.Fill(ChunkAt(step, level), level - 1, 0, _noise.AsSpan(level * chunkElements, chunkElements));
-        _rng.Fill(step + 1, levels - 1, 0, _newNoise);
+        if (NoiseOverride is { } noise)
+        {
+            noise(step, _noise, _newNoise);
+        }
+        else
+        {
+            // Re-noising of level ℓ ≥ 1 to level ℓ−1 uses stream (chunk, ℓ−1); level 0 is not re-noised.
+            for (int level = 1; level < levels; level++)
+                _rng.Fill(ChunkAt(step, level), level - 1, 0, _noise.AsSpan(level * chunkElements, chunkElements));
+            _rng.Fill(step + 1, levels - 1, 0, _newNoise);
+        }
 
         int next = 1 - _current;
         LcmStep.StepRoll(Schedule, modelOutput, _latents[_current], _noise, _newNoise, _latents[next], _decodeInput, LatentFrameElements);

@@ -4,7 +4,7 @@ namespace Rain.Engine.Tensors;
 /// A checkpoint file is malformed, hostile or of an unsupported kind. The message names the file, the entry or key
 /// concerned and what was expected versus found; <see cref="FilePath"/> and <see cref="Entry"/> carry the same for code.
 /// </summary>
-public sealed class CheckpointFormatException : Exception
+public sealed class CheckpointFormatException : RainException
 {
     /// <summary>Creates an exception with a generic message.</summary>
     public CheckpointFormatException()
@@ -14,19 +14,19 @@ public sealed class CheckpointFormatException : Exception
 
     /// <summary>Creates an exception with a message.</summary>
     public CheckpointFormatException(string message)
-        : base(message)
+        : base(RainErrorCategory.InvalidInput, message)
     {
     }
 
     /// <summary>Creates an exception with a message and a cause.</summary>
     public CheckpointFormatException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(RainErrorCategory.InvalidInput, message, innerException)
     {
     }
 
     /// <summary>Creates an exception about <paramref name="entry"/> of <paramref name="filePath"/>.</summary>
     public CheckpointFormatException(string filePath, string? entry, string problem, Exception? innerException = null)
-        : base(Compose(filePath, entry, problem), innerException)
+        : base(RainErrorCategory.InvalidInput, Compose(filePath, entry, problem), innerException)
     {
         FilePath = filePath;
         Entry = entry;

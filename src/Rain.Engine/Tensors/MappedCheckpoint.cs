@@ -9,10 +9,17 @@ internal sealed class MappedCheckpoint : ICheckpoint
     private static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>();
     private readonly MappedFile _file;
     private readonly Dictionary<string, TensorInfo> _byName;
+    private readonly Action<TensorInfo>? _verify;
 
-    public MappedCheckpoint(MappedFile file, string format, IReadOnlyList<TensorInfo> tensors, IReadOnlyDictionary<string, string>? metadata)
+    /// <param name="file">The mapped file (owned from now on).</param>
+    /// <param name="format">Format name.</param>
+    /// <param name="tensors">Validated tensor positions.</param>
+    /// <param name="metadata">Free-form metadata.</param>
+    /// <param name="verify">Checks a tensor's stored bytes before they are first handed out (a zip's CRC-32); may run on several threads.</param>
+    public MappedCheckpoint(MappedFile file, string format, IReadOnlyList<TensorInfo> tensors, IReadOnlyDictionary<string, string>? metadata, Action<TensorInfo>? verify = null)
     {
         _file = file;
+        _verify = verify;
         Format = format;
         Tensors = tensors;
         Metadata = metadata ?? NoMetadata;
@@ -39,6 +46,7 @@ internal sealed class MappedCheckpoint : ICheckpoint
         var t = Get(name);
         if (t.ByteLength > int.MaxValue)
             throw new CheckpointFormatException(Path, name, $"the tensor has {t.ByteLength} bytes; one span holds at most {int.MaxValue}.");
+        _verify?.Invoke(t);
         return _file.Span(t.DataOffset, (int)t.ByteLength);
     }
 

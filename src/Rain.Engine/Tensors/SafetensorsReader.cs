@@ -14,6 +14,12 @@ public static class SafetensorsReader
     /// <summary>Largest header accepted; the format's own reference implementation uses the same 100 MB cap.</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
+    /// <summary>
+    /// Most tensors accepted in one file. Parsing costs roughly a kilobyte per tensor, so a 100 MB header of empty tensors
+    /// would take gigabytes; real checkpoints hold thousands (SD-1.5's UNet 1,700; a large language-model shard tens of thousands).
+    /// </summary>
+    public const int MaxTensors = 1 << 17;
+
     private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 8 };
 
     /// <summary>True when <paramref name="prefix"/> (the first bytes of a file) looks like a safetensors header.</summary>
@@ -53,6 +59,7 @@ public static class SafetensorsReader
         // JsonDocument accepts invalid UTF-8 inside names and only fails when they are read: check it here.
         if (!Utf8.IsValid(json))
             throw new CheckpointFormatException(path, "header", "the JSON header is not valid UTF-8.");
+        CountEntries(path, json);
         JsonDocument doc;
         try
         {
@@ -75,13 +82,42 @@ public static class SafetensorsReader
                 if (!names.Add(property.Name))
                     throw new CheckpointFormatException(path, property.Name, "the key occurs twice in the header.");
                 if (property.Name == "__metadata__")
+                {
                     ReadMetadata(path, property.Value, metadata);
-                else
-                    entries.Add(ReadEntry(path, property.Name, property.Value, dataStart, dataLength));
+                    continue;
+                }
+
+                if (entries.Count == MaxTensors)
+                    throw new CheckpointFormatException(path, "header", $"more than {MaxTensors} tensors; a checkpoint holds thousands, and parsing this many would take memory out of proportion.");
+                entries.Add(ReadEntry(path, property.Name, property.Value, dataStart, dataLength));
             }
 
             CheckTiling(path, entries, dataLength);
             return (entries.ConvertAll(e => e.Info), metadata);
+        }
+    }
+
+    // A streaming pass over the top-level keys (no allocation) refuses a header of too many entries before JsonDocument
+    // builds its index of every token, which for a 100 MB header of empty tensors would take hundreds of megabytes.
+    private static void CountEntries(string path, byte[] json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = JsonOptions.MaxDepth });
+        int entries = 0;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return; // JsonDocument says what is wrong
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (++entries > MaxTensors + 1)
+                    throw new CheckpointFormatException(path, "header", $"more than {MaxTensors} tensors; a checkpoint holds thousands, and parsing this many would take memory out of proportion.");
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed: JsonDocument reports it with its position.
         }
     }
 
@@ -93,6 +129,8 @@ public static class SafetensorsReader
         {
             if (item.Value.ValueKind != JsonValueKind.String)
                 throw new CheckpointFormatException(path, "__metadata__." + item.Name, $"found a {item.Value.ValueKind}, expected a string.");
+            if (metadata.Count == MaxTensors)
+                throw new CheckpointFormatException(path, "__metadata__", $"more than {MaxTensors} entries.");
             metadata[item.Name] = item.Value.GetString()!;
         }
     }

@@ -18,20 +18,46 @@ namespace Rain.Models.Bundle;
 /// </summary>
 public static class BundleExport
 {
-    /// <summary>Exports <paramref name="rain"/> into <paramref name="folder"/> and returns the manifest written.</summary>
+    /// <summary>
+    /// Exports <paramref name="rain"/> into <paramref name="folder"/> and returns the manifest written. The bundle is written
+    /// into a temporary folder beside <paramref name="folder"/> and moved into place only when complete, so a failed or
+    /// interrupted export leaves no half-written bundle.
+    /// </summary>
     /// <param name="rain">The RAIN configuration (its yaml, resolved against its RAIN root).</param>
-    /// <param name="folder">Output folder (created; existing bundle files are overwritten).</param>
+    /// <param name="folder">Output folder: created, or replaced when it holds a bundle or is empty (any other folder is refused).</param>
     /// <param name="randomSeed">When set, seeded random weights replace the checkpoints (only the config files are read).</param>
     /// <param name="progress">Called with (files done, files expected, file name) after each network part is written.</param>
     /// <param name="configName">How to name the configuration in the manifest's <c>source</c> (default: the yaml's path).</param>
-    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null, string? configName = null)
+    /// <param name="poseModels">RAIN's DWPose detector and pose model to copy in (see <see cref="PoseModelExport"/>); null: none.</param>
+    /// <exception cref="ModelExportException">The configuration or a checkpoint cannot be exported (the message names the yaml key, file or tensor).</exception>
+    public static BundleManifest Write(RainConfig rain, string folder, ulong? randomSeed = null, Action<int, int, string>? progress = null, string? configName = null,
+        (string Detector, string Estimator)? poseModels = null)
     {
         ArgumentNullException.ThrowIfNull(rain);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        folder = Path.GetFullPath(folder);
+        CheckTarget(folder);
+        var stream = CheckConfig(rain);
+        float w = GuidanceScaleOf(rain);
+        string temp = Path.Combine(Path.GetDirectoryName(folder)!, string.Create(CultureInfo.InvariantCulture, $".{Path.GetFileName(folder)}.partial-{Environment.ProcessId}"));
+        try
+        {
+            var manifest = WriteInto(rain, stream, w, temp, randomSeed, progress, configName, poseModels);
+            Replace(temp, folder);
+            return manifest;
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+                Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    private static BundleManifest WriteInto(RainConfig rain, StreamConfig stream, float w, string folder, ulong? randomSeed, Action<int, int, string>? progress, string? configName,
+        (string Detector, string Estimator)? poseModels)
+    {
         var unet = UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
-        var motion = MotionModuleConfig.Load(rain);
-        var stream = StreamOf(rain);
-        if (motion.CondProjDim < 4)
-            throw new ModelExportException($"{rain.Path}: 'unet_additional_kwargs.cond_proj_dim' is {motion.CondProjDim}; RAIN's LCM UNet takes a guidance embedding of at least 4 values.");
+        var motion = MotionModuleConfig.Load(rain); // checked by CheckConfig
         var clip = JsonConfig.Load(Path.Combine(rain.ResolvePath("image_encoder_path"), "config.json"));
 
         Func<string, IWeightSource>? open = null;
@@ -51,13 +77,12 @@ public static class BundleExport
         // 5 whole networks + one part per temporal attention core + 1.
         int expected = 5 + CountCuts(unet, motion) + 1, done = 0;
         Directory.CreateDirectory(folder);
+        // The pose models first: a model that cannot be used stops the export before the long part.
+        var pose = poseModels is { } pm ? PoseModelExport.Write(folder, pm.Detector, pm.Estimator) : null;
         var parts = RainExport.Write(rain, folder, openWeights: open, progress: name => progress?.Invoke(++done, Math.Max(expected, done), name));
         var plan = StepPlan.FromJson(File.ReadAllText(Path.Combine(folder, "unet.plan.json")));
         var schedule = new LcmSchedule(stream);
         var reference = parts.Single(p => p.Name == "reference_unet");
-        float w = RainConfig.Has(rain.RootMap, "guidance_scale")
-            ? float.Parse(rain.Scalar(rain.RootMap, "guidance_scale"), CultureInfo.InvariantCulture)
-            : GuidanceEmbedding.RainScale;
         var manifest = new BundleManifest
         {
             FormatVersion = BundleManifest.CurrentFormatVersion,
@@ -86,16 +111,22 @@ public static class BundleExport
             Taps = [.. reference.Outputs.Select(o => o.Name)],
             Parts = parts.ToDictionary(p => p.Name, p => PartOf(folder, p), StringComparer.Ordinal),
             UNetPlan = plan,
+            PoseModels = pose,
         };
-        File.WriteAllText(Path.Combine(folder, ModelBundle.ManifestFileName), manifest.ToJson());
+        File.WriteAllText(Path.Combine(folder, ModelBundle.ManifestFileName), manifest.ToSealedJson());
         File.Delete(Path.Combine(folder, "unet.plan.json"));
         return manifest;
     }
 
-    /// <summary>The stream configuration of a RAIN yaml: sizes, p, L and <c>noise_scheduler_kwargs</c>.</summary>
+    /// <summary>
+    /// The stream configuration of a RAIN yaml: sizes, p, L and <c>noise_scheduler_kwargs</c>. <c>num_inference_steps</c>,
+    /// when given, must equal L (<c>temporal_window_size</c>): the stream runs one LCM step per noise level.
+    /// </summary>
     public static StreamConfig StreamOf(RainConfig rain)
     {
         ArgumentNullException.ThrowIfNull(rain);
+        if (RainConfig.Has(rain.RootMap, "num_inference_steps") && rain.GetInt(rain.RootMap, "num_inference_steps") is int steps && steps != rain.Levels)
+            throw new ModelExportException($"{rain.Path}: 'num_inference_steps' is {steps}, but 'temporal_window_size' is {rain.Levels}; RAIN's stream runs one LCM step per noise level, so the two must be equal.");
         var kw = rain.Child(rain.RootMap, "noise_scheduler_kwargs");
         string Text(string key) => rain.Scalar(kw, key);
         if (Text("prediction_type") != SchedulerConfig.PredictionType)
@@ -113,8 +144,8 @@ public static class BundleExport
                 Scheduler = new SchedulerConfig
                 {
                     TrainTimesteps = rain.GetInt(kw, "num_train_timesteps"),
-                    BetaStart = double.Parse(Text("beta_start"), CultureInfo.InvariantCulture),
-                    BetaEnd = double.Parse(Text("beta_end"), CultureInfo.InvariantCulture),
+                    BetaStart = rain.GetNumber(kw, "beta_start"),
+                    BetaEnd = rain.GetNumber(kw, "beta_end"),
                     BetaSchedule = Text("beta_schedule") switch
                     {
                         "scaled_linear" => BetaSchedule.ScaledLinear,
@@ -131,6 +162,68 @@ public static class BundleExport
         {
             throw new ModelExportException($"{rain.Path}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Checks what the configuration files say before any weight is read — the stream (sizes, p, L, scheduler,
+    /// <c>num_inference_steps</c>), <c>guidance_scale</c>, the UNet's and CLIP's configs, the motion modules, the reference
+    /// size — and returns the stream configuration. <see cref="Write"/> starts with it.
+    /// </summary>
+    /// <exception cref="ModelExportException">A value is missing, malformed or out of range (the message names the file and key).</exception>
+    public static StreamConfig CheckConfig(RainConfig rain)
+    {
+        ArgumentNullException.ThrowIfNull(rain);
+        var stream = StreamOf(rain);
+        GuidanceScaleOf(rain);
+        UNetConfig.Load(JsonConfig.Load(rain.ResolvePath("unet_config_path")));
+        var motion = MotionModuleConfig.Load(rain);
+        if (motion.CondProjDim < 4)
+            throw new ModelExportException($"{rain.Path}: 'unet_additional_kwargs.cond_proj_dim' is {motion.CondProjDim}; RAIN's LCM UNet takes a guidance embedding of at least 4 values.");
+        var clip = JsonConfig.Load(Path.Combine(rain.ResolvePath("image_encoder_path"), "config.json"));
+        if (clip.GetInt("image_size") is < 1 or > ManifestValidation.MaxClipSide)
+            throw new ModelExportException($"{clip.Path}: 'image_size' is {clip.GetInt("image_size")}; expected 1 to {ManifestValidation.MaxClipSide}.");
+        foreach (string key in (string[])["reference_image_height", "reference_image_width"])
+        {
+            if (RainConfig.Has(rain.RootMap, key) && rain.GetInt(rain.RootMap, key) is var side && (side < 8 || side > ManifestValidation.MaxSide || side % 8 != 0))
+                throw new ModelExportException($"{rain.Path}: '{key}' is {side}; expected a multiple of 8 from 8 to {ManifestValidation.MaxSide} (the VAE's factor).");
+        }
+
+        return stream;
+    }
+
+    /// <summary>The yaml's <c>guidance_scale</c> (RAIN's 2.5 when absent), refused outside 0 … 50 (what a bundle may hold).</summary>
+    private static float GuidanceScaleOf(RainConfig rain)
+    {
+        if (!RainConfig.Has(rain.RootMap, "guidance_scale"))
+            return GuidanceEmbedding.RainScale;
+        double w = rain.GetNumber(rain.RootMap, "guidance_scale");
+        if (w is < 0 or > ManifestValidation.MaxGuidanceScale)
+            throw new ModelExportException(string.Create(CultureInfo.InvariantCulture, $"{rain.Path}: 'guidance_scale' is {w}; expected 0 to {ManifestValidation.MaxGuidanceScale} (RAIN's LCM model was distilled for w = {GuidanceEmbedding.RainScale}; values far from it give noise)."));
+        return (float)w;
+    }
+
+    // Before any work: the target is created, or replaced when it holds a bundle (or nothing) — never a folder of other files.
+    private static void CheckTarget(string folder)
+    {
+        if (File.Exists(folder))
+            throw new ModelExportException($"{folder}: a file is in the way; the bundle is a folder.");
+        if (Directory.Exists(folder) && !File.Exists(Path.Combine(folder, ModelBundle.ManifestFileName)) && Directory.EnumerateFileSystemEntries(folder).Any())
+            throw new ModelExportException($"{folder}: the folder exists and holds files but no {ModelBundle.ManifestFileName}; refusing to replace it with a bundle (choose an empty or new folder).");
+    }
+
+    // Moves the finished bundle into place; an old bundle there is moved aside first and deleted only after the move.
+    private static void Replace(string temp, string folder)
+    {
+        string? old = null;
+        if (Directory.Exists(folder))
+        {
+            old = temp + ".old";
+            Directory.Move(folder, old);
+        }
+
+        Directory.Move(temp, folder);
+        if (old is not null)
+            Directory.Delete(old, recursive: true);
     }
 
     private static PartManifest PartOf(string folder, GraphPart part)

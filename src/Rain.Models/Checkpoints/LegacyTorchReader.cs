@@ -45,14 +45,15 @@ public static class LegacyTorchReader
         if (!head.StartsWith(MagicPickle))
             throw new CheckpointFormatException(path, "magic number", "the file does not start with torch's legacy magic number 0x1950a86a20f9469cfc6c.");
         int pos = MagicPickle.Length;
-        var (version, _, end) = RestrictedUnpickler.Load(head, pos, path, "protocol version", legacy: true);
+        long limit = RestrictedUnpickler.ItemLimit(file.Length);
+        var (version, _, end) = RestrictedUnpickler.Load(head, pos, path, "protocol version", legacy: true, limit);
         if (version is not ProtocolVersion)
             throw new CheckpointFormatException(path, "protocol version", $"found {version}, expected {ProtocolVersion}.");
-        var (sysInfo, _, afterInfo) = RestrictedUnpickler.Load(head, end, path, "sys_info", legacy: true);
+        var (sysInfo, _, afterInfo) = RestrictedUnpickler.Load(head, end, path, "sys_info", legacy: true, limit);
         if (sysInfo is not PickleDict info || !info.Items.TryGetValue("little_endian", out var little) || little is not true)
             throw new CheckpointFormatException(path, "sys_info", "the file was not written little-endian (sys_info.little_endian is not True); re-save it on a little-endian machine.");
-        var (root, storages, afterRoot) = RestrictedUnpickler.Load(head, afterInfo, path, "object", legacy: true);
-        var (keyList, _, dataStart) = RestrictedUnpickler.Load(head, afterRoot, path, "storage keys", legacy: true);
+        var (root, storages, afterRoot) = RestrictedUnpickler.Load(head, afterInfo, path, "object", legacy: true, limit);
+        var (keyList, _, dataStart) = RestrictedUnpickler.Load(head, afterRoot, path, "storage keys", legacy: true, limit);
         if (keyList is not List<object> keys || keys.Any(k => k is not string))
             throw new CheckpointFormatException(path, "storage keys", "the fifth pickle is not a list of storage keys.");
 

@@ -5,6 +5,28 @@ namespace Rain.Models.Checkpoints;
 // The only values the restricted unpickler ever builds. Python ints are long, floats double, str string,
 // bytes byte[], True/False bool; containers and torch objects are the records below. Nothing here can run code.
 
+/// <summary>Names of pickle values in messages: Python's names, never .NET's.</summary>
+internal static class PickleValues
+{
+    /// <summary>"dict", "list", "tuple of 3", "int 7", "global torch.FloatStorage", … as a Python user would say it.</summary>
+    public static string Describe(object value) => value switch
+    {
+        PickleGlobal g => $"global {g.FullName}",
+        PickleTuple t => $"tuple of {t.Count}",
+        PickleDict => "dict",
+        List<object> => "list",
+        TensorRef => "tensor",
+        StorageRef => "storage",
+        PickleNone => "None",
+        bool b => b ? "bool True" : "bool False",
+        long n => $"int {n}",
+        double d => $"float {d.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+        string s => s.Length <= 40 ? $"str '{s}'" : $"str of {s.Length} characters",
+        byte[] b => $"bytes of length {b.Length}",
+        _ => "value of an unexpected kind",
+    };
+}
+
 /// <summary>Python None (a singleton, so dictionaries never see a null key).</summary>
 internal sealed class PickleNone
 {

@@ -110,8 +110,8 @@ internal sealed unsafe partial class RestrictedUnpickler
     private void CountItems(int count)
     {
         _containerItems += count;
-        if (_containerItems > MaxContainerItems)
-            throw Error($"containers hold more than {MaxContainerItems} items in all.");
+        if (_containerItems > _itemLimit)
+            throw Error($"containers hold more than {_itemLimit} items in all, more than a state dict in a file of this size needs; the pickle would take memory out of proportion to the file.");
     }
 
     private List<object> Grow(List<object> list, object[] items)
@@ -150,14 +150,5 @@ internal sealed unsafe partial class RestrictedUnpickler
     private object Recall(long index) =>
         _memo.TryGetValue(index, out var value) ? value : throw Error($"memo entry {index} is read before it is written.");
 
-    private static string Describe(object value) => value switch
-    {
-        PickleGlobal g => $"global {g.FullName}",
-        PickleTuple t => $"tuple of {t.Count}",
-        PickleDict => "dict",
-        List<object> => "list",
-        TensorRef => "tensor",
-        StorageRef => "storage",
-        _ => value.GetType().Name,
-    };
+    private static string Describe(object value) => PickleValues.Describe(value);
 }

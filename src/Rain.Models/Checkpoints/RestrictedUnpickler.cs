@@ -7,8 +7,9 @@ namespace Rain.Models.Checkpoints;
 /// <summary>
 /// A pickle interpreter for torch state dicts that cannot execute code: it knows only the opcodes a state dict
 /// needs, resolves only the globals of <see cref="PickleGlobals"/>, and "calls" them by building plain records.
-/// Every structure is bounded (stack, memo, marks, container items), and each opcode consumes at least one input
-/// byte, so hostile input ends in a <see cref="CheckpointFormatException"/> in time and memory linear in its size.
+/// Every structure is bounded (stack, memo, marks, container items — the last in proportion to the file's size, since a
+/// deflated pickle may inflate a thousandfold), and each opcode consumes at least one input byte, so hostile input ends
+/// in a <see cref="CheckpointFormatException"/> in time linear in its size and memory linear in the file's.
 /// </summary>
 internal sealed unsafe partial class RestrictedUnpickler
 {
@@ -16,6 +17,11 @@ internal sealed unsafe partial class RestrictedUnpickler
     public const int MaxMemo = 1 << 20;
     public const int MaxMarks = 1 << 12;
     public const long MaxContainerItems = 1 << 24;
+
+    // A state dict has a few container items per tensor, and every tensor costs a file far more than 16 bytes (its zip
+    // entry headers alone take ~100), so this never refuses a real checkpoint while bounding what a small file can build.
+    private const long FileBytesPerItem = 16;
+    private const long MinItemLimit = 4096;
     private const int MaxGlobalNameLength = 256;
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
@@ -29,12 +35,14 @@ internal sealed unsafe partial class RestrictedUnpickler
     private readonly Dictionary<long, object> _memo = [];
     private readonly Dictionary<string, StorageRef> _storages = new(StringComparer.Ordinal);
     private readonly bool _legacy;
+    private readonly long _itemLimit;
     private long _containerItems;
     private int _pos;
     private int _opStart;
 
-    private RestrictedUnpickler(byte* data, int length, int start, string path, string entry, bool legacy)
+    private RestrictedUnpickler(byte* data, int length, int start, string path, string entry, bool legacy, long itemLimit)
     {
+        _itemLimit = itemLimit;
         _data = data;
         _length = length;
         _pos = start;
@@ -43,19 +51,28 @@ internal sealed unsafe partial class RestrictedUnpickler
         _legacy = legacy;
     }
 
+    /// <summary>Container items allowed for a pickle from a file of <paramref name="fileBytes"/> bytes (see <see cref="FileBytesPerItem"/>).</summary>
+    public static long ItemLimit(long fileBytes) => Math.Clamp(MinItemLimit + (fileBytes / FileBytesPerItem), MinItemLimit, MaxContainerItems);
+
     /// <summary>Runs the pickle in <paramref name="data"/> and returns the object STOP leaves on the stack.</summary>
-    public static object Load(ReadOnlySpan<byte> data, string path, string entry) => Load(data, 0, path, entry, legacy: false).Root;
+    /// <param name="data">The pickle.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <param name="entry">The entry, for messages.</param>
+    /// <param name="itemLimit">Container items allowed (<see cref="ItemLimit"/> of the file's size); by default that of <paramref name="data"/>'s.</param>
+    public static object Load(ReadOnlySpan<byte> data, string path, string entry, long? itemLimit = null) =>
+        Load(data, 0, path, entry, legacy: false, itemLimit ?? ItemLimit(data.Length)).Root;
 
     /// <summary>
     /// Runs the pickle starting at <paramref name="start"/>; returns its object, the storages its persistent ids
     /// named, and the offset just past its STOP (where the next pickle of a legacy file begins).
-    /// <paramref name="legacy"/> accepts the pre-1.6 persistent id with a sixth, view, element.
+    /// <paramref name="legacy"/> accepts the pre-1.6 persistent id with a sixth, view, element; <paramref name="itemLimit"/>
+    /// bounds the container items (<see cref="ItemLimit"/>).
     /// </summary>
-    public static (object Root, IReadOnlyDictionary<string, StorageRef> Storages, int End) Load(ReadOnlySpan<byte> data, int start, string path, string entry, bool legacy)
+    public static (object Root, IReadOnlyDictionary<string, StorageRef> Storages, int End) Load(ReadOnlySpan<byte> data, int start, string path, string entry, bool legacy, long itemLimit)
     {
         fixed (byte* p = data)
         {
-            var unpickler = new RestrictedUnpickler(p, data.Length, start, path, entry, legacy);
+            var unpickler = new RestrictedUnpickler(p, data.Length, start, path, entry, legacy, itemLimit);
             var root = unpickler.Run();
             return (root, unpickler._storages, unpickler._pos);
         }

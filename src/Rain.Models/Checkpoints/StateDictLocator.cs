@@ -30,7 +30,7 @@ internal static class StateDictLocator
     private static PickleDict Unwrap(object value, string path, string entry, int depth)
     {
         if (value is not PickleDict dict)
-            throw new CheckpointFormatException(path, entry, $"the pickle holds a {value.GetType().Name}, expected a dict of tensors (a state dict).");
+            throw new CheckpointFormatException(path, entry, $"the pickle holds a {PickleValues.Describe(value)}, expected a dict of tensors (a state dict).");
         if (dict.Items.Values.Any(v => v is TensorRef))
             return dict;
         if (depth < MaxDepth)

@@ -8,7 +8,8 @@ namespace Rain.Models.Checkpoints;
 /// unpickler that only rebuilds tensors, and each storage <c>&lt;archive&gt;/data/&lt;key&gt;</c> is mapped in place
 /// (torch writes them STORED and 64-byte aligned), so opening reads only the pickle and tensors stay zero-copy.
 /// Tensors must be contiguous (every state dict torch.save writes from module.state_dict() is); a strided view
-/// is refused with a message rather than gathered. Legacy (pre-1.6) files go to <see cref="LegacyTorchReader"/>.
+/// is refused with a message rather than gathered. Every entry read is checked against its CRC-32: the pickle when the
+/// file is opened, a storage when a tensor of it is first read. Legacy (pre-1.6) files go to <see cref="LegacyTorchReader"/>.
 /// </summary>
 public static class TorchZipReader
 {
@@ -22,7 +23,8 @@ public static class TorchZipReader
         var file = MappedFile.Open(path, 22);
         try
         {
-            return new MappedCheckpoint(file, "torch-zip", ReadTensors(file), null);
+            var (tensors, verify) = ReadTensors(file);
+            return new MappedCheckpoint(file, "torch-zip", tensors, null, verify);
         }
         catch
         {
@@ -31,7 +33,7 @@ public static class TorchZipReader
         }
     }
 
-    private static List<TensorInfo> ReadTensors(MappedFile file)
+    private static (List<TensorInfo> Tensors, Action<TensorInfo> Verify) ReadTensors(MappedFile file)
     {
         var zip = ZipDirectory.Read(file);
         var pickles = zip.Entries.Where(e => e.Name.EndsWith("data.pkl", StringComparison.Ordinal) && e.Name.Count(c => c == '/') <= 1 && (e.Name.Length == 8 || e.Name[^9] == '/')).ToList();
@@ -47,21 +49,44 @@ public static class TorchZipReader
                 throw new CheckpointFormatException(file.Path, order.Name, $"byte order '{text}'; only little-endian checkpoints are read (re-save the file on a little-endian machine).");
         }
 
-        var root = RestrictedUnpickler.Load(zip.ReadSmall(pickles[0], MaxPickleBytes), file.Path, pickles[0].Name);
+        var root = RestrictedUnpickler.Load(zip.ReadSmall(pickles[0], MaxPickleBytes), file.Path, pickles[0].Name, RestrictedUnpickler.ItemLimit(file.Length));
         var stateDict = StateDictLocator.Find(root, file.Path, pickles[0].Name);
         var tensors = new List<TensorInfo>(stateDict.Count);
+        var storageOf = new Dictionary<string, ZipEntry>(stateDict.Count, StringComparer.Ordinal);
         foreach (var (name, tensor) in stateDict)
-            tensors.Add(Locate(file, zip, prefix, name, tensor));
-        return tensors;
+        {
+            var (info, entry) = Locate(file, zip, prefix, name, tensor);
+            tensors.Add(info);
+            storageOf[name] = entry;
+        }
+
+        // Each storage's CRC-32 is checked once, when a tensor of it is first read (several tensors may share one).
+        var verified = new HashSet<ZipEntry>();
+        var gate = new Lock();
+        void Verify(TensorInfo t)
+        {
+            var entry = storageOf[t.Name];
+            lock (gate)
+            {
+                if (verified.Contains(entry))
+                    return;
+            }
+
+            zip.VerifyStored(entry);
+            lock (gate)
+                verified.Add(entry);
+        }
+
+        return (tensors, Verify);
     }
 
-    private static TensorInfo Locate(MappedFile file, ZipDirectory zip, string prefix, string name, TensorRef t)
+    private static (TensorInfo Info, ZipEntry Storage) Locate(MappedFile file, ZipDirectory zip, string prefix, string name, TensorRef t)
     {
         string entryName = prefix + "data/" + t.Storage.Key;
         var entry = zip.Find(entryName)
             ?? throw new CheckpointFormatException(file.Path, name, $"its storage entry '{entryName}' is not in the zip.");
         if (entry.Method != 0 || entry.CompressedSize != entry.UncompressedSize)
             throw new CheckpointFormatException(file.Path, entryName, $"storage is compressed (method {entry.Method}); torch.save writes storages STORED, re-save the file with torch.save.");
-        return TorchTensors.Locate(file.Path, name, t, entryName, () => zip.DataOffset(entry), entry.UncompressedSize);
+        return (TorchTensors.Locate(file.Path, name, t, entryName, () => zip.DataOffset(entry), entry.UncompressedSize), entry);
     }
 }

@@ -17,12 +17,43 @@ public sealed class JsonConfig
     /// <summary>The file.</summary>
     public string Path { get; }
 
+    /// <summary>Largest configuration file read (RAIN's are a few KB).</summary>
+    public const int MaxBytes = 4 << 20;
+
     /// <summary>Reads a file.</summary>
-    public static JsonConfig Load(string path)
+    public static JsonConfig Load(string path) => Parse(path, ReadText(path));
+
+    /// <summary>
+    /// A configuration file's text, read up to <see cref="MaxBytes"/> (a path that names a device or a huge file is refused
+    /// instead of read without end).
+    /// </summary>
+    internal static string ReadText(string path)
     {
         if (!File.Exists(path))
             throw new ModelExportException($"{path}: configuration file not found.");
-        return Parse(path, File.ReadAllText(path));
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            using var text = new MemoryStream();
+            var chunk = new byte[1 << 16];
+            int n;
+            while ((n = stream.Read(chunk)) > 0)
+            {
+                text.Write(chunk, 0, n);
+                if (text.Length > MaxBytes)
+                    throw new ModelExportException($"{path}: more than {MaxBytes >> 20} MB; not a configuration file.");
+            }
+
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(text.GetBuffer(), 0, (int)text.Length).TrimStart('\uFEFF');
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new ModelExportException($"{path}: not UTF-8 text.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelExportException($"{path}: cannot be read ({e.Message}).", e);
+        }
     }
 
     /// <summary>Parses configuration text; <paramref name="origin"/> names it in errors.</summary>

@@ -68,7 +68,9 @@ public sealed class MotionModuleConfig
             AttentionBlocks = kinds.Length,
             PositionEncoding = rain.GetBool(mm, "temporal_position_encoding"),
             MaxLength = rain.GetInt(mm, "temporal_position_encoding_max_len"),
-            Resolutions = rain.Sequence(kw, "motion_module_resolutions").Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+            Resolutions = rain.Sequence(kw, "motion_module_resolutions").Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) && r is >= 1 and <= 64
+                ? r
+                : throw rain.Unsupported("unet_additional_kwargs.motion_module_resolutions", s, "each entry is a downsampling factor 1, 2, 4 or 8")).ToArray(),
             MidBlock = rain.GetBool(kw, "motion_module_mid_block"),
             DecoderOnly = rain.GetBool(kw, "motion_module_decoder_only"),
             CondProjDim = RainConfig.Has(kw, "cond_proj_dim") ? rain.GetInt(kw, "cond_proj_dim") : 0,

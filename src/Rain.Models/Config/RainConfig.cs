@@ -28,12 +28,11 @@ public sealed class RainConfig
     /// <summary>Reads the yaml; <paramref name="root"/> defaults to the folder above the yaml's <c>configs/</c> folder.</summary>
     public static RainConfig Load(string path, string? root = null)
     {
-        if (!File.Exists(path))
-            throw new ModelExportException($"{path}: configuration file not found.");
+        string text = JsonConfig.ReadText(path);
         var stream = new YamlStream();
         try
         {
-            using var reader = new StreamReader(path);
+            using var reader = new StringReader(text);
             stream.Load(reader);
         }
         catch (YamlDotNet.Core.YamlException e)
@@ -71,6 +70,10 @@ public sealed class RainConfig
     /// <summary>An integer under a mapping.</summary>
     internal int GetInt(YamlMappingNode map, string key) =>
         int.TryParse(Scalar(map, key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw Bad(key, Scalar(map, key), "an integer");
+
+    /// <summary>A finite number under a mapping.</summary>
+    internal double GetNumber(YamlMappingNode map, string key) =>
+        double.TryParse(Scalar(map, key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v : throw Bad(key, Scalar(map, key), "a finite number");
 
     /// <summary>A boolean under a mapping (YAML true/false).</summary>
     internal bool GetBool(YamlMappingNode map, string key) =>

@@ -24,8 +24,19 @@ public sealed record OnnxReport(
     /// <summary>Reads the model file (not its external data) and summarises it.</summary>
     public static OnnxReport Read(string path)
     {
-        using var stream = File.OpenRead(path);
-        var model = ModelProto.Parser.ParseFrom(stream);
+        ModelProto model;
+        using (var stream = File.OpenRead(path))
+        {
+            try
+            {
+                model = ModelProto.Parser.ParseFrom(stream);
+            }
+            catch (Google.Protobuf.InvalidProtocolBufferException e)
+            {
+                throw new InvalidDataException($"{path}: not an ONNX model ({e.Message})", e);
+            }
+        }
+
         var g = model.Graph;
         return new OnnxReport(
             path,

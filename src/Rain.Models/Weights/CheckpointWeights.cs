@@ -30,8 +30,18 @@ public sealed class CheckpointWeights : IWeightSource, IDisposable
         return found;
     }
 
-    /// <inheritdoc />
-    public float[] Read(string key) => _checkpoint.ReadFloat32(key);
+    /// <summary>Reads a tensor as float32 (a zip storage's CRC-32 checked on first read), refusing NaN and ±∞: corrupt weights are never exported.</summary>
+    /// <exception cref="ModelExportException">The tensor holds a non-finite value.</exception>
+    /// <exception cref="CheckpointFormatException">The stored bytes fail their CRC-32.</exception>
+    public float[] Read(string key)
+    {
+        var values = _checkpoint.ReadFloat32(key);
+        int bad = FiniteCheck.IndexOfNonFinite(values);
+        if (bad >= 0)
+            throw new ModelExportException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{_checkpoint.Path}: tensor '{key}' holds a non-finite value ({values[bad]} at element {bad}); the weights are corrupt, so nothing was exported (`rain inspect` lists every such tensor)."));
+        return values;
+    }
 
     /// <inheritdoc />
     public void Dispose() => _checkpoint.Dispose();

@@ -1,3 +1,5 @@
+using Rain.Engine;
+
 namespace Rain.Models.Weights;
 
 /// <summary>
@@ -5,23 +7,23 @@ namespace Rain.Models.Weights;
 /// that disagrees with the configuration, or a configuration value the architecture cannot take. The message names
 /// the file, the key and both values so that the user can fix the input.
 /// </summary>
-public sealed class ModelExportException : Exception
+public sealed class ModelExportException : RainException
 {
     /// <summary>Creates the exception with a complete, user-facing message.</summary>
     public ModelExportException(string message)
-        : base(message)
+        : base(RainErrorCategory.InvalidInput, message)
     {
     }
 
     /// <summary>Creates the exception with a message and the underlying cause.</summary>
     public ModelExportException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(RainErrorCategory.InvalidInput, message, innerException)
     {
     }
 
     /// <summary>Creates the exception with a generic message (prefer the other constructors).</summary>
     public ModelExportException()
-        : base("The model could not be exported.")
+        : base(RainErrorCategory.InvalidInput, "The model could not be exported.")
     {
     }
 }

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Rain.Engine.Bundle;
 using Rain.Models.Bundle;
 using Rain.Models.Config;
 using Rain.Testing;
@@ -26,6 +29,21 @@ public sealed class GoldenBundle : IDisposable
         foreach (string file in Directory.EnumerateFiles(Folder))
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
         return target;
+    }
+
+    /// <summary>
+    /// Edits a bundle's manifest as JSON; with <paramref name="seal"/>, records the edited manifest's own hash as an export
+    /// would (to test what lies behind the manifest check), without it leaves the recorded hash stale.
+    /// </summary>
+    public static void EditManifest(string folder, Action<JsonNode> edit, bool seal = true)
+    {
+        string path = Path.Combine(folder, ModelBundle.ManifestFileName);
+        var json = JsonNode.Parse(File.ReadAllText(path))!;
+        edit(json);
+        string text = json.ToJsonString();
+        if (seal)
+            text = JsonSerializer.Deserialize(text, BundleJson.Default.BundleManifest)!.ToSealedJson();
+        File.WriteAllText(path, text);
     }
 
     public void Dispose()

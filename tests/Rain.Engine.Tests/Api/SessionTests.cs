@@ -63,11 +63,12 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
             }
         }
 
-        // 8 chunks pushed: steps 0..7, chunk c out at step c + 3, so chunks 0..4 = frames 0..19.
-        Assert.Equal(Enumerable.Range(0, (8 - (L - 1)) * P).Select(i => (long)i), indices);
+        // 8 chunks pushed: steps 0..7 take them, chunk c comes out at step c + 3, and the drain's 3 steps bring out chunks
+        // 5..7: all 32 frames, in order.
+        Assert.Equal(Enumerable.Range(0, 8 * P).Select(i => (long)i), indices);
         var stats = session.Statistics;
-        Assert.Equal(8, stats.Steps);
-        Assert.Equal(20, stats.FrameLatency.Count);
+        Assert.Equal(8 + (L - 1), stats.Steps);
+        Assert.Equal(32, stats.FrameLatency.Count);
         output.WriteLine($"step {stats.StepTime}; latency {stats.FrameLatency}");
     }
 
@@ -114,8 +115,8 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
         pusher.Join();
         var stats = session.Statistics;
         output.WriteLine($"{stats.Steps} steps: {stats.AllocatingSteps} allocated, {stats.AllocatedBytesTotal} B in all, last step {stats.AllocatedBytesLastStep} B; step {stats.StepTime}");
-        Assert.Equal(Steps, stats.Steps);
-        Assert.Equal((Steps - (L - 1)) * P, frames);
+        Assert.Equal(Steps + L - 1, stats.Steps); // the drain's L − 1 steps
+        Assert.Equal(Steps * P, frames);
 
         // Only warm-up steps may allocate (first runs, first decode); none of the later ones.
         Assert.InRange(stats.AllocatingSteps, 0, L + 2);
@@ -162,8 +163,8 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
                 indices.Add(frame.Index);
         }
 
-        // 6 chunks processed (5 pushed + 1 kept of the 3 offered) → chunks 0..2 emitted, in order.
-        Assert.Equal(Enumerable.Range(0, 3 * P).Select(i => (long)i), indices);
+        // 6 chunks processed (5 pushed + 1 kept of the 3 offered) and the window drained → chunks 0..5 emitted, in order.
+        Assert.Equal(Enumerable.Range(0, 6 * P).Select(i => (long)i), indices);
     }
 
     [Fact]

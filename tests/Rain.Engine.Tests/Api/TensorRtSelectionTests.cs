@@ -52,8 +52,11 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
         var options = new EngineOptions { Backend = EngineBackend.TensorRt, TensorRtDirectory = FakeTensorRt.Directory };
         var e = Assert.Throws<BackendUnavailableException>(() => RainEngine.Load(copy, options, () => Hopper));
         output.WriteLine(e.Message);
-        Assert.Contains(Path.Combine(copy, "engines", "trt10.16.0-sm90-fp16", "index.json") + " (missing)", e.Message, StringComparison.Ordinal);
-        Assert.Contains(Path.Combine(copy, "engines", "trt10.16.0-sm90-fp32", "index.json") + " (missing)", e.Message, StringComparison.Ordinal);
+        // FP16 before FP32, the whole UNet before the cut one.
+        string[] tried = ["trt10.16.0-sm90-fp16-whole", "trt10.16.0-sm90-fp16-cut", "trt10.16.0-sm90-fp32-whole", "trt10.16.0-sm90-fp32-cut"];
+        var at = tried.Select(t => e.Message.IndexOf(Path.Combine(copy, "engines", t, "index.json") + " (missing)", StringComparison.Ordinal)).ToArray();
+        Assert.All(at, i => Assert.True(i >= 0, e.Message));
+        Assert.Equal(at.Order(), at);
         Assert.Contains($"--project tools/onnx2trt -- --bundle {copy}", e.Message, StringComparison.Ordinal);
     }
 
@@ -62,11 +65,11 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
     {
         string copy = bundle.Copy("stale-plans");
         var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;
-        string folder = Path.Combine(copy, "engines", EngineIndex.GpuKey("10.16.0", 90, fp16: true));
+        string folder = Path.Combine(copy, "engines", EngineIndex.GpuKey("10.16.0", 90, fp16: true, UNetForm.Whole));
         Directory.CreateDirectory(folder);
         const long workspace = 1L << 30;
         var entries = new Dictionary<string, EnginePlanEntry>();
-        foreach (var (name, part) in manifest.Parts)
+        foreach (var (name, part) in UNetLayout.For(manifest, UNetForm.Whole, fp16: true).Engines(manifest))
         {
             byte[] plan = Encoding.ASCII.GetBytes($"FAKEPLAN {name}");
             File.WriteAllBytes(Path.Combine(folder, name + ".plan"), plan);
@@ -74,7 +77,7 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
             entries[name] = new EnginePlanEntry { Plan = name + ".plan", Key = key, PlanSha256 = Convert.ToHexStringLower(SHA256.HashData(plan)) };
         }
 
-        var index = new EngineIndex { TensorRtVersion = "10.16.0", ComputeCapability = 90, Precision = "fp16", WorkspaceBytes = workspace, Parts = entries };
+        var index = new EngineIndex { TensorRtVersion = "10.16.0", ComputeCapability = 90, Precision = "fp16", UNet = "whole", WorkspaceBytes = workspace, Parts = entries };
         index.Write(folder);
         var options = new EngineOptions { Backend = EngineBackend.TensorRt, TensorRtDirectory = FakeTensorRt.Directory };
 

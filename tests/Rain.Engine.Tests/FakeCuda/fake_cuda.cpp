@@ -4,8 +4,13 @@
 // (rain_host_launch, tests/Rain.Kernels.Tests/HostEmulation); host functions (cuLaunchHostFunc, through which the fake
 // TensorRT's engines run their parts) are stream work like any other. Signatures follow cuda.h. It checks what a real
 // driver would refuse and the fake can see: unknown or freed pointers, copies outside an allocation, module loads
-// during capture, launches of unknown kernels, work on a destroyed stream.
+// during capture, launches of unknown kernels, work on a destroyed stream. An allocation during a capture invalidates
+// it (cuStreamEndCapture then fails with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED), as on a GPU.
+// Time: work runs at once, but FAKE_CUDA_KERNEL_US=<µs> models each kernel as that long on the device: the stream is
+// busy until then, and a synchronisation waits for it — spinning a core, as CUDA does by default, unless the primary
+// context was retained with CU_CTX_SCHED_BLOCKING_SYNC (then it sleeps). FAKE_CUDA_DEVICES=<n> shows n devices.
 #include <chrono>
+#include <thread>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,10 +28,12 @@ namespace {
 
 typedef unsigned long long devptr;
 enum { OK = 0, INVALID_VALUE = 1, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, INVALID_IMAGE = 200, INVALID_CONTEXT = 201,
-       INVALID_HANDLE = 400, NOT_FOUND = 500, STREAM_CAPTURE_UNSUPPORTED = 900, GRAPH_EXEC_UPDATE_FAILURE = 910, LAUNCH_FAILED = 719 };
+       INVALID_HANDLE = 400, NOT_FOUND = 500, STREAM_CAPTURE_UNSUPPORTED = 900, STREAM_CAPTURE_INVALIDATED = 901,
+       GRAPH_EXEC_UPDATE_FAILURE = 910, LAUNCH_FAILED = 719 };
+enum { SCHED_BLOCKING_SYNC = 0x04, SCHED_MASK = 0x07 };
 
 struct Op { std::string kind; std::function<int()> run; };
-struct Stream { bool capturing = false; std::vector<Op> recorded; };
+struct Stream { bool capturing = false; bool invalidated = false; std::vector<Op> recorded; std::chrono::steady_clock::time_point busyUntil{}; };
 struct Graph { std::vector<Op> ops; };
 struct Module { std::map<std::string, std::string*> functions; };
 struct Event { std::chrono::steady_clock::time_point at; };
@@ -40,7 +47,45 @@ std::map<void*, size_t> hostMemory;
 std::vector<Stream*> streams;
 long liveObjects = 0;
 int capturingStreams = 0;
-char contextToken;
+char contextTokens[8];
+unsigned primaryFlags[8];
+
+int deviceCount()
+{
+    static const int n = [] { const char* v = std::getenv("FAKE_CUDA_DEVICES"); int k = v ? std::atoi(v) : 1; return k < 1 ? 1 : k > 8 ? 8 : k; }();
+    return n;
+}
+
+bool isContext(void* ctx) { return ctx >= (void*)contextTokens && ctx < (void*)(contextTokens + deviceCount()); }
+int deviceOf(void* ctx) { return (int)((char*)ctx - contextTokens); }
+
+// Modelled device time of one kernel (FAKE_CUDA_KERNEL_US), added to its stream's busy time when the kernel runs.
+std::chrono::microseconds kernelTime()
+{
+    static const long us = [] { const char* v = std::getenv("FAKE_CUDA_KERNEL_US"); return v ? std::atol(v) : 0L; }();
+    return std::chrono::microseconds(us);
+}
+
+void occupy(Stream* s)
+{
+    if (s == nullptr || kernelTime().count() == 0) return;
+    auto now = std::chrono::steady_clock::now();
+    s->busyUntil = (s->busyUntil > now ? s->busyUntil : now) + kernelTime();
+}
+
+// Waits until the stream's modelled work is done, as the current context's scheduling flags say: blocking sync sleeps,
+// anything else (auto, spin, yield) keeps the calling thread busy.
+void waitFor(Stream* s)
+{
+    if (s == nullptr) return;
+    bool blocking = current != nullptr && (primaryFlags[deviceOf(current)] & SCHED_BLOCKING_SYNC) != 0;
+    if (blocking)
+    {
+        std::this_thread::sleep_until(s->busyUntil);
+        return;
+    }
+    while (std::chrono::steady_clock::now() < s->busyUntil) { }
+}
 
 bool inside(devptr p, size_t bytes)
 {
@@ -59,6 +104,8 @@ int enqueue(void* stream, std::string kind, std::function<int()> work)
         s->recorded.push_back(Op{kind, std::move(work)});
         return OK;
     }
+    if (kind.rfind("kernel ", 0) == 0)
+        occupy(s);
     return work();
 }
 
@@ -80,31 +127,51 @@ extern "C" {
 
 int cuInit(unsigned flags) { if (flags != 0) return INVALID_VALUE; initialised = true; return OK; }
 int cuDriverGetVersion(int* v) { *v = 13000; return OK; }
-int cuDeviceGetCount(int* n) { if (!initialised) return NOT_INITIALIZED; *n = 1; return OK; }
-int cuDeviceGet(int* d, int ordinal) { if (ordinal != 0) return INVALID_DEVICE; *d = 0; return OK; }
+int cuDeviceGetCount(int* n) { if (!initialised) return NOT_INITIALIZED; *n = deviceCount(); return OK; }
+int cuDeviceGet(int* d, int ordinal) { if (ordinal < 0 || ordinal >= deviceCount()) return INVALID_DEVICE; *d = ordinal; return OK; }
 int cuDeviceGetName(char* name, int length, int d)
 {
-    if (d != 0) return INVALID_DEVICE;
-    std::snprintf(name, (size_t)length, "Fake CUDA device (CPU host emulation)");
+    if (d < 0 || d >= deviceCount()) return INVALID_DEVICE;
+    if (d == 0) std::snprintf(name, (size_t)length, "Fake CUDA device (CPU host emulation)");
+    else std::snprintf(name, (size_t)length, "Fake CUDA device %d (CPU host emulation)", d);
     return OK;
 }
 int cuDeviceGetAttribute(int* value, int attribute, int d)
 {
-    if (d != 0) return INVALID_DEVICE;
+    if (d < 0 || d >= deviceCount()) return INVALID_DEVICE;
     switch (attribute) { case 75: *value = 9; break; case 76: *value = 0; break; case 16: *value = 4; break; case 8: *value = 49152; break; default: *value = 0; }
     return OK;
 }
-int cuDeviceTotalMem_v2(size_t* bytes, int d) { if (d != 0) return INVALID_DEVICE; *bytes = (size_t)1 << 30; return OK; }
-int cuDevicePrimaryCtxRetain(void** ctx, int d) { if (d != 0) return INVALID_DEVICE; primaryRefs++; *ctx = &contextToken; return OK; }
-int cuDevicePrimaryCtxRelease_v2(int d) { if (d != 0 || primaryRefs == 0) return INVALID_CONTEXT; primaryRefs--; return OK; }
-int cuCtxSetCurrent(void* ctx) { if (ctx != nullptr && ctx != &contextToken) return INVALID_CONTEXT; current = ctx; return OK; }
+int cuDeviceTotalMem_v2(size_t* bytes, int d) { if (d < 0 || d >= deviceCount()) return INVALID_DEVICE; *bytes = (size_t)1 << 30; return OK; }
+int cuDevicePrimaryCtxRetain(void** ctx, int d) { if (d < 0 || d >= deviceCount()) return INVALID_DEVICE; primaryRefs++; *ctx = &contextTokens[d]; return OK; }
+int cuDevicePrimaryCtxRelease_v2(int d) { if (d < 0 || d >= deviceCount() || primaryRefs == 0) return INVALID_CONTEXT; primaryRefs--; return OK; }
+int cuDevicePrimaryCtxSetFlags_v2(int d, unsigned flags)
+{
+    if (d < 0 || d >= deviceCount()) return INVALID_DEVICE;
+    if ((flags & ~0x1Fu) != 0 || (flags & SCHED_MASK) == 3 || (flags & SCHED_MASK) > 4) return INVALID_VALUE;
+    primaryFlags[d] = flags;
+    return OK;
+}
+int cuDevicePrimaryCtxGetState(int d, unsigned* flags, int* active)
+{
+    if (d < 0 || d >= deviceCount()) return INVALID_DEVICE;
+    *flags = primaryFlags[d];
+    *active = primaryRefs > 0 ? 1 : 0;
+    return OK;
+}
+int cuCtxSetCurrent(void* ctx) { if (ctx != nullptr && !isContext(ctx)) return INVALID_CONTEXT; current = ctx; return OK; }
 int cuCtxGetCurrent(void** ctx) { *ctx = current; return OK; }
 int cuCtxSynchronize() { return current == nullptr ? INVALID_CONTEXT : OK; }
 
 int cuMemAlloc_v2(devptr* p, size_t bytes)
 {
     if (current == nullptr) return INVALID_CONTEXT;
-    if (capturingStreams > 0) return STREAM_CAPTURE_UNSUPPORTED;
+    if (capturingStreams > 0)
+    {
+        // Not capturable: refused, and every capture in progress is invalidated (thread-local mode on one thread).
+        for (Stream* st : streams) if (st->capturing) st->invalidated = true;
+        return STREAM_CAPTURE_UNSUPPORTED;
+    }
     if (bytes == 0) return INVALID_VALUE;
     void* m = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
     std::memset(m, 0xCD, bytes); // garbage, like fresh device memory
@@ -169,13 +236,54 @@ int cuMemsetD32_v2(devptr d, unsigned v, size_t n)
 int cuMemsetD8Async(devptr d, unsigned char v, size_t n, void* stream) { return enqueue(stream, "memset", [=] { return cuMemsetD8_v2(d, v, n); }); }
 int cuMemsetD32Async(devptr d, unsigned v, size_t n, void* stream) { return enqueue(stream, "memset", [=] { return cuMemsetD32_v2(d, v, n); }); }
 
-int cuStreamCreate(void** s, unsigned flags) { (void)flags; if (current == nullptr) return INVALID_CONTEXT; *s = new Stream(); liveObjects++; return OK; }
-int cuStreamDestroy_v2(void* s) { if (s == nullptr) return INVALID_HANDLE; delete (Stream*)s; liveObjects--; return OK; }
-int cuStreamSynchronize(void* s) { return s != nullptr && ((Stream*)s)->capturing ? STREAM_CAPTURE_UNSUPPORTED : OK; }
+int cuStreamCreate(void** s, unsigned flags)
+{
+    (void)flags;
+    if (current == nullptr) return INVALID_CONTEXT;
+    Stream* st = new Stream();
+    streams.push_back(st);
+    *s = st;
+    liveObjects++;
+    return OK;
+}
+int cuStreamDestroy_v2(void* s)
+{
+    if (s == nullptr) return INVALID_HANDLE;
+    for (size_t i = 0; i < streams.size(); ++i) if (streams[i] == s) { streams.erase(streams.begin() + (long)i); break; }
+    delete (Stream*)s;
+    liveObjects--;
+    return OK;
+}
+int cuStreamSynchronize(void* s)
+{
+    if (s != nullptr && ((Stream*)s)->capturing) return STREAM_CAPTURE_UNSUPPORTED;
+    waitFor((Stream*)s);
+    return OK;
+}
+// CU_STREAM_CAPTURE_STATUS_NONE 0, ACTIVE 1, INVALIDATED 2.
+int cuStreamIsCapturing(void* s, int* status)
+{
+    Stream* st = (Stream*)s;
+    *status = st == nullptr || !st->capturing ? 0 : st->invalidated ? 2 : 1;
+    return OK;
+}
 
 int cuEventCreate(void** e, unsigned flags) { (void)flags; *e = new Event(); liveObjects++; return OK; }
-int cuEventRecord(void* e, void* s) { (void)s; ((Event*)e)->at = std::chrono::steady_clock::now(); return OK; }
-int cuEventSynchronize(void* e) { (void)e; return OK; }
+int cuEventRecord(void* e, void* s)
+{
+    // The event completes when the stream's modelled work recorded so far is done.
+    auto now = std::chrono::steady_clock::now();
+    Stream* st = (Stream*)s;
+    ((Event*)e)->at = st != nullptr && st->busyUntil > now ? st->busyUntil : now;
+    return OK;
+}
+int cuEventSynchronize(void* e)
+{
+    Stream until;
+    until.busyUntil = ((Event*)e)->at;
+    waitFor(&until);
+    return OK;
+}
 int cuEventElapsedTime(float* ms, void* start, void* end)
 {
     *ms = std::chrono::duration<float, std::milli>(((Event*)end)->at - ((Event*)start)->at).count();
@@ -246,6 +354,7 @@ int cuStreamBeginCapture_v2(void* s, int mode)
     Stream* st = (Stream*)s;
     if (st == nullptr || st->capturing) return INVALID_VALUE;
     st->capturing = true;
+    st->invalidated = false;
     st->recorded.clear();
     capturingStreams++;
     return OK;
@@ -256,6 +365,13 @@ int cuStreamEndCapture(void* s, void** graph)
     if (st == nullptr || !st->capturing) return INVALID_VALUE;
     st->capturing = false;
     capturingStreams--;
+    if (st->invalidated)
+    {
+        st->invalidated = false;
+        st->recorded.clear();
+        *graph = nullptr;
+        return STREAM_CAPTURE_INVALIDATED;
+    }
     *graph = new Graph{st->recorded};
     st->recorded.clear();
     liveObjects++;
@@ -270,9 +386,10 @@ int cuGraphInstantiateWithFlags(void** exec, void* graph, unsigned long long fla
 }
 int cuGraphLaunch(void* exec, void* stream)
 {
-    (void)stream;
     for (auto& op : ((Graph*)exec)->ops)
     {
+        if (op.kind.rfind("kernel ", 0) == 0)
+            occupy((Stream*)stream);
         int r = op.run();
         if (r != OK) return r;
     }
@@ -305,6 +422,7 @@ int cuGetErrorName(int e, const char** name)
         case INVALID_IMAGE: *name = "CUDA_ERROR_INVALID_IMAGE"; return OK;
         case NOT_FOUND: *name = "CUDA_ERROR_NOT_FOUND"; return OK;
         case STREAM_CAPTURE_UNSUPPORTED: *name = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED"; return OK;
+        case STREAM_CAPTURE_INVALIDATED: *name = "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED"; return OK;
         case GRAPH_EXEC_UPDATE_FAILURE: *name = "CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE"; return OK;
         case LAUNCH_FAILED: *name = "CUDA_ERROR_LAUNCH_FAILED"; return OK;
         default: *name = nullptr; return INVALID_VALUE;

@@ -1,4 +1,5 @@
 using Rain.Engine.Media;
+using Rain.Testing;
 
 namespace Rain.Engine.Tests.Media;
 
@@ -29,6 +30,39 @@ public sealed class ImageCodecTests
 
         var missing = Assert.Throws<ImageFormatException>(() => ImageCodec.Load("/nonexistent/ref.png"));
         Assert.Contains("/nonexistent/ref.png: cannot be read", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(16384, 16384)]
+    [InlineData(4097, 4096)]
+    [InlineData(100_000, 8)]
+    public void A_small_file_claiming_a_huge_image_is_refused_from_its_header_before_decoding(int width, int height)
+    {
+        byte[] bomb = PngBomb.Create(width, height);
+        Assert.InRange(bomb.Length, 1, 2048);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<ImageFormatException>(() => ImageCodec.Decode(bomb, "bomb.png"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains($"bomb.png: the header claims {width}x{height} pixels", e.Message, StringComparison.Ordinal);
+        Assert.Contains("16384 pixels per side and 16.8 megapixels", e.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 1 << 20, $"refusing a {bomb.Length}-byte bomb allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void An_image_at_the_limit_decodes_and_a_pose_of_another_size_is_refused_before_decoding()
+    {
+        // 4096 × 4096 is the documented limit: the bomb header at exactly the limit is decoded (its rows are missing, so it
+        // ends as truncated data, not as a size refusal).
+        var atLimit = Assert.Throws<ImageFormatException>(() => ImageCodec.Decode(PngBomb.Create(4096, 4096), "limit.png"));
+        Assert.DoesNotContain("claims", atLimit.Message, StringComparison.Ordinal);
+
+        // A pose must be the bundle's size exactly: a header claiming another size costs nothing to refuse.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var pose = Assert.Throws<ImageFormatException>(() => ImageCodec.Decode(PngBomb.Create(4096, 4096), "pose.png", 128, 64));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Contains("pose.png: the image is 4096x4096; it must be 128x64", pose.Message, StringComparison.Ordinal);
+        var exact = ImageCodec.Decode(ImageCodec.EncodePng(new RgbImage(128, 64)), "ok.png", 128, 64);
+        Assert.Equal((128, 64), (exact.Width, exact.Height));
     }
 
     [Fact]

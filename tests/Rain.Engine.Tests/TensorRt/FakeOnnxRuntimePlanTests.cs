@@ -38,7 +38,7 @@ public sealed class FakeOnnxRuntimePlanTests : IClassFixture<GoldenBundle>, IDis
         var bundle = ModelBundle.Load(copy);
         var target = TrtBackendProbe.LocatePlans(bundle, _lib, FakeGpu, verifyHashes: true);
         Assert.Equal(folder, target.PlanFolder);
-        Assert.Equal(EngineIndex.GpuKey(FakeTensorRt.Version, FakeTensorRt.ComputeCapability, fp16: true), Path.GetFileName(folder));
+        Assert.Equal(EngineIndex.GpuKey(FakeTensorRt.Version, FakeTensorRt.ComputeCapability, fp16: true, UNetForm.Cut), Path.GetFileName(folder));
         using (var set = target.OpenEngines())
         {
             Assert.Equal(bundle.Manifest.Parts.Count, set.Parts.Count);
@@ -47,8 +47,11 @@ public sealed class FakeOnnxRuntimePlanTests : IClassFixture<GoldenBundle>, IDis
         }
 
         Assert.Equal(0, FakeTensorRt.LiveObjects(_lib.InferHandle));
+        // The UNet's engines run its parts rewritten with fp16 cut tensors; the other networks run the bundle's files.
         var released = FakeTensorRt.Events(_lib.InferHandle).Where(e => e.StartsWith("release session ", StringComparison.Ordinal)).ToArray();
-        Assert.Equal(bundle.Manifest.Parts.Values.Select(p => "release session " + p.File).Order(StringComparer.Ordinal), released.Order(StringComparer.Ordinal));
+        var files = target.UNet.Engines(bundle.Manifest).Select(p => "release session " + p.Contract.File);
+        Assert.Equal(files.Order(StringComparer.Ordinal), released.Order(StringComparer.Ordinal));
+        Assert.Contains("release session unet.cut16.part00.onnx", released);
     }
 
     [Fact]

@@ -28,7 +28,8 @@ public sealed class TrtBindingContractTests
         Assert.Equal("10.16.0", lib.VersionText);
         Assert.NotNull(lib.ParserPath);
         var messages = new List<(TrtSeverity, string)>();
-        using var logger = new TrtLogger(lib.Slots, (s, m) => { lock (messages) messages.Add((s, m)); });
+        var logger = TrtLogger.For(lib.Slots);
+        using var listening = logger.Listen((s, m) => { lock (messages) messages.Add((s, m)); });
 
         byte[] plan;
         using (var builder = new TrtBuilder(lib, logger))
@@ -117,16 +118,70 @@ public sealed class TrtBindingContractTests
     {
         var lib = LoadFake();
         var messages = new List<string>();
-        using var logger = new TrtLogger(lib.Slots, (_, m) => messages.Add(m));
+        var logger = TrtLogger.For(lib.Slots);
+        using var listening = logger.Listen((_, m) => { lock (messages) messages.Add(m); });
         using var builder = new TrtBuilder(lib, logger);
         var parser = new TrtOnnxParser(lib, builder.CreateNetwork(), logger);
         Assert.False(parser.Parse("BAD model"u8, null));
         var error = Assert.Single(parser.Errors());
         Assert.Equal(("unsupported operator FancyOp", "down_blocks.0.fancy"), (error.Description, error.NodeName));
-        Assert.Contains("fake parser: unsupported operator", messages);
+        lock (messages)
+            Assert.Contains("fake parser: unsupported operator", messages);
         var config = builder.CreateConfig();
         var e = Assert.Throws<TrtException>(() => builder.BuildSerializedNetwork(builder.CreateNetwork(), config));
         Assert.Contains("buildSerializedNetwork failed", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_factories_are_given_the_loaded_librarys_version()
+    {
+        // NV_TENSORRT_VERSION of the caller: the binding has no headers, so it claims the release it talks to (10.8 here),
+        // not a fixed 10.16 that a 10.8 library would be asked to serve.
+        var lib = LoadFake();
+        FakeTensorRt.SetVersion(lib.InferHandle, 100800);
+        try
+        {
+            var v108 = TrtLibrary.Load(FakeTensorRt.Directory);
+            Assert.Equal(100800, v108.FactoryVersion);
+            var logger = TrtLogger.For(v108.Slots);
+            using (new TrtRuntime(v108, logger))
+            using (new TrtBuilder(v108, logger))
+            {
+            }
+
+            string[] events = FakeTensorRt.Events(lib.InferHandle);
+            Assert.Contains("createInferRuntime version=100800", events);
+            Assert.Contains("createInferBuilder version=100800", events);
+        }
+        finally
+        {
+            FakeTensorRt.Reset(lib.InferHandle);
+        }
+    }
+
+    [Fact]
+    public void One_logger_serves_the_process_and_outlives_every_runtime_and_builder()
+    {
+        // TensorRT keeps the first logger it is given as its global logger and may call it at any later time: the binding
+        // gives every runtime and builder the same process-lifetime logger, so that call still lands after they are gone.
+        var lib = LoadFake();
+        var logger = TrtLogger.For(lib.Slots);
+        Assert.Same(logger, TrtLogger.For(lib.Slots));
+        using (new TrtRuntime(lib, logger))
+        {
+        }
+
+        using (new TrtBuilder(lib, logger))
+        {
+        }
+
+        Assert.Equal(logger.Pointer, FakeTensorRt.GlobalLogger(lib.InferHandle));
+        var heard = new List<(TrtSeverity, string)>();
+        using (logger.Listen((s, m) => { lock (heard) heard.Add((s, m)); }))
+            FakeTensorRt.LogThroughGlobalLogger(lib.InferHandle, 2, "fake: a warning long after the runtime was deleted");
+        lock (heard)
+            Assert.Contains((TrtSeverity.Warning, "fake: a warning long after the runtime was deleted"), heard);
+        FakeTensorRt.LogThroughGlobalLogger(lib.InferHandle, 2, "nobody listens, nothing breaks");
     }
 
     [Theory]
@@ -171,7 +226,7 @@ public sealed class TrtBindingContractTests
     public void PImplMismatchIsRefused()
     {
         var lib = LoadFake();
-        using var logger = new TrtLogger(lib.Slots, (_, _) => { });
+        var logger = TrtLogger.For(lib.Slots);
         FakeTensorRt.SetWrongPImpl(lib.InferHandle, true);
         try
         {

@@ -128,10 +128,21 @@ public sealed unsafe class TrtPartRunnerTests : IDisposable
         set.UseArena((ulong)Alloc(1024), 4096);
         FakeTensorRt.SetEnqueueFail(_lib.InferHandle, true);
         var refused = Assert.Throws<TrtException>(() => part.EnqueueOn(1));
-        Assert.Contains($"{plan} (part taesdv_decoder): enqueueV3 failed", refused.Message, StringComparison.Ordinal);
-        Assert.Contains("fake: enqueueV3 refused", set.TakeErrors(), StringComparison.Ordinal);
+        // The exception carries what TensorRT logged for this enqueue (and takes it: it is not left for the next error).
+        Assert.Contains($"{plan} (part taesdv_decoder): enqueueV3 failed: TensorRT: fake: enqueueV3 refused", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("", set.TakeErrors());
         FakeTensorRt.SetEnqueueFail(_lib.InferHandle, false);
         part.EnqueueOn(1);
+    }
+
+    [Fact]
+    public void TensorRt_warnings_are_kept_for_the_backend_description()
+    {
+        string plan = Path.Combine(_folder, "warned.plan");
+        File.WriteAllText(plan, "FAKEPLAN2 dm=4096\nwarn fake: weights of this part were clamped to the FP16 range\ni 0 x 2 2 3\no 0 y 2 2 3\n");
+        using var set = new TrtEngineSet(_lib, [("pose_guider", plan, Part(("x", "float32", [2, 3]), ("y", "float32", [2, 3])))]);
+        Assert.Equal(["fake: weights of this part were clamped to the FP16 range"], set.Warnings);
+        Assert.Equal("", set.TakeErrors()); // a warning is not an error
     }
 
     private string Plan(string name, string input, string output, long d0, long d1, long deviceMemory)

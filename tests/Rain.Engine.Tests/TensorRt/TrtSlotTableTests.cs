@@ -38,6 +38,9 @@ public sealed class TrtSlotTableTests
         (nameof(TrtSlots.ConfigSetFlag), "nvinfer1::apiv::VBuilderConfig", "setFlag(nvinfer1::BuilderFlag)"),
         (nameof(TrtSlots.ConfigAddOptimizationProfile), "nvinfer1::apiv::VBuilderConfig", "addOptimizationProfile(const nvinfer1::IOptimizationProfile *)"),
         (nameof(TrtSlots.ConfigSetMemoryPoolLimit), "nvinfer1::apiv::VBuilderConfig", "setMemoryPoolLimit(nvinfer1::MemoryPoolType, std::size_t)"),
+        (nameof(TrtSlots.ConfigCreateTimingCache), "nvinfer1::apiv::VBuilderConfig", "createTimingCache(const void *, std::size_t) const"),
+        (nameof(TrtSlots.ConfigSetTimingCache), "nvinfer1::apiv::VBuilderConfig", "setTimingCache(const nvinfer1::ITimingCache &, bool)"),
+        (nameof(TrtSlots.TimingCacheSerialize), "nvinfer1::apiv::VTimingCache", "serialize() const"),
         (nameof(TrtSlots.ProfileSetDimensions), "nvinfer1::apiv::VOptimizationProfile", "setDimensions(const char *, nvinfer1::OptProfileSelector, const nvinfer1::Dims &)"),
         (nameof(TrtSlots.ParserParse), "nvonnxparser::IParser", "parse(const void *, size_t, const char *)"),
         (nameof(TrtSlots.ParserGetNbErrors), "nvonnxparser::IParser", "getNbErrors() const"),
@@ -47,7 +50,7 @@ public sealed class TrtSlotTableTests
     ];
 
     private static readonly string[] PublicWrappers =
-        ["IRuntime", "ICudaEngine", "IExecutionContext", "IHostMemory", "IBuilder", "IBuilderConfig", "INetworkDefinition"];
+        ["IRuntime", "ICudaEngine", "IExecutionContext", "IHostMemory", "IBuilder", "IBuilderConfig", "INetworkDefinition", "ITimingCache"];
 
     public static TheoryData<string> Tags()
     {

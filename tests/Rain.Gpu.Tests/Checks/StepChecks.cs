@@ -58,8 +58,10 @@ public static class StepChecks
             var c = cpu.Advance(cpu.Latents.ToArray());
             if (a != c || b != c)
                 throw new CheckFailedException($"step {step}: outcomes {a} (graph), {b} (eager), {c} (CPU) differ.");
-            if (graphed.IsCaptured != step >= 2 || eager.IsCaptured)
-                throw new CheckFailedException($"step {step}: captured = {graphed.IsCaptured} (graph, warm-up 2), {eager.IsCaptured} (eager).");
+            // Captured at step 3: after the warm-up (2 steps) and after the first emitting step (2, L − 1) has run every
+            // part eagerly once, the decoder included (TensorRT contexts must run once before they are captured).
+            if (graphed.IsCaptured != step >= 3 || eager.IsCaptured)
+                throw new CheckFailedException($"step {step}: captured = {graphed.IsCaptured} (graph, warm-up 2, first emitting step 2), {eager.IsCaptured} (eager).");
             // Clean start: the filler chunks of steps 0 … L−2 are not decoded (the eager decoder ran once per emitting step).
             if (eagerDecoder!.Calls != Math.Max(0, step - (config.Levels - 2)))
                 throw new CheckFailedException($"step {step}: the decoder ran {eagerDecoder.Calls} times; filler chunks must not be decoded.");
@@ -78,7 +80,7 @@ public static class StepChecks
             Compare.Close($"step {step} attention node", expectedAttention, KernelChecks.ToFloats(attentionGot), 2e-3, 2e-3);
         }
 
-        return $"step driver: {steps} steps, graph replay (captured after 2) bit-identical to eager, filler chunks not decoded, both within {worst:E2} of StreamState; frames = pose images";
+        return $"step driver: {steps} steps, graph replay (captured at step 3, once every part ran eagerly) bit-identical to eager, filler chunks not decoded, both within {worst:E2} of StreamState; frames = pose images";
     }
 
     /// <summary>
@@ -92,8 +94,9 @@ public static class StepChecks
         using var kernels = new CudaKernels(device);
         using var refusing = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 9, UseGraph: true, WarmupSteps: 1));
         using var eager = new CudaStepDriver(device, kernels, new CudaStepOptions(schedule, 9, UseGraph: false));
-        // Steps 0 and 1 (L = 3: filler chunks) run eagerly; the third enqueue is the capture at the first emitting step.
-        var part = new RefusesCall(3, new DeviceCopyNode(refusing.Latents, refusing.ModelOutput, refusing.Latents.Bytes));
+        // Steps 0 and 1 (L = 3: filler chunks) and 2 (the first emitting step, which runs every part once) run eagerly; the
+        // fourth enqueue is the capture at step 3.
+        var part = new RefusesCall(4, new DeviceCopyNode(refusing.Latents, refusing.ModelOutput, refusing.Latents.Bytes));
         refusing.SetParts([part], [new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(refusing.PoseRgb.Address, refusing.Frames.Address, config.FramesPerLevel, config.Height, config.Width))]);
         eager.SetParts([new DeviceCopyNode(eager.Latents, eager.ModelOutput, eager.Latents.Bytes)],
             [new KernelNode(kernels, FrameConversion.Rgb8ToPlanarLaunch(eager.PoseRgb.Address, eager.Frames.Address, config.FramesPerLevel, config.Height, config.Width))]);
@@ -237,6 +240,7 @@ public static class StepChecks
     public static string Leaks(CudaDevice device)
     {
         long live = CudaResources.Live, leaked = CudaResources.Leaked;
+        long? native = FakeDriverLiveObjects();
         var schedule = new LcmSchedule(new StreamConfig { FramesPerLevel = 2, Levels = 2, Height = 64, Width = 64 });
         using (var kernels = new CudaKernels(device))
         {
@@ -246,6 +250,27 @@ public static class StepChecks
                 driver.Step();
             if (CudaResources.Live <= live)
                 throw new CheckFailedException($"the live-handle counter did not count the driver's handles ({CudaResources.Live} ≤ {live}).");
+            if (!driver.IsCaptured)
+                throw new CheckFailedException("the step was not captured at its third step (L = 2: filler, first emitting step, capture).");
+
+            // A capture whose enqueue throws after recording work: the capture is ended and its partial graph destroyed.
+            using var stream = device.CreateStream();
+            var node = new DeviceCopyNode(driver.Latents, driver.ModelOutput, driver.Latents.Bytes);
+            try
+            {
+                using var never = CudaGraph.Capture(stream, s =>
+                {
+                    node.Enqueue(s);
+                    throw new InvalidOperationException("test: a part failed after the copy was recorded");
+                });
+                throw new CheckFailedException("CudaGraph.Capture returned although its enqueue threw.");
+            }
+            catch (InvalidOperationException e) when (e.Message.StartsWith("test: ", StringComparison.Ordinal))
+            {
+                // The enqueue's own exception comes out.
+            }
+
+            stream.Synchronize(); // the stream is usable again
         }
 
         var buffer = device.Allocate(64);
@@ -264,7 +289,31 @@ public static class StepChecks
             throw new CheckFailedException("a disposed device buffer still handed out its address.");
         if (CudaResources.Live != live || CudaResources.Leaked != leaked)
             throw new CheckFailedException($"handles: {CudaResources.Live - live} still live and {CudaResources.Leaked - leaked} leaked after disposing everything.");
-        return "handles: every buffer, stream, module and graph released on dispose (live and leaked counters back to their start)";
+        // On the fake driver, its own count of live objects (graphs the engine never adopted included) must be back too.
+        if (native is long before && FakeDriverLiveObjects() is long after && after != before)
+            throw new CheckFailedException($"the fake CUDA driver holds {after - before} more objects than before (a graph of a failed capture not destroyed?).");
+        return "handles: every buffer, stream, module and graph released on dispose, also after a failed capture (live and leaked counters back to their start" +
+            (native is null ? ")" : "; the fake driver's own object count too)");
+    }
+
+    /// <summary>The fake CUDA driver's count of live objects (its test hook), or null on a real driver.</summary>
+    private static unsafe long? FakeDriverLiveObjects()
+    {
+        var driver = Rain.Engine.Interop.NativeLibraries.Load(Rain.Engine.Interop.NativeLibraries.Cuda);
+        return driver.Loaded && System.Runtime.InteropServices.NativeLibrary.TryGetExport(driver.Handle, "fake_cuda_live_objects", out nint hook)
+            ? ((delegate* unmanaged<long>)hook)()
+            : null;
+    }
+
+    /// <summary>
+    /// The device's primary context was retained with blocking synchronisation, so a thread waiting for a step sleeps
+    /// instead of spinning a core for the whole step (read back from the driver's primary-context state).
+    /// </summary>
+    public static string HostWait(CudaDevice device)
+    {
+        if (device.HostWait != "blocking sync")
+            throw new CheckFailedException($"the primary context's scheduling is '{device.HostWait}', expected blocking sync (CU_CTX_SCHED_BLOCKING_SYNC).");
+        return $"host waits: {device.HostWait} (CU_CTX_SCHED_BLOCKING_SYNC read back from the primary context)";
     }
 
     private static float[] Download(DeviceBuffer buffer, float[] destination)

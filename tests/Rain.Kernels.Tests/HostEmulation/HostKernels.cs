@@ -5,8 +5,8 @@ namespace Rain.Kernels.Tests.HostEmulation;
 
 /// <summary>
 /// The kernels of this assembly (their embedded CUDA sources, byte for byte) compiled for the CPU with the host
-/// emulation in cuda_host.h and run through the same <see cref="KernelLaunch"/> a GPU receives: grid, block, shared
-/// memory and packed arguments. Lets the CPU tests execute the kernel code itself where no GPU exists. Needs g++
+/// emulation in cuda_host.h (fibers for threads, warp barriers and collectives, mma.sync and cp.async stand-ins) and
+/// run through the same <see cref="KernelLaunch"/> a GPU receives: grid, block, shared memory and packed arguments. Lets the CPU tests execute the kernel code itself where no GPU exists. Needs g++
 /// (C++20); in CI its absence fails the tests that use it.
 /// </summary>
 internal static unsafe class HostKernels
@@ -18,8 +18,6 @@ internal static unsafe class HostKernels
         problem = Library.Value.Problem ?? "";
         return Library.Value.Problem is null;
     }
-
-    public static bool RequiredHere => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs <paramref name="launch"/>; "device" addresses are host addresses (pinned arrays).</summary>
     public static void Run(KernelLaunch launch)
@@ -43,7 +41,7 @@ internal static unsafe class HostKernels
         }
 
         if (result != 0)
-            throw new InvalidOperationException($"host launch of {launch} failed with code {result} (1 unknown entry, 2 shared memory too large, 3 partial warp).");
+            throw new InvalidOperationException($"host launch of {launch} failed with code {result} (1 unknown entry, 2 shared memory too large, 3 partial warp, 4 a barrier no thread can pass, 5 a misaligned or out-of-range cp.async, 6 a warp exchange too large).");
     }
 
     private static (nint, string?) Build()
@@ -57,8 +55,10 @@ internal static unsafe class HostKernels
         foreach (var (include, text) in KernelImages.Headers())
             File.WriteAllText(Path.Combine(dir, include), text);
         string here = Path.Combine(AppContext.BaseDirectory, "HostEmulation");
-        // The PTX cvt conversions of common/half.cuh have a host stand-in; everything else is the shipped source.
-        File.Copy(Path.Combine(here, "common", "half.cuh"), Path.Combine(dir, "common", "half.cuh"), overwrite: true);
+        // The PTX of common/half.cuh (cvt conversions) and common/mma.cuh (mma.sync, cp.async, shuffles) have host
+        // stand-ins; everything else is the shipped source.
+        foreach (string header in Directory.GetFiles(Path.Combine(here, "common")))
+            File.Copy(header, Path.Combine(dir, "common", Path.GetFileName(header)), overwrite: true);
         File.Copy(Path.Combine(here, "cuda_host.h"), Path.Combine(dir, "cuda_host.h"), overwrite: true);
         File.Copy(Path.Combine(here, "harness.cpp"), Path.Combine(dir, "harness.cpp"), overwrite: true);
         string library = Path.Combine(dir, "libkernels_host.so");

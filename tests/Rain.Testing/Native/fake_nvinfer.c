@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifndef FAKE_PARSER
 #include <dlfcn.h>
 #include <onnxruntime_c_api.h>
@@ -54,6 +55,11 @@ struct Impl {
     int wrong_pimpl;
     /* multi-tensor plans (FAKEPLAN2): the engine's table in data, a context's addresses in data */
     int multi;
+    /* network: the ONNX file the parser read; config: the timing cache set on it */
+    char onnx[1024];
+    Pub *timing;
+    /* context: enqueued at least once (TensorRT initialises a context lazily at its first enqueue) */
+    int enqueued;
     /* FAKEPLAN3: the engine's ONNX Runtime session, a context's bound runs; cleanup frees them with the object */
     void *ort;
     void (*cleanup)(Impl *self);
@@ -81,6 +87,7 @@ static int g_version = 101600;
 static int g_wrong_pimpl;
 static void *g_last_stream;
 static int g_fail_enqueue;
+static void *g_global_logger; /* the first logger TensorRT is given becomes its global logger: kept for the process */
 
 EXPORT void fake_event(const char *fmt, ...)
 {
@@ -100,6 +107,10 @@ EXPORT void fake_set_enqueue_fail(int on) { g_fail_enqueue = on; }
 EXPORT int fake_enqueue_fails(void) { return g_fail_enqueue; }
 EXPORT void fake_reset(void) { g_len = 0; g_events[0] = 0; g_live = 0; g_version = 101600; g_wrong_pimpl = 0; g_last_stream = 0; g_fail_enqueue = 0; }
 EXPORT void fake_live_delta(int d) { g_live += d; }
+/* The global logger (the first one given to a factory) and a message through it, as TensorRT may log at any later time. */
+EXPORT void *fake_global_logger(void) { return g_global_logger; }
+static void log_to(void *logger, int severity, const char *msg);
+EXPORT void fake_log_global(int severity, const char *msg) { if (g_global_logger) log_to(g_global_logger, severity, msg); }
 EXPORT int getInferLibVersion(void) { return g_version; }
 #else
 void fake_event(const char *fmt, ...);
@@ -178,7 +189,64 @@ static void **prof_vtable(void)
     return vt;
 }
 
-/* ---- IBuilderConfig: 11 setFlag, 25 addOptimizationProfile, 43 setMemoryPoolLimit ---- */
+/* ---- ITimingCache (impl): 2 serialize. Its bytes: "FAKETIMINGCACHE\n" then one line per timed layer set (the key
+ *      of a network: its ONNX file's name); a build finds its key (a hit: tactics reused) or times it and adds it. ---- */
+#define TIMING_MAGIC "FAKETIMINGCACHE\n"
+static Pub *tc_serialize(Impl *self)
+{
+    Pub *hm = new_object("IHostMemory", hm_vtable(), self->logger);
+    hm->impl->data = malloc(self->size + 1);
+    memcpy(hm->impl->data, self->data, self->size);
+    hm->impl->size = self->size;
+    fake_event("serialize ITimingCache %zu bytes", self->size);
+    return hm;
+}
+static void **tc_vtable(void)
+{
+    static void **vt;
+    if (!vt) { vt = new_vtable(); vt[2] = (void *)tc_serialize; }
+    return vt;
+}
+static bool timing_has(Impl *cache, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = cache->data + strlen(TIMING_MAGIC); p && p < cache->data + cache->size; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, key, n) == 0 && p[n] == '\n') return true;
+    return false;
+}
+static void timing_add(Impl *cache, const char *key)
+{
+    size_t n = strlen(key);
+    cache->data = realloc(cache->data, cache->size + n + 2);
+    memcpy(cache->data + cache->size, key, n);
+    cache->size += n;
+    cache->data[cache->size++] = '\n';
+    cache->data[cache->size] = 0;
+}
+
+/* ---- IBuilderConfig: 11 setFlag, 25 addOptimizationProfile, 40 createTimingCache, 41 setTimingCache,
+ *      43 setMemoryPoolLimit ---- */
+static Pub *cfg_create_timing(Impl *self, const void *blob, size_t size)
+{
+    Pub *cache = new_object("ITimingCache", tc_vtable(), self->logger);
+    bool ours = size >= strlen(TIMING_MAGIC) && memcmp(blob, TIMING_MAGIC, strlen(TIMING_MAGIC)) == 0;
+    cache->impl->data = malloc((ours ? size : strlen(TIMING_MAGIC)) + 1);
+    memcpy(cache->impl->data, ours ? blob : TIMING_MAGIC, ours ? size : strlen(TIMING_MAGIC));
+    cache->impl->size = ours ? size : strlen(TIMING_MAGIC);
+    cache->impl->data[cache->impl->size] = 0;
+    /* a blob that is not a timing cache of this TensorRT: the cache starts empty and setTimingCache refuses it */
+    cache->impl->nflags = size > 0 && !ours;
+    fake_event("createTimingCache %zu bytes", size);
+    return cache;
+}
+static bool cfg_set_timing(Impl *self, Pub *cache, bool ignore_mismatch)
+{
+    if (!cache || strcmp(cache->impl->kind, "ITimingCache") != 0) { fake_event("setTimingCache: not a timing cache (an impl pointer?)"); return false; }
+    if (cache->impl->nflags && !ignore_mismatch) { log_to(self->logger, 1, "fake: the timing cache was not made by this TensorRT"); return false; }
+    self->timing = cache;
+    fake_event("setTimingCache ignoreMismatch=%d", (int)ignore_mismatch);
+    return true;
+}
 static Impl *g_profile_for_config;
 static void cfg_set_flag(Impl *self, int32_t flag) { if (self->nflags < 8) self->flags_set[self->nflags++] = flag; fake_event("setFlag %d", flag); }
 static int32_t cfg_add_profile(Impl *self, Pub *profile)
@@ -191,7 +259,7 @@ static void cfg_set_pool(Impl *self, int32_t pool, size_t bytes) { fake_event("s
 static void **cfg_vtable(void)
 {
     static void **vt;
-    if (!vt) { vt = new_vtable(); vt[11] = (void *)cfg_set_flag; vt[25] = (void *)cfg_add_profile; vt[43] = (void *)cfg_set_pool; }
+    if (!vt) { vt = new_vtable(); vt[11] = (void *)cfg_set_flag; vt[25] = (void *)cfg_add_profile; vt[40] = (void *)cfg_create_timing; vt[41] = (void *)cfg_set_timing; vt[43] = (void *)cfg_set_pool; }
     return vt;
 }
 
@@ -220,6 +288,19 @@ static Pub *b_build(Impl *self, Pub *network, Pub *config)
     Impl *net = network->impl, *cfg = config->impl;
     if (strcmp(net->kind, "INetworkDefinition") != 0 || strcmp(cfg->kind, "IBuilderConfig") != 0) { fake_event("build: wrong argument objects"); return NULL; }
     if (!net->in_name[0]) { log_to(self->logger, 1, "fake: the network is empty (nothing was parsed)"); return NULL; }
+    if (cfg->timing)
+    {
+        /* The layers' tactics: reused from the cache, or timed (FAKE_TRT_TACTIC_MS of work each) and added to it. */
+        const char *key = strrchr(net->onnx, '/') ? strrchr(net->onnx, '/') + 1 : net->onnx[0] ? net->onnx : net->in_name;
+        if (timing_has(cfg->timing->impl, key)) fake_event("timing cache hit %s", key);
+        else
+        {
+            const char *ms = getenv("FAKE_TRT_TACTIC_MS");
+            if (ms) { struct timespec t = { atol(ms) / 1000, (atol(ms) % 1000) * 1000000L }; nanosleep(&t, NULL); }
+            timing_add(cfg->timing->impl, key);
+            fake_event("timing cache miss %s", key);
+        }
+    }
     Dims64 dims = g_profile_for_config ? g_profile_for_config->in_dims : (Dims64){0};
     char *plan = malloc(512);
     int n = snprintf(plan, 512, "FAKEPLAN in=%s out=%s nb=%d d0=%lld d1=%lld flags=%d,%d ws=%llu",
@@ -455,19 +536,54 @@ static OrtRun *ort_bind(Impl *ctx, OrtPart *p)
     return r;
 }
 
-/* cuLaunchHostFunc of the CUDA driver this process loaded (RAIN_CUDA_DRIVER_PATH, else libcuda.so.1); not loaded here. */
+/* A function of the CUDA driver this process loaded (RAIN_CUDA_DRIVER_PATH, else libcuda.so.1), or NULL when no driver
+ * is loaded (the contract tests bind host memory and pass made-up streams). Never loads one itself. */
+static void *driver_symbol(const char *name)
+{
+    const char *path = getenv("RAIN_CUDA_DRIVER_PATH");
+    void *lib = path && path[0] ? dlopen(path, RTLD_NOW | RTLD_NOLOAD) : NULL;
+    if (!lib) lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    return lib ? dlsym(lib, name) : NULL;
+}
+
+/* cuLaunchHostFunc of the loaded CUDA driver. */
 typedef int (*host_launch_t)(void *stream, void (*fn)(void *), void *user);
 static host_launch_t host_launcher(void *logger)
 {
     static host_launch_t launch;
     if (launch) return launch;
-    const char *path = getenv("RAIN_CUDA_DRIVER_PATH");
-    void *lib = path && path[0] ? dlopen(path, RTLD_NOW | RTLD_NOLOAD) : NULL;
-    if (!lib) lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-    if (!lib) { log_error(logger, "fake: no CUDA driver is loaded in this process (RAIN_CUDA_DRIVER_PATH or libcuda.so.1), so a FAKEPLAN3 engine cannot enqueue its run"); return NULL; }
-    launch = (host_launch_t)dlsym(lib, "cuLaunchHostFunc");
-    if (!launch) log_error(logger, "fake: the loaded CUDA driver has no cuLaunchHostFunc");
+    launch = (host_launch_t)driver_symbol("cuLaunchHostFunc");
+    if (!launch) log_error(logger, "fake: no CUDA driver with cuLaunchHostFunc is loaded in this process (RAIN_CUDA_DRIVER_PATH or libcuda.so.1), so a FAKEPLAN3 engine cannot enqueue its run");
     return launch;
+}
+
+/* TensorRT initialises an execution context at its first enqueueV3 (allocations, tactic set-up) and asks to run every
+ * context once before capturing it: under capture those calls are not allowed. The fake does the same: a context's
+ * first enqueue allocates device memory through the driver, which the (fake) driver refuses during a capture and which
+ * invalidates the capture, so enqueueV3 fails as TensorRT's may. */
+static bool first_enqueue_allowed(Impl *ctx, void *stream)
+{
+    if (ctx->enqueued) return true;
+    typedef int (*capturing_t)(void *, int *);
+    typedef int (*alloc_t)(unsigned long long *, size_t);
+    typedef int (*release_t)(unsigned long long);
+    capturing_t is_capturing = (capturing_t)driver_symbol("cuStreamIsCapturing");
+    alloc_t alloc = (alloc_t)driver_symbol("cuMemAlloc_v2");
+    release_t release = (release_t)driver_symbol("cuMemFree_v2");
+    if (is_capturing && alloc && release)
+    {
+        int status = 0;
+        unsigned long long scratch = 0;
+        int rc = is_capturing(stream, &status) == 0 && status != 0 ? alloc(&scratch, 256) : 0;
+        if (rc != 0)
+        {
+            log_error(ctx->logger, "fake: the first enqueueV3 of this execution context ran under stream capture; its initialisation (cudaMalloc, CUresult %d) cannot be captured. Run every context once before capturing it", rc);
+            return false;
+        }
+        if (scratch) release(scratch);
+    }
+    ctx->enqueued = 1;
+    return true;
 }
 
 static bool ort_enqueue(Impl *ctx, OrtPart *p, void *stream)
@@ -525,6 +641,7 @@ static bool ctx_enqueue(Impl *self, void *stream)
         const Multi *m = (const Multi *)self->engine->impl->data;
         if (!self->dev_mem || self->dev_size < self->engine->impl->dev_size) { log_to(self->logger, 1, "fake: enqueue without enough device memory"); return false; }
         for (int i = 0; i < m->n; i++) if (!((void **)self->data)[i]) { log_to(self->logger, 1, "fake: enqueue with an unbound tensor"); return false; }
+        if (!first_enqueue_allowed(self, stream)) return false;
         if (self->engine->impl->ort) return ort_enqueue(self, self->engine->impl->ort, stream);
         for (int i = 0; i < m->n; i++) if (m->mode[i] == 2) memset(((void **)self->data)[i], 0, (size_t)multi_bytes(m, i));
         return true;
@@ -609,6 +726,7 @@ static Pub *rt_deserialize_multi(Impl *self, const void *blob, size_t size)
     {
         if (version == 3 && strncmp(line, "onnx ", 5) == 0) { snprintf(onnx, sizeof onnx, "%s", line + 5); continue; }
         if (version == 3 && strncmp(line, "ort ", 4) == 0) { snprintf(ortlib, sizeof ortlib, "%s", line + 4); continue; }
+        if (strncmp(line, "warn ", 5) == 0) { log_to(self->logger, 2, line + 5); continue; }
         if (m->n >= MAXT) break;
         char mode = 0; int dtype = 0, nb = 0, used = 0;
         if (sscanf(line, " %c %d %255s %d%n", &mode, &dtype, m->name[m->n], &nb, &used) != 4 || nb < 0 || nb > 8) continue;
@@ -659,6 +777,7 @@ static void **runtime_vtable(void)
 
 EXPORT void *createInferRuntime_INTERNAL(void *logger, int32_t version)
 {
+    if (!g_global_logger) g_global_logger = logger;
     fake_event("createInferRuntime version=%d", version);
     log_to(logger, 3, "fake: runtime created");
     Pub *r = new_object("IRuntime", runtime_vtable(), logger);
@@ -668,6 +787,7 @@ EXPORT void *createInferRuntime_INTERNAL(void *logger, int32_t version)
 
 EXPORT void *createInferBuilder_INTERNAL(void *logger, int32_t version)
 {
+    if (!g_global_logger) g_global_logger = logger;
     fake_event("createInferBuilder version=%d", version);
     log_to(logger, 4, "fake: builder created");
     return new_object("IBuilder", builder_vtable(), logger);
@@ -695,6 +815,7 @@ static bool p_parse(Parser *self, const void *data, size_t size, const char *pat
         return false;
     }
     Impl *net = self->network->impl;
+    snprintf(net->onnx, sizeof net->onnx, "%s", path ? path : "");
     snprintf(net->in_name, sizeof net->in_name, "x");
     snprintf(net->out_name, sizeof net->out_name, "y");
     return true;

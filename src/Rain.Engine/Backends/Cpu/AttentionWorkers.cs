@@ -20,7 +20,7 @@ internal sealed class AttentionWorkers : IDisposable
     private readonly SemaphoreSlim _done = new(0);
     private CpuTensor? _q, _k, _v, _o;
     private int _frames, _tokens, _channels, _heads, _slices, _nextSlice, _pending;
-    private Exception? _failure;
+    private Exception? _failure; // the first failure of a Run, from the caller's slice or a worker's
     private volatile bool _stop;
 
     /// <param name="workers">Threads besides the caller's (0: everything runs on the calling thread).</param>
@@ -33,6 +33,9 @@ internal sealed class AttentionWorkers : IDisposable
             _threads[i].Start();
         }
     }
+
+    /// <summary>Tests: called with the slice index at the start of every slice (to inject a failure on the caller or a worker).</summary>
+    internal Action<int>? BeforeSlice { get; set; }
 
     public void Run(CpuTensor q, CpuTensor k, CpuTensor v, CpuTensor o, int frames, int tokens, int channels, int heads)
     {
@@ -49,10 +52,20 @@ internal sealed class AttentionWorkers : IDisposable
         _pending = _slices - 1;
         _failure = null;
         _start.Release(_slices - 1);
-        Slice(0);
+        try
+        {
+            Slice(0);
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _failure, e, null);
+        }
+
+        // Always wait for the workers, even when the caller's own slice failed: returning early would leave their _done
+        // release for the next Run, which would then return before its workers finished.
         _done.Wait();
         if (_failure is not null)
-            throw new InvalidOperationException("cross_noise_attention failed on a worker thread.", _failure);
+            throw new InvalidOperationException($"cross_noise_attention failed: {_failure.Message}", _failure);
     }
 
     public void Dispose()
@@ -79,9 +92,10 @@ internal sealed class AttentionWorkers : IDisposable
             {
                 Slice(Interlocked.Increment(ref _nextSlice));
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            catch (Exception e)
             {
-                _failure = e;
+                // Any exception, out-of-memory included: one escaping a worker thread would end the process. The first is kept.
+                Interlocked.CompareExchange(ref _failure, e, null);
             }
 
             if (Interlocked.Decrement(ref _pending) == 0)
@@ -91,6 +105,7 @@ internal sealed class AttentionWorkers : IDisposable
 
     private void Slice(int index)
     {
+        BeforeSlice?.Invoke(index);
         int first = (int)((long)_tokens * index / _slices), end = (int)((long)_tokens * (index + 1) / _slices);
         CrossNoiseAttention.ReferenceTokens(_q!.F, _k!.F, _v!.F, _o!.F, _frames, _tokens, _channels, _heads, first, end - first);
     }

@@ -8,12 +8,14 @@ namespace Rain.Engine.Backends.Cpu;
 internal sealed class CpuBackend : IStreamBackend
 {
     private readonly ulong _seed;
+    private readonly bool _checkNumerics;
 
     public CpuBackend(ModelBundle bundle, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         Pipeline = new CpuPipeline(bundle, options.Threads, options.ParallelAttention);
         _seed = options.Seed;
+        _checkNumerics = options.CheckNumerics;
         int cores = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         Description = $"ONNX Runtime {OnnxRuntimeVersion()} CPU provider, float32, {cores} thread{(cores == 1 ? "" : "s")}, attention {(options.ParallelAttention ? "shared with worker threads" : "on the step thread")}";
     }
@@ -27,7 +29,7 @@ internal sealed class CpuBackend : IStreamBackend
     public IStreamer Start(RgbImage reference, StageTimings timings)
     {
         Pipeline.SetReference(reference);
-        return new CpuStreamer(Pipeline, _seed, timings);
+        return new CpuStreamer(Pipeline, _seed, timings, _checkNumerics);
     }
 
     public void Dispose() => Pipeline.Dispose();

@@ -46,6 +46,7 @@ internal sealed class CpuPlan : IDisposable
             }
 
             AssignBuffers(plan, contracts);
+            int attentionCores = 0;
             foreach (var step in plan.Steps)
             {
                 if (step.Kind == PlanStep.RunPart)
@@ -53,11 +54,12 @@ internal sealed class CpuPlan : IDisposable
                     var network = new OrtNetwork(bundle, step.Part!, options);
                     _parts.Add(network);
                     network.Bind(c => _buffers[c.Name]);
+                    string name = step.Part!;
                     _steps.Add((ro, t) =>
                     {
                         long start = Stopwatch.GetTimestamp();
                         network.Run(ro);
-                        t?.Add(Stage.UNetParts, start);
+                        t?.Add(Stage.UNetParts, start, name);
                     });
                 }
                 else if (step.Kind == PlanStep.CrossNoiseAttention)
@@ -65,11 +67,12 @@ internal sealed class CpuPlan : IDisposable
                     CpuTensor q = Buffer(step.Inputs[0]), k = Buffer(step.Inputs[1]), v = Buffer(step.Inputs[2]), o = Buffer(step.Outputs[0]);
                     int f = step.Frames!.Value, n = step.Tokens!.Value, c = step.Channels!.Value, heads = step.Heads!.Value;
                     CrossNoiseAttention.Validate(f, n, c, heads, q.F.Length, k.F.Length, v.F.Length, o.F.Length);
+                    string name = $"attention {attentionCores++}";
                     _steps.Add((_, t) =>
                     {
                         long start = Stopwatch.GetTimestamp();
                         _attention.Run(q, k, v, o, f, n, c, heads);
-                        t?.Add(Stage.Attention, start);
+                        t?.Add(Stage.Attention, start, name);
                     });
                 }
                 else
@@ -95,8 +98,10 @@ internal sealed class CpuPlan : IDisposable
     /// <summary>Runs every step in order.</summary>
     public void Run(RunOptions runOptions, StageTimings? timings)
     {
+        long start = Stopwatch.GetTimestamp();
         foreach (var step in _steps)
             step(runOptions, timings);
+        timings?.Group("UNet", start);
     }
 
     public void Dispose()

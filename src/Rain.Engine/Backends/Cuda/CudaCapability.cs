@@ -16,6 +16,9 @@ namespace Rain.Engine.Backends.Cuda;
 public sealed record CudaCapability(
     bool Available, string Reason, int DriverVersion, int DeviceCount, string? DeviceName, int ComputeCapability, long TotalMemory, int Multiprocessors)
 {
+    /// <summary>The device ordinal that was probed.</summary>
+    public int Ordinal { get; init; }
+
     /// <summary>The oldest SM the kernels target (Ampere).</summary>
     public const int MinimumComputeCapability = 80;
 

@@ -3,6 +3,19 @@ using Rain.Engine.Interop;
 
 namespace Rain.Engine.Backends.Cuda;
 
+/// <summary>How a host thread waits for the device (the primary context's scheduling flag, set when the device is opened).</summary>
+public enum CudaHostWait
+{
+    /// <summary>
+    /// <c>CU_CTX_SCHED_BLOCKING_SYNC</c>: a synchronising thread sleeps until the device signals, so a step's wait costs
+    /// no CPU time (a few microseconds more wake-up latency than spinning). The engine's choice.
+    /// </summary>
+    BlockingSync,
+
+    /// <summary>CUDA's default (<c>CU_CTX_SCHED_AUTO</c>): spin while the process has fewer CUDA contexts than cores, which keeps one core busy for the whole wait.</summary>
+    Default,
+}
+
 /// <summary>
 /// One CUDA device with its primary context retained: the owner of every buffer, stream, event, module and graph made
 /// from it. Open it after <see cref="Probe"/> said the device is available.
@@ -18,17 +31,23 @@ public sealed unsafe class CudaDevice : IDisposable
     private static nint s_current;
 
     private readonly nint _context;
+    private readonly int _handle;
     private bool _disposed;
 
-    private CudaDevice(int ordinal, nint context, CudaCapability capability)
+    private CudaDevice(int ordinal, int handle, nint context, CudaCapability capability, string hostWait)
     {
         Ordinal = ordinal;
+        _handle = handle;
         _context = context;
         Capability = capability;
+        HostWait = hostWait;
     }
 
     /// <summary>The device ordinal.</summary>
     public int Ordinal { get; }
+
+    /// <summary>How host threads wait for this device, as the driver reports the primary context's flags (e.g. "blocking sync").</summary>
+    public string HostWait { get; }
 
     /// <summary>What the probe found (name, SM, memory).</summary>
     public CudaCapability Capability { get; }
@@ -43,7 +62,9 @@ public sealed unsafe class CudaDevice : IDisposable
     /// a machine without a device or an old device: the answer says why (e.g. "no CUDA driver found: tried
     /// libcuda.so.1 (…), libcuda.so (…)").
     /// </summary>
-    public static CudaCapability Probe(int ordinal = 0)
+    public static CudaCapability Probe(int ordinal = 0) => ProbeDevice(ordinal) with { Ordinal = ordinal };
+
+    private static CudaCapability ProbeDevice(int ordinal)
     {
         var driver = NativeLibraries.Load(NativeLibraries.Cuda);
         if (!driver.Loaded)
@@ -90,19 +111,41 @@ public sealed unsafe class CudaDevice : IDisposable
     }
 
     /// <summary>
-    /// Opens device <paramref name="ordinal"/> (retains its primary context).
+    /// Opens device <paramref name="ordinal"/>: sets the primary context's scheduling to <paramref name="wait"/> (blocking
+    /// sync by default, so that a thread waiting for a step sleeps instead of spinning a core for the whole step), then
+    /// retains it. When the driver refuses the flag (another user of the primary context set others), the device still
+    /// opens and <see cref="HostWait"/> says what is in effect.
     /// </summary>
     /// <exception cref="CudaException">The device is not available; the message is the probe's reason.</exception>
-    public static CudaDevice Open(int ordinal = 0)
+    public static CudaDevice Open(int ordinal = 0, CudaHostWait wait = CudaHostWait.BlockingSync)
     {
         var capability = Probe(ordinal);
         if (!capability.Available)
             throw new CudaException($"CUDA device {ordinal} is not available: {capability.Reason}.");
         int device;
         CudaDriver.ThrowIfFailed(CudaDriver.DeviceGet(&device, ordinal));
+        string? refused = null;
+        uint flags = 0;
+        int active = 0;
+        if (CudaDriver.DevicePrimaryCtxGetState(device, &flags, &active) == CudaDriver.Success)
+        {
+            uint wanted = (flags & ~CudaDriver.CtxSchedMask) | (wait == CudaHostWait.BlockingSync ? CudaDriver.CtxSchedBlockingSync : 0u);
+            int set = wanted == flags ? CudaDriver.Success : CudaDriver.DevicePrimaryCtxSetFlags(device, wanted);
+            if (set != CudaDriver.Success)
+                refused = $"cuDevicePrimaryCtxSetFlags refused ({CudaDriver.ErrorName(set)}{(active != 0 ? ", the primary context is already active" : "")})";
+        }
+
         nint context;
         CudaDriver.ThrowIfFailed(CudaDriver.DevicePrimaryCtxRetain(&context, device));
-        var opened = new CudaDevice(device, context, capability);
+        string hostWait = CudaDriver.DevicePrimaryCtxGetState(device, &flags, &active) != CudaDriver.Success ? "unknown"
+            : (flags & CudaDriver.CtxSchedMask) switch
+            {
+                CudaDriver.CtxSchedBlockingSync => "blocking sync",
+                1 => "spin",
+                2 => "yield",
+                _ => "default (spin while contexts < cores)",
+            };
+        var opened = new CudaDevice(ordinal, device, context, capability, refused is null ? hostWait : $"{hostWait} ({refused})");
         opened.MakeCurrent();
         return opened;
     }
@@ -144,7 +187,7 @@ public sealed unsafe class CudaDevice : IDisposable
             s_current = 0;
         }
 
-        CudaDriver.ThrowIfFailed(CudaDriver.DevicePrimaryCtxRelease(Ordinal));
+        CudaDriver.ThrowIfFailed(CudaDriver.DevicePrimaryCtxRelease(_handle));
     }
 
     /// <inheritdoc/>

@@ -1,11 +1,11 @@
 namespace Rain.Engine.Backends.Cuda;
 
 /// <summary>A CUDA driver call failed; the message names the call, the error and its description.</summary>
-public sealed class CudaException : Exception
+public sealed class CudaException : RainException
 {
     /// <summary>Creates the exception for a failed driver call.</summary>
     public CudaException(int result, string errorName, string call, string description)
-        : base($"{call} failed: {errorName} ({description}).")
+        : base(RainErrorCategory.DeviceFault, $"{call} failed: {errorName} ({description}).")
     {
         Result = result;
         ErrorName = errorName;
@@ -20,7 +20,7 @@ public sealed class CudaException : Exception
 
     /// <summary>Creates the exception with a message and the exception behind it.</summary>
     public CudaException(string message, Exception? innerException)
-        : base(message, innerException)
+        : base(RainErrorCategory.DeviceFault, message, innerException)
     {
         Result = -1;
         ErrorName = "";

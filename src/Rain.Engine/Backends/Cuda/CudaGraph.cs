@@ -88,13 +88,21 @@ public sealed unsafe class CudaGraph : IDisposable
         {
             enqueue(stream);
         }
-        finally
+        catch
         {
-            // End the capture even when enqueueing failed, so that the stream is usable again.
-            int ended = CudaDriver.StreamEndCapture(stream.Handle, &raw);
-            if (ended != CudaDriver.Success && raw != 0)
+            // End the capture so that the stream is usable again, and destroy whatever was recorded (cuStreamEndCapture
+            // may still return a partial graph); the enqueue's own exception is the one that says what went wrong.
+            if (CudaDriver.StreamEndCapture(stream.Handle, &raw) == CudaDriver.Success && raw != 0)
                 _ = CudaDriver.GraphDestroy(raw);
-            CudaDriver.ThrowIfFailed(ended);
+            throw;
+        }
+
+        int ended = CudaDriver.StreamEndCapture(stream.Handle, &raw);
+        if (ended != CudaDriver.Success)
+        {
+            if (raw != 0)
+                _ = CudaDriver.GraphDestroy(raw);
+            CudaDriver.ThrowIfFailed(ended, "cuStreamEndCapture");
         }
 
         var graph = new GraphHandle(device);

@@ -136,7 +136,7 @@ public sealed unsafe class CudaKernels : IDisposable
         var supported = NvrtcCompiler.SupportedArchs();
         string target = RunTimeTarget(sm, supported)
             ?? throw new CudaException($"No loadable kernel {op}: {why}; NVRTC {NvrtcCompiler.Version} supports none of SM ≤ {sm} ({string.Join(' ', supported)}).");
-        var output = NvrtcCompiler.Compile(op + ".cu", KernelImages.Source(op), KernelImages.Headers(), KernelImages.CompileOptions(target));
+        var output = NvrtcCompiler.Compile(op + ".cu", KernelImages.Source(op), KernelImages.Headers(), KernelImages.CompileOptions(op, target));
         byte[] bytes = target.StartsWith("sm_", StringComparison.Ordinal) && output.Cubin is not null ? output.Cubin : output.Ptx;
         var module = TryLoad(bytes, out string? log)
             ?? throw new CudaException($"Kernel {op} compiled at run time by NVRTC {NvrtcCompiler.Version} for {target} does not load: {log}");

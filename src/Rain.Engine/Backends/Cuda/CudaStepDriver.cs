@@ -8,7 +8,8 @@ namespace Rain.Engine.Backends.Cuda;
 /// <param name="Seed">Seed of the counter-based noise (the same numbers as the CPU's <see cref="CounterNoise"/>).</param>
 /// <param name="UseGraph">Capture the step into a CUDA graph after the warm-up steps and replay it; false runs every
 /// step eagerly (the kill switch; the environment variable <c>RAIN_CUDA_GRAPHS=0</c> forces it too).</param>
-/// <param name="WarmupSteps">Eager steps before capture (lazy module loading and first-launch work happen there).</param>
+/// <param name="WarmupSteps">Eager steps before capture (lazy module loading and first-launch work happen there). Capture
+/// also waits until every part, the decoder's included, has run eagerly once (see <see cref="CudaStepDriver.Step"/>).</param>
 /// <param name="Io">How the networks take pose images and give frames.</param>
 public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1, StepIo Io = StepIo.Fp16Planar);
 
@@ -53,6 +54,7 @@ public sealed class CudaStepDriver : IDisposable
     private IPartRunner[] _decoder = [];
     private CudaGraph? _graph;
     private string? _captureFailure;
+    private bool _partsWarm;
 
     /// <summary>Allocates every buffer and fills the starting window (<see cref="Reset"/>).</summary>
     public CudaStepDriver(CudaDevice device, CudaKernels kernels, CudaStepOptions options)
@@ -73,6 +75,7 @@ public sealed class CudaStepDriver : IDisposable
         try
         {
             _stream = Own(device.CreateStream());
+            Profiler = Own(new StepProfiler(device, Interop.NvtxTool.Current));
             Latents = Own(device.Allocate(latentBytes));
             _nextLatents = Own(device.Allocate(latentBytes));
             ModelOutput = Own(device.Allocate(latentBytes));
@@ -155,6 +158,9 @@ public sealed class CudaStepDriver : IDisposable
     /// <summary>Steps completed since the start.</summary>
     public long StepIndex { get; private set; }
 
+    /// <summary>NVTX ranges and, when tracing uncaptured steps, per-part CUDA event timing (see <see cref="StepProfiler"/>).</summary>
+    internal StepProfiler Profiler { get; }
+
     /// <summary>Whether the step now replays a captured graph.</summary>
     public bool IsCaptured => _graph is not null;
 
@@ -179,6 +185,7 @@ public sealed class CudaStepDriver : IDisposable
         _graph?.Dispose();
         _graph = null;
         _captureFailure = null;
+        _partsWarm = false;
     }
 
     /// <summary>
@@ -205,6 +212,12 @@ public sealed class CudaStepDriver : IDisposable
     /// leaving it into <see cref="FrameOutput"/> (the first L−1 steps decode nothing: their chunks are filler). Blocks
     /// until the frames are on the host (the only synchronisation of the step).
     /// </summary>
+    /// <remarks>
+    /// The step is captured into a graph at the first emitting step after <see cref="CudaStepOptions.WarmupSteps"/> at
+    /// which every part has already run once eagerly: the decoder never runs in the filler steps, so the first emitting
+    /// step runs eagerly and the next one is captured (step L with RAIN's clean start). TensorRT asks for exactly this — an
+    /// execution context initialises itself at its first enqueue, which cannot be captured.
+    /// </remarks>
     /// <returns>Which chunk was decoded and whether its frames are real (filler chunks of the start are not).</returns>
     public StepOutcome Step()
     {
@@ -212,28 +225,45 @@ public sealed class CudaStepDriver : IDisposable
         long step = StepIndex;
         long decoded = step - (_options.Schedule.Config.Levels - 1);
         bool emit = decoded >= 0;
+        bool capturedNow = false;
+        Profiler.BeginStep(step);
         // Clean start (as the CPU engine): the filler chunks of the first L−1 steps are never decoded, so the first real
         // chunk meets the decoder's initial memories; those steps run uncaptured and the graph, which always decodes,
-        // is captured at the first emitting step after warm-up.
-        if (emit && _useGraph && _graph is null && _captureFailure is null && step >= _options.WarmupSteps)
+        // is captured once every part has run eagerly.
+        if (emit && _partsWarm && _useGraph && _graph is null && _captureFailure is null && step >= _options.WarmupSteps)
         {
             try
             {
-                _graph = CudaGraph.Capture(_stream, s => Enqueue(s, decode: true));
+                _graph = CudaGraph.Capture(_stream, s => Enqueue(s, decode: true, capturing: true));
+                capturedNow = true;
             }
             catch (Exception e) when (e is CudaException or Interop.TensorRt.TrtException)
             {
-                // Nothing ran during the capture, so the step runs eagerly below; a real error shows there again.
+                // Nothing ran during the capture (it was ended and its partial graph destroyed), so the step runs eagerly
+                // below; a real error shows there again, with this one attached.
                 _captureFailure = $"{e.GetType().Name}: {e.Message}";
             }
         }
 
         if (_graph is not null)
+        {
             _graph.Launch(_stream);
+        }
         else
-            Enqueue(_stream, emit);
+        {
+            try
+            {
+                Enqueue(_stream, emit, capturing: false);
+            }
+            catch (Exception e) when (_captureFailure is not null && e is CudaException or Interop.TensorRt.TrtException)
+            {
+                throw new CudaException($"Step {step} failed eagerly after its CUDA graph capture had failed ({_captureFailure}): {e.Message}", e);
+            }
+        }
 
         _stream.Synchronize();
+        Profiler.EndStep();
+        _partsWarm |= emit && !capturedNow; // an eager step that decoded ran every part once
         StepIndex = step + 1;
         return new StepOutcome(step, decoded, emit);
     }
@@ -248,24 +278,40 @@ public sealed class CudaStepDriver : IDisposable
         _owned.Clear();
     }
 
-    private void Enqueue(CudaStream stream, bool decode)
+    private void Enqueue(CudaStream stream, bool decode, bool capturing)
     {
+        Profiler.BeginEnqueue(capturing);
         stream.CopyToDevice(_stepStaging, 0, _stepIndex, 0, sizeof(long));
         stream.CopyToDevice(_poseStaging, 0, _poseRgb, 0, _poseRgb.Bytes);
         _kernels.Launch(stream, _poseToPlanar);
         foreach (var part in _denoiser)
+        {
+            Profiler.Before(stream, part);
             part.Enqueue(stream);
+            Profiler.After(stream);
+        }
+
         foreach (var launch in _renoise)
             _kernels.Launch(stream, launch);
         _kernels.Launch(stream, _newNoiseLaunch);
         _kernels.Launch(stream, _stepRoll);
         stream.Copy(_nextLatents, 0, Latents, 0, Latents.Bytes);
         if (!decode)
+        {
+            Profiler.EndEnqueue(stream);
             return;
+        }
+
         foreach (var part in _decoder)
+        {
+            Profiler.Before(stream, part);
             part.Enqueue(stream);
+            Profiler.After(stream);
+        }
+
         _kernels.Launch(stream, _framesToRgb);
         stream.CopyToHost(_framesRgb, 0, _frameStaging, 0, _framesRgb.Bytes);
+        Profiler.EndEnqueue(stream);
     }
 
     private T Own<T>(T resource)

@@ -12,8 +12,11 @@ internal sealed record EngineBuildSettings
     /// <summary>Folder of libnvinfer (else RAIN_TENSORRT_DIR, then the loader path).</summary>
     public string? TensorRtDirectory { get; init; }
 
-    /// <summary>Target SM (major·10 + minor); null = the SM of CUDA device 0.</summary>
+    /// <summary>Target SM (major·10 + minor); null = the SM of CUDA device <see cref="Device"/>.</summary>
     public int? ComputeCapability { get; init; }
+
+    /// <summary>The CUDA device the plans are built on (and, without <see cref="ComputeCapability"/>, for).</summary>
+    public int Device { get; init; }
 
     /// <summary>Allow FP16 kernels (TensorRT 10's kFP16); false builds FP32 plans.</summary>
     public bool Fp16 { get; init; } = true;
@@ -23,17 +26,35 @@ internal sealed record EngineBuildSettings
 
     /// <summary>Rebuild plans even when a plan with the same key exists.</summary>
     public bool Force { get; init; }
+
+    /// <summary>
+    /// How the UNet is built (<see cref="UNetForm.Whole"/> by default). The models of the form must have been written
+    /// into the bundle folder first (<c>Rain.Models.Onnx.UNetForms.Write</c>, which onnx2trt and the demo call).
+    /// </summary>
+    public UNetForm UNet { get; init; } = UNetForm.Whole;
 }
 
 /// <summary>What happened to one part.</summary>
 internal readonly record struct PartBuildResult(string Part, bool Built, string PlanPath, double Seconds, long PlanBytes);
 
+/// <summary>What a bundle build did: every part, the plan folder and the timing cache it started from and left.</summary>
+/// <param name="Parts">Each part, in build order.</param>
+/// <param name="Folder">The plan folder.</param>
+/// <param name="TimingCacheLoadedBytes">Bytes of the timing cache the build started from (0: a new cache).</param>
+/// <param name="TimingCacheBytes">Bytes of the timing cache written beside the plans (0 when nothing was built).</param>
+/// <param name="TimingCacheNote">Why a cache on disk was not used, or null.</param>
+internal sealed record BundleBuildResult(IReadOnlyList<PartBuildResult> Parts, string Folder, long TimingCacheLoadedBytes, long TimingCacheBytes, string? TimingCacheNote)
+{
+    /// <summary>Seconds spent building (reused plans cost nothing).</summary>
+    public double BuildSeconds => Parts.Sum(p => p.Seconds);
+}
+
 /// <summary>
 /// Builds TensorRT plans for every ONNX part of a bundle through the vtable binding: parse (errors with node names),
 /// configure (FP16, workspace), build and serialize; writes <c>engines/&lt;gpu-key&gt;/&lt;part&gt;.&lt;key&gt;.plan</c> and the
-/// folder's <see cref="EngineIndex"/>. Parts whose key is unchanged are skipped. TensorRT's timing cache is not
-/// persisted: <c>ITimingCache</c> is not among the classes whose slots <c>shared/trt-abi</c> derived, and guessing slots
-/// is not an option.
+/// folder's <see cref="EngineIndex"/>. Parts whose key is unchanged are skipped. One TensorRT timing cache serves every
+/// part of a build and is kept beside the plans (<see cref="PlanTimingCache"/>), so tactics timed for one part are not
+/// timed again for the next part with the same layers, nor in the next run.
 /// </summary>
 internal static class EngineBuilder
 {
@@ -45,7 +66,7 @@ internal static class EngineBuilder
     {
         if (library.ParserPath is null)
             throw new TrtException($"TensorRT's ONNX parser (libnvonnxparser) was not found beside {library.InferPath}; it ships with TensorRT and is needed to build engines.");
-        int sm = settings.ComputeCapability ?? DetectSm();
+        int sm = settings.ComputeCapability ?? DetectSm(settings.Device);
         if (library.Enums.BuilderFlagFp16 is null && settings.Fp16)
         {
             throw new TrtException(
@@ -56,37 +77,41 @@ internal static class EngineBuilder
         return (library, sm);
     }
 
-    private static int DetectSm()
+    private static int DetectSm(int device)
     {
-        var capability = CudaDevice.Probe();
+        var capability = CudaDevice.Probe(device);
         if (!capability.Available)
-            throw new TrtException($"Cannot tell which GPU to build for: {capability.Reason}. Run on the target GPU or pass --sm.");
+            throw new TrtException($"Cannot tell which GPU to build for: {capability.Reason}. Run on the target GPU (--device N) or pass --sm.");
         return capability.ComputeCapability;
     }
 
-    /// <summary>Builds (or reuses) a plan for every part of <paramref name="bundle"/>.</summary>
-    public static IReadOnlyList<PartBuildResult> BuildBundle(ModelBundle bundle, EngineBuildSettings settings, TrtLibrary library, int sm, Action<int, int, PartBuildResult>? progress = null)
+    /// <summary>Builds (or reuses) a plan for every engine of <paramref name="bundle"/> in the settings' UNet form.</summary>
+    public static BundleBuildResult BuildBundle(ModelBundle bundle, EngineBuildSettings settings, TrtLibrary library, int sm, Action<int, int, PartBuildResult>? progress = null)
     {
-        string gpuKey = EngineIndex.GpuKey(library.VersionText, sm, settings.Fp16);
+        var layout = UNetLayout.For(bundle.Manifest, settings.UNet, settings.Fp16);
+        var parts = layout.Engines(bundle.Manifest).ToList();
+        var missing = parts.Select(p => UNetLayout.OnnxPath(bundle, p.Contract)).Where(p => !File.Exists(p)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new TrtException($"The {layout.Tag} form of the UNet needs {string.Join(", ", missing)}, which were not written " +
+                "(onnx2trt writes them from the bundle's parts before building; Rain.Models.Onnx.UNetForms.Write).");
+        }
+
+        string gpuKey = EngineIndex.GpuKey(library.VersionText, sm, settings.Fp16, settings.UNet);
         string folder = Path.Combine(bundle.Folder, "engines", gpuKey);
         Directory.CreateDirectory(folder);
         var previous = EngineIndex.TryRead(folder);
         var entries = new Dictionary<string, EnginePlanEntry>(StringComparer.Ordinal);
         var results = new List<PartBuildResult>();
-        var messages = new List<string>();
-        using var logger = new TrtLogger(library.Slots, (severity, message) =>
-        {
-            if (severity <= TrtSeverity.Warning)
-            {
-                lock (messages)
-                    messages.Add($"{severity}: {message}");
-            }
-        });
+        var logger = TrtLogger.For(library.Slots);
+        using var messages = new TrtMessages(logger);
+        string device = CudaDevice.Probe(settings.Device).DeviceName ?? $"CUDA device {settings.Device}";
+        using var timing = new PlanTimingCache(folder, device, previous);
+        long timingBytes = 0;
 
-        var parts = bundle.Manifest.Parts.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         for (int i = 0; i < parts.Count; i++)
         {
-            var (name, part) = (parts[i].Key, parts[i].Value);
+            var (name, part) = parts[i];
             string key = EngineIndex.PartKey(part, library.VersionText, sm, settings.Fp16, settings.WorkspaceBytes);
             string planFile = $"{name}.{key}.plan";
             string planPath = Path.Combine(folder, planFile);
@@ -99,12 +124,13 @@ internal static class EngineBuilder
             else
             {
                 long start = Stopwatch.GetTimestamp();
-                lock (messages)
-                    messages.Clear();
-                byte[] plan = BuildPart(library, logger, bundle.PathOf(name), settings, messages);
+                _ = messages.TakeErrors();
+                messages.ClearWarnings();
+                byte[] plan = BuildPart(library, logger, UNetLayout.OnnxPath(bundle, part), settings, messages, timing);
                 string temp = planPath + ".tmp";
                 File.WriteAllBytes(temp, plan);
                 File.Move(temp, planPath, overwrite: true);
+                timingBytes = timing.Save();
                 double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 entries[name] = new EnginePlanEntry { Plan = planFile, Key = key, PlanSha256 = Convert.ToHexStringLower(SHA256.HashData(plan)), BuildSeconds = seconds };
                 result = new PartBuildResult(name, true, planPath, seconds, plan.LongLength);
@@ -124,7 +150,7 @@ internal static class EngineBuilder
                 File.Delete(stale);
         }
 
-        return results;
+        return new BundleBuildResult(results, folder, timing.LoadedBytes, timingBytes, timing.Note);
 
         // Until the end, parts not reached yet keep their previous entries (their keys are checked again on use).
         void WriteIndex(bool final)
@@ -138,12 +164,14 @@ internal static class EngineBuilder
 
             new EngineIndex
             {
-                TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", WorkspaceBytes = settings.WorkspaceBytes, Parts = written,
+                TensorRtVersion = library.VersionText, ComputeCapability = sm, Precision = settings.Fp16 ? "fp16" : "fp32", UNet = layout.Tag,
+                WorkspaceBytes = settings.WorkspaceBytes, Parts = written,
+                TimingCacheDevice = timing.Device,
             }.Write(folder);
         }
     }
 
-    private static byte[] BuildPart(TrtLibrary library, TrtLogger logger, string onnxPath, EngineBuildSettings settings, List<string> messages)
+    private static byte[] BuildPart(TrtLibrary library, TrtLogger logger, string onnxPath, EngineBuildSettings settings, TrtMessages messages, PlanTimingCache timing)
     {
         byte[] model = File.ReadAllBytes(onnxPath);
         using var builder = new TrtBuilder(library, logger);
@@ -159,16 +187,15 @@ internal static class EngineBuilder
         if (settings.Fp16)
             config.SetFlag(library.Enums.BuilderFlagFp16!.Value);
         config.SetWorkspaceLimit((ulong)settings.WorkspaceBytes);
+        timing.Apply(config);
         try
         {
             return builder.BuildSerializedNetwork(network, config);
         }
         catch (TrtException e)
         {
-            string log;
-            lock (messages)
-                log = string.Join(" | ", messages);
-            throw new TrtException($"{onnxPath}: {e.Message} {log}".TrimEnd(), e);
+            string warnings = messages.Warnings.Count == 0 ? "" : $" (warnings: {string.Join(" | ", messages.Warnings)})";
+            throw new TrtException($"{onnxPath}: {e.Message} {messages.TakeErrors()}{warnings}".TrimEnd(), e);
         }
     }
 }

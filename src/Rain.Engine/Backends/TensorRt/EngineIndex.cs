@@ -7,10 +7,11 @@ using Rain.Engine.Bundle;
 namespace Rain.Engine.Backends.TensorRt;
 
 /// <summary>
-/// <c>engines/&lt;gpu-key&gt;/index.json</c> of a bundle: which plan file holds each part's TensorRT engine and the key it
-/// was built for. The folder (gpu key) names the TensorRT version, the GPU's SM and the precision, so plans for several
-/// GPUs or TensorRT versions live side by side; the per-part key also covers the part's content hash and I/O shapes, so
-/// a plan is rebuilt exactly when something it depends on changed.
+/// <c>engines/&lt;gpu-key&gt;/index.json</c> of a bundle: which plan file holds each engine and the key it was built for.
+/// The folder (gpu key) names the TensorRT version, the GPU's SM, the precision and the UNet's form, so plans for several
+/// GPUs, TensorRT versions or forms live side by side; the per-engine key also covers the model's content hash (for a
+/// rewritten UNet model: its sources' hashes, the form and the rewrite's version) and I/O contract, so a plan is
+/// rebuilt exactly when something it depends on changed.
 /// </summary>
 internal sealed class EngineIndex
 {
@@ -25,6 +26,10 @@ internal sealed class EngineIndex
     [JsonPropertyName("precision")]
     public required string Precision { get; init; }
 
+    /// <summary>How the UNet was built (<c>cut</c> or <c>whole</c>, <see cref="UNetLayout.Name"/>).</summary>
+    [JsonPropertyName("unet")]
+    public required string UNet { get; init; }
+
     /// <summary>The builder workspace limit the plans were built with (part of every part's key).</summary>
     [JsonPropertyName("workspace_bytes")]
     public long WorkspaceBytes { get; init; }
@@ -32,8 +37,13 @@ internal sealed class EngineIndex
     [JsonPropertyName("parts")]
     public required Dictionary<string, EnginePlanEntry> Parts { get; init; }
 
-    /// <summary>The folder name under <c>engines/</c> for a TensorRT version, SM and precision.</summary>
-    public static string GpuKey(string tensorRtVersion, int sm, bool fp16) => $"trt{tensorRtVersion}-sm{sm}-{(fp16 ? "fp16" : "fp32")}";
+    /// <summary>The GPU (its name) whose measurements the folder's timing cache holds, or null when there is none.</summary>
+    [JsonPropertyName("timing_cache_device")]
+    public string? TimingCacheDevice { get; init; }
+
+    /// <summary>The folder name under <c>engines/</c> for a TensorRT version, SM, precision and UNet form.</summary>
+    public static string GpuKey(string tensorRtVersion, int sm, bool fp16, UNetForm unet) =>
+        $"trt{tensorRtVersion}-sm{sm}-{(fp16 ? "fp16" : "fp32")}-{UNetLayout.Name(unet)}";
 
     /// <summary>
     /// The cache key of one part: sha256 over the part's model and data hashes, its I/O contract, the TensorRT version,

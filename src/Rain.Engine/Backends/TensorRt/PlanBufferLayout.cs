@@ -48,10 +48,11 @@ internal sealed class PlanBufferLayout
         {
             long elements = (long)step.Frames!.Value * step.Tokens!.Value * step.Channels!.Value;
             contracts.TryAdd(step.Outputs[0], new TensorContract(step.Outputs[0], "float32", [step.Frames.Value, step.Tokens.Value, step.Channels.Value]));
+            string dtype = contracts.TryGetValue(step.Inputs[0], out var q) ? q.DType : "float32";
             foreach (string name in step.Inputs.Concat(step.Outputs))
             {
-                if (!contracts.TryGetValue(name, out var c) || c.ElementCount != elements || c.DType != "float32")
-                    throw new BundleException($"the UNet plan's attention '{step.Name}' needs float32 '{name}' of F·N·C = {elements} elements; the parts give {(c is null ? "none" : c.ToString())}.");
+                if (!contracts.TryGetValue(name, out var c) || c.ElementCount != elements || c.DType is not ("float32" or "float16") || c.DType != dtype)
+                    throw new BundleException($"the UNet plan's attention '{step.Name}' needs q, k, v and output of one float type (float32 or float16) and F·N·C = {elements} elements; '{name}' is {(c is null ? "none" : c.ToString())}.");
             }
         }
 

@@ -21,12 +21,12 @@ internal sealed class TrtBackend : IStreamBackend
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(options);
-        _device = CudaDevice.Open();
+        _device = CudaDevice.Open(target.Gpu.Ordinal);
         try
         {
             _kernels = new CudaKernels(_device);
             _engines = target.OpenEngines();
-            _pipeline = new TrtPipeline(target.Bundle, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
+            _pipeline = new TrtPipeline(target.Bundle, target.UNet, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
         }
         catch
         {
@@ -34,13 +34,19 @@ internal sealed class TrtBackend : IStreamBackend
             throw;
         }
 
-        _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans ({target.PlanFolder}) on {_device.Capability.DeviceName} " +
-            $"(SM {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10})";
+        _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans, UNet {DescribeUNet(target.UNet)} ({target.PlanFolder}) on CUDA device {_device.Ordinal}, " +
+            $"{_device.Capability.DeviceName} (SM {_device.ComputeCapability / 10}.{_device.ComputeCapability % 10}, host waits: {_device.HostWait})";
     }
 
     public long BufferBytes => _pipeline.BufferBytes;
 
-    /// <summary>The TensorRT version, precision, plans and GPU, and whether the step runs as a CUDA graph (known after the first emitting step).</summary>
+    private static string DescribeUNet(UNetLayout unet) => unet.Form == UNetForm.Whole ? "whole (one engine)"
+        : $"cut ({unet.Parts.Count} engines, {(unet.Fp16 ? "fp16" : "fp32")} cut tensors, our attention kernel between them)";
+
+    /// <summary>
+    /// The TensorRT version, precision, plans and GPU, whether the step runs as a CUDA graph (known after the first
+    /// emitting steps) or why not, and the warnings TensorRT logged while loading and running the engines.
+    /// </summary>
     public string Description
     {
         get
@@ -49,8 +55,10 @@ internal sealed class TrtBackend : IStreamBackend
             string graph = driver.IsCaptured ? "each step replays one captured CUDA graph"
                 : driver.CaptureFailure is { } failure ? $"steps enqueued part by part: the CUDA graph capture failed ({failure})"
                 : !driver.UsesGraph ? "steps enqueued part by part (CUDA graphs off)"
-                : "the step is captured as one CUDA graph at the first emitting step";
-            return $"{_what}; {graph}";
+                : "the step is captured as one CUDA graph once every engine has run (the step after the first emitting one)";
+            var warnings = _engines.Warnings;
+            string nvtx = Interop.NvtxTool.Current is null ? "" : $"; {Interop.NvtxTool.Status}";
+            return $"{_what}; {graph}{nvtx}{(warnings.Count > 0 ? $"; TensorRT warnings: {string.Join(" | ", warnings)}" : "")}";
         }
     }
 

@@ -10,14 +10,15 @@ namespace Rain.Engine.Backends.TensorRt;
 /// <param name="Library">The loaded libnvinfer.</param>
 /// <param name="Gpu">The CUDA device's capability (available).</param>
 /// <param name="PlanFolder">The bundle's <c>engines/&lt;gpu-key&gt;</c> folder.</param>
-/// <param name="Index">Its index: every part of the bundle has a current plan in it.</param>
-internal sealed record TrtBackendTarget(ModelBundle Bundle, TrtLibrary Library, CudaCapability Gpu, string PlanFolder, EngineIndex Index)
+/// <param name="Index">Its index: every engine of the folder's UNet form has a current plan in it.</param>
+/// <param name="UNet">The UNet in the folder's form (its plan and engine contracts).</param>
+internal sealed record TrtBackendTarget(ModelBundle Bundle, TrtLibrary Library, CudaCapability Gpu, string PlanFolder, EngineIndex Index, UNetLayout UNet)
 {
-    /// <summary>The plan file of <paramref name="part"/>.</summary>
+    /// <summary>The plan file of engine <paramref name="part"/>.</summary>
     public string PlanPath(string part) => Path.Combine(PlanFolder, Index.Parts[part].Plan);
 
-    /// <summary>Deserializes every part's plan, checked against the bundle's contract (<see cref="TrtEngineSet"/>).</summary>
-    public TrtEngineSet OpenEngines() => new(Library, Bundle.Manifest.Parts.Keys.Select(p => (p, PlanPath(p), Bundle.Part(p))));
+    /// <summary>Deserializes every engine's plan, checked against its contract (<see cref="TrtEngineSet"/>).</summary>
+    public TrtEngineSet OpenEngines() => new(Library, UNet.Engines(Bundle.Manifest).Select(p => (p.Part, PlanPath(p.Part), p.Contract)));
 }
 
 /// <summary>
@@ -60,18 +61,21 @@ internal static class TrtBackendProbe
     }
 
     /// <summary>
-    /// Finds the plan folder for this TensorRT version and GPU (FP16 plans first, then FP32) and checks that every part
-    /// of <paramref name="bundle"/> has a plan built from the current part (its key) whose bytes match the index's sha256.
+    /// Finds the plan folder for this TensorRT version and GPU — FP16 plans before FP32, and in each the UNet form
+    /// <paramref name="unet"/> first (by default the whole UNet, then the cut one) — and checks that every engine of it
+    /// has a plan built from the current model (its key) whose bytes match the index's sha256. The first folder with an
+    /// index decides.
     /// </summary>
-    public static TrtBackendTarget LocatePlans(ModelBundle bundle, TrtLibrary library, CudaCapability gpu, bool verifyHashes)
+    public static TrtBackendTarget LocatePlans(ModelBundle bundle, TrtLibrary library, CudaCapability gpu, bool verifyHashes, UNetForm? unet = null)
     {
         ArgumentNullException.ThrowIfNull(bundle);
         int sm = gpu.ComputeCapability;
-        string build = $"Build them on this machine with `dotnet run -c Release --project tools/onnx2trt -- --bundle {bundle.Folder}` (tools/onnx2trt; add --fp32 for FP32 plans).";
+        string build = $"Build them on this machine with `dotnet run -c Release --project tools/onnx2trt -- --bundle {bundle.Folder}` (tools/onnx2trt; add --fp32 for FP32 plans, --unet cut for the cut UNet).";
         var tried = new List<string>();
-        foreach (bool fp16 in new[] { true, false })
+        UNetForm[] forms = unet is { } preferred ? [preferred, preferred == UNetForm.Whole ? UNetForm.Cut : UNetForm.Whole] : [UNetForm.Whole, UNetForm.Cut];
+        foreach (var (fp16, form) in forms.Select(f => (true, f)).Concat(forms.Select(f => (false, f))))
         {
-            string folder = Path.Combine(bundle.Folder, "engines", EngineIndex.GpuKey(library.VersionText, sm, fp16));
+            string folder = Path.Combine(bundle.Folder, "engines", EngineIndex.GpuKey(library.VersionText, sm, fp16, form));
             var index = EngineIndex.TryRead(folder);
             if (index is null)
             {
@@ -80,7 +84,8 @@ internal static class TrtBackendProbe
             }
 
             var problems = new List<string>();
-            foreach (var (name, part) in bundle.Manifest.Parts.OrderBy(p => p.Key, StringComparer.Ordinal))
+            var layout = UNetLayout.For(bundle.Manifest, form, fp16);
+            foreach (var (name, part) in layout.Engines(bundle.Manifest))
             {
                 string key = EngineIndex.PartKey(part, library.VersionText, sm, fp16, index.WorkspaceBytes);
                 if (!index.Parts.TryGetValue(name, out var entry))
@@ -99,7 +104,7 @@ internal static class TrtBackendProbe
                     $"The TensorRT plans in {folder} do not fit the bundle: {string.Join("; ", problems)}. {build} (onnx2trt rebuilds exactly the stale plans.)");
             }
 
-            return new TrtBackendTarget(bundle, library, gpu, folder, index);
+            return new TrtBackendTarget(bundle, library, gpu, folder, index, layout);
         }
 
         throw new BackendUnavailableException(

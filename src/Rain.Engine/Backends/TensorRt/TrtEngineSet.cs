@@ -12,10 +12,9 @@ namespace Rain.Engine.Backends.TensorRt;
 /// <remarks>Not thread-safe. Dispose after the step that enqueues the parts (contexts go before engines, engines before the runtime).</remarks>
 internal sealed class TrtEngineSet : IDisposable
 {
-    private readonly TrtLogger _logger;
+    private readonly TrtMessages _messages;
     private readonly TrtRuntime _runtime;
     private readonly Dictionary<string, TrtPartRunner> _parts = new(StringComparer.Ordinal);
-    private readonly List<string> _errors = [];
 
     /// <summary>Deserializes each plan once and checks it against its part's contract.</summary>
     /// <param name="library">The loaded TensorRT.</param>
@@ -25,17 +24,11 @@ internal sealed class TrtEngineSet : IDisposable
     {
         ArgumentNullException.ThrowIfNull(library);
         ArgumentNullException.ThrowIfNull(parts);
-        _logger = new TrtLogger(library.Slots, (severity, message) =>
-        {
-            if (severity <= TrtSeverity.Error)
-            {
-                lock (_errors)
-                    _errors.Add(message);
-            }
-        });
+        var logger = TrtLogger.For(library.Slots);
+        _messages = new TrtMessages(logger);
         try
         {
-            _runtime = new TrtRuntime(library, _logger);
+            _runtime = new TrtRuntime(library, logger);
             foreach (var (part, planPath, contract) in parts)
             {
                 TrtEngine engine;
@@ -48,7 +41,7 @@ internal sealed class TrtEngineSet : IDisposable
                     throw new TrtException($"{planPath} (part {part}): {e.Message} {TakeErrors()}".TrimEnd(), e);
                 }
 
-                _parts.Add(part, new TrtPartRunner(part, planPath, engine, contract));
+                _parts.Add(part, new TrtPartRunner(part, planPath, engine, contract, _messages.TakeErrors));
             }
         }
         catch
@@ -79,21 +72,16 @@ internal sealed class TrtEngineSet : IDisposable
             part.UseArena(address, bytes);
     }
 
-    /// <summary>TensorRT's error messages since the last call (for exceptions).</summary>
-    public string TakeErrors()
-    {
-        lock (_errors)
-        {
-            string text = _errors.Count == 0 ? "" : $"TensorRT: {string.Join(" | ", _errors)}";
-            _errors.Clear();
-            return text;
-        }
-    }
+    /// <summary>TensorRT's error messages since the last call, as "TensorRT: a | b" (for exceptions), or "".</summary>
+    public string TakeErrors() => _messages.TakeErrors();
+
+    /// <summary>TensorRT's distinct warnings since the engines were loaded (for <c>BackendDescription</c>).</summary>
+    public IReadOnlyList<string> Warnings => _messages.Warnings;
 
     /// <summary>Deletes the contexts, engines and the runtime.</summary>
     public void Dispose()
     {
         _runtime?.Dispose(); // children (engines, their contexts) first
-        _logger.Dispose();
+        _messages.Dispose(); // stops listening; the process's logger itself lives on (TrtLogger)
     }
 }

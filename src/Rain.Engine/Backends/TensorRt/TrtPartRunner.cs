@@ -12,7 +12,7 @@ namespace Rain.Engine.Backends.TensorRt;
 /// <remarks>
 /// <para>Enqueue never synchronises, so the step it belongs to can be captured into a CUDA graph. When
 /// <c>enqueueV3</c> refuses (TensorRT returns false, e.g. for an engine that cannot be captured), <see cref="Enqueue"/>
-/// throws a <see cref="TrtException"/> naming the part and its plan; during capture the step driver then ends the
+/// throws a <see cref="TrtException"/> naming the part and its plan, with the errors TensorRT logged; during capture the step driver then ends the
 /// capture and runs the step uncaptured from then on (as trtexec does when a graph cannot be captured).</para>
 /// <para>Not thread-safe; disposed with its <see cref="TrtEngineSet"/>.</para>
 /// </remarks>
@@ -20,16 +20,23 @@ internal sealed class TrtPartRunner : IPartRunner
 {
     private readonly TrtExecutionContext _context;
     private readonly HashSet<string> _bound = new(StringComparer.Ordinal);
+    private readonly Func<string> _takeErrors;
     private bool _hasArena;
 
     /// <summary>Checks <paramref name="engine"/>'s tensors against <paramref name="contract"/> and creates its context.</summary>
+    /// <param name="name">The part.</param>
+    /// <param name="planPath">The plan file (for messages).</param>
+    /// <param name="engine">The deserialized engine.</param>
+    /// <param name="contract">The tensors the engine must have.</param>
+    /// <param name="takeErrors">TensorRT's logged errors since the last call ("" when none), attached to a refused enqueue.</param>
     /// <exception cref="TrtException">A tensor is missing, extra, or differs in role, element type or shape; the message names the plan and the tensor.</exception>
-    public TrtPartRunner(string name, string planPath, TrtEngine engine, PartManifest contract)
+    public TrtPartRunner(string name, string planPath, TrtEngine engine, PartManifest contract, Func<string>? takeErrors = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(contract);
         Name = name;
         PlanPath = planPath;
+        _takeErrors = takeErrors ?? (() => "");
         CheckContract(name, planPath, engine.IOTensors(), contract);
         Tensors = [.. contract.Inputs, .. contract.Outputs];
         DeviceMemorySize = engine.DeviceMemorySize;
@@ -103,8 +110,12 @@ internal sealed class TrtPartRunner : IPartRunner
             throw new InvalidOperationException($"Part {Name} ({PlanPath}) is not ready to run: {(_hasArena ? "" : "no activation arena; ")}unbound tensors: [{string.Join(", ", unbound)}].");
         }
 
+        _ = _takeErrors(); // errors logged before this enqueue belong to someone else
         if (!_context.Enqueue(stream))
-            throw new TrtException($"{PlanPath} (part {Name}): enqueueV3 failed; see the TensorRT log messages for the reason.");
+        {
+            string log = _takeErrors();
+            throw new TrtException($"{PlanPath} (part {Name}): enqueueV3 failed: {(log.Length > 0 ? log : "TensorRT logged no error")}.");
+        }
     }
 
     private static void CheckContract(string name, string planPath, IReadOnlyList<TrtTensorInfo> io, PartManifest contract)

@@ -15,8 +15,9 @@ namespace Rain.Engine.Backends.TensorRt;
 /// its memories, all in the <see cref="CudaStepDriver"/>'s step (one CUDA graph after the clean start).
 /// </summary>
 /// <remarks>
-/// Not yet run on a GPU: <c>Rain.Bench.Gpu --tensorrt</c> compares it with the CPU streamer. Not thread-safe; dispose
-/// before the engine set, the kernels and the device.
+/// The UNet runs in the plan folder's form (<see cref="UNetLayout"/>): one engine, or the cut parts with our attention
+/// kernel between them. Not yet run on a GPU: <c>Rain.Bench.Gpu --tensorrt</c> compares it with the CPU streamer. Not
+/// thread-safe; dispose before the engine set, the kernels and the device.
 /// </remarks>
 internal sealed class TrtPipeline : IStreamer, IDisposable
 {
@@ -30,8 +31,9 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
     private readonly Dictionary<string, DeviceBuffer> _clipOut = new(StringComparer.Ordinal);
     private readonly int _p, _height, _width;
 
-    public TrtPipeline(ModelBundle bundle, TrtEngineSet engines, CudaDevice device, CudaKernels kernels, ulong seed, bool useGraph)
+    public TrtPipeline(ModelBundle bundle, UNetLayout unet, TrtEngineSet engines, CudaDevice device, CudaKernels kernels, ulong seed, bool useGraph)
     {
+        ArgumentNullException.ThrowIfNull(unet);
         ArgumentNullException.ThrowIfNull(bundle);
         ArgumentNullException.ThrowIfNull(engines);
         ArgumentNullException.ThrowIfNull(device);
@@ -48,7 +50,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
             Driver = Own(new CudaStepDriver(device, kernels, new CudaStepOptions(new LcmSchedule(bundle.Stream), seed, useGraph, WarmupSteps: 1, Io: StepIo.TensorRt)));
 
             // The UNet reads the driver's latent window and writes its model output directly; the pose window is ours.
-            UNet = Own(new TrtUNet(m.UNetPlan, m.Parts, engines, device, kernels,
+            UNet = Own(new TrtUNet(unet.Plan, unet.Parts, engines, device, kernels,
                 new Dictionary<string, DeviceBuffer>(StringComparer.Ordinal) { ["sample"] = Driver.Latents, ["model_output"] = Driver.ModelOutput }));
             _poseWindow = UNet.Buffer("pose_cond_fea");
             long poseChunk = _poseWindow.Bytes / m.Levels;
@@ -157,6 +159,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
 
         Timings.Add(Stage.PoseInput, stepStart);
         long t = Stopwatch.GetTimestamp();
+        Driver.Profiler.Trace = Timings.Trace;
         var outcome = Driver.Step();
         Timings.Add(Stage.Device, t);
         if (outcome.Emit)
@@ -167,7 +170,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
             Timings.Add(Stage.FrameOutput, t);
         }
 
-        Timings.EndStep(stepStart);
+        Timings.EndStep(stepStart, outcome);
         return outcome;
     }
 

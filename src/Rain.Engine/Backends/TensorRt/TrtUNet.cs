@@ -7,7 +7,8 @@ namespace Rain.Engine.Backends.TensorRt;
 /// <summary>
 /// The UNet <see cref="StepPlan"/> on the GPU: one device buffer per <see cref="PlanBufferLayout"/> slot (allocated once,
 /// so addresses are stable for graph capture), every part's engine bound to the buffers of its tensor names, and a
-/// float32-storage <c>cross_noise_attention</c> node between parts. <see cref="Nodes"/> is the ordered list the step
+/// <c>cross_noise_attention</c> node between parts, on the cut tensors' storage (fp16 in FP16 plans: v2 on tensor cores
+/// where it applies; float32 in FP32 plans). <see cref="Nodes"/> is the ordered list the step
 /// driver enqueues as its denoiser.
 /// </summary>
 /// <remarks>Verified here only in its pieces (layout, part runners, kernel); the whole runs on a GPU with TensorRT. Not thread-safe.</remarks>
@@ -69,9 +70,10 @@ internal sealed class TrtUNet : IDisposable
                 }
                 else
                 {
+                    var storage = Layout[step.Inputs[0]].DType == "float16" ? TensorStorage.Fp16 : TensorStorage.Fp32;
                     nodes.Add(new KernelNode(kernels, CrossNoiseAttention.Launch(
                         addresses[step.Inputs[0]], addresses[step.Inputs[1]], addresses[step.Inputs[2]], addresses[step.Outputs[0]],
-                        step.Frames!.Value, step.Tokens!.Value, step.Channels!.Value, step.Heads!.Value, TensorStorage.Fp32)));
+                        step.Frames!.Value, step.Tokens!.Value, step.Channels!.Value, step.Heads!.Value, storage)));
                 }
             }
 

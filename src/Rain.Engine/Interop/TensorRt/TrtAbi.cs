@@ -49,6 +49,9 @@ internal sealed record TrtSlots
     public required int ConfigSetFlag { get; init; }
     public required int ConfigAddOptimizationProfile { get; init; }
     public required int ConfigSetMemoryPoolLimit { get; init; }
+    public required int ConfigCreateTimingCache { get; init; }
+    public required int ConfigSetTimingCache { get; init; }
+    public required int TimingCacheSerialize { get; init; }
     public required int ProfileSetDimensions { get; init; }
     public required int ParserParse { get; init; }
     public required int ParserGetNbErrors { get; init; }
@@ -72,6 +75,7 @@ internal sealed record TrtSlots
         HostMemoryData = 2, HostMemorySize = 3,
         BuilderCreateBuilderConfig = 7, BuilderCreateNetworkV2 = 8, BuilderCreateOptimizationProfile = 9, BuilderBuildSerializedNetwork = 14,
         ConfigSetFlag = 11, ConfigAddOptimizationProfile = 25, ConfigSetMemoryPoolLimit = 43,
+        ConfigCreateTimingCache = 40, ConfigSetTimingCache = 41, TimingCacheSerialize = 2,
         ProfileSetDimensions = 2,
         ParserParse = 0, ParserGetNbErrors = 5, ParserGetError = 6, ParserDelete = 9, ParserErrorDesc = 1, ParserErrorNodeName = 6,
         LoggerLog = 0, LoggerVtableLength = 3,
@@ -88,6 +92,7 @@ internal sealed record TrtSlots
         HostMemoryData = 1, HostMemorySize = 2,
         BuilderCreateBuilderConfig = 6, BuilderCreateNetworkV2 = 7, BuilderCreateOptimizationProfile = 8, BuilderBuildSerializedNetwork = 13,
         ConfigSetFlag = 10, ConfigAddOptimizationProfile = 24, ConfigSetMemoryPoolLimit = 42,
+        ConfigCreateTimingCache = 39, ConfigSetTimingCache = 40, TimingCacheSerialize = 1,
         ProfileSetDimensions = 1,
         ParserParse = 0, ParserGetNbErrors = 5, ParserGetError = 6, ParserDelete = 8, ParserErrorDesc = 1, ParserErrorNodeName = 6,
         LoggerLog = 0, LoggerVtableLength = 2,
@@ -104,6 +109,7 @@ internal sealed record TrtSlots
         HostMemoryData = 2, HostMemorySize = 3,
         BuilderCreateBuilderConfig = 5, BuilderCreateNetworkV2 = 6, BuilderCreateOptimizationProfile = 7, BuilderBuildSerializedNetwork = 11,
         ConfigSetFlag = 9, ConfigAddOptimizationProfile = 23, ConfigSetMemoryPoolLimit = 32,
+        ConfigCreateTimingCache = 29, ConfigSetTimingCache = 30, TimingCacheSerialize = 2,
         ProfileSetDimensions = 2,
         ParserParse = 0, ParserGetNbErrors = 3, ParserGetError = 4, ParserDelete = 7, ParserErrorDesc = 1, ParserErrorNodeName = 6,
         LoggerLog = 4, LoggerVtableLength = 5,
@@ -120,6 +126,7 @@ internal sealed record TrtSlots
         HostMemoryData = 1, HostMemorySize = 2,
         BuilderCreateBuilderConfig = 4, BuilderCreateNetworkV2 = 5, BuilderCreateOptimizationProfile = 6, BuilderBuildSerializedNetwork = 10,
         ConfigSetFlag = 8, ConfigAddOptimizationProfile = 22, ConfigSetMemoryPoolLimit = 31,
+        ConfigCreateTimingCache = 28, ConfigSetTimingCache = 29, TimingCacheSerialize = 1,
         ProfileSetDimensions = 1,
         ParserParse = 0, ParserGetNbErrors = 3, ParserGetError = 4, ParserDelete = 6, ParserErrorDesc = 1, ParserErrorNodeName = 6,
         LoggerLog = 3, LoggerVtableLength = 4,

@@ -51,6 +51,26 @@ internal sealed unsafe class TrtBuilderConfig(TrtLibrary library, nint config, T
     public void SetWorkspaceLimit(ulong bytes) =>
         ((delegate* unmanaged[Cdecl, MemberFunction]<nint, int, nuint, void>)Slot(Slots.ConfigSetMemoryPoolLimit))(Impl, Library.Enums.MemoryPoolWorkspace, (nuint)bytes);
 
+    /// <summary>
+    /// A timing cache holding <paramref name="serialized"/> (empty = a new cache). Owned by the caller, not by this
+    /// config: it must outlive every build that uses it, and is deleted through its own wrapper.
+    /// </summary>
+    public TrtTimingCache CreateTimingCache(ReadOnlySpan<byte> serialized)
+    {
+        nint cache;
+        fixed (byte* p = serialized)
+            cache = ((delegate* unmanaged[Cdecl, MemberFunction]<nint, byte*, nuint, nint>)Slot(Slots.ConfigCreateTimingCache))(Impl, p, (nuint)serialized.Length);
+        return new TrtTimingCache(Library, cache);
+    }
+
+    /// <summary>Lets the builds of this config read and extend <paramref name="cache"/>; false when TensorRT refused it (e.g. a cache from another GPU).</summary>
+    public bool UseTimingCache(TrtTimingCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        // ITimingCache const& takes the public wrapper, not its implementation (trt-abi README §11.4).
+        return ((delegate* unmanaged[Cdecl, MemberFunction]<nint, nint, byte, byte>)Slot(Slots.ConfigSetTimingCache))(Impl, cache.Public, 0) != 0;
+    }
+
     public int AddOptimizationProfile(TrtOptimizationProfile profile)
     {
         ArgumentNullException.ThrowIfNull(profile);
@@ -86,7 +106,22 @@ internal sealed unsafe class TrtOptimizationProfile(TrtLibrary library, nint pro
     }
 }
 
-/// <summary><c>IHostMemory</c>: a serialized plan; copied out and deleted.</summary>
+/// <summary><c>ITimingCache</c>: the builder's measured tactic timings, reused across builds and persisted between runs.</summary>
+internal sealed unsafe class TrtTimingCache(TrtLibrary library, nint cache)
+    : TrtObject(library, cache, "ITimingCache", hasImpl: true, owned: true, parent: null)
+{
+    /// <summary>The cache's serialized bytes (to be written to disk and given to <see cref="TrtBuilderConfig.CreateTimingCache"/> next time).</summary>
+    public byte[] Serialize()
+    {
+        nint memory = ((delegate* unmanaged[Cdecl, MemberFunction]<nint, nint>)Slot(Slots.TimingCacheSerialize))(Impl);
+        if (memory == 0)
+            throw new TrtException("ITimingCache.serialize returned null; see the TensorRT log.");
+        using var host = new TrtHostMemory(Library, memory);
+        return host.ToArray();
+    }
+}
+
+/// <summary><c>IHostMemory</c>: a serialized plan or timing cache; copied out and deleted.</summary>
 internal sealed unsafe class TrtHostMemory(TrtLibrary library, nint memory)
     : TrtObject(library, memory, "IHostMemory", hasImpl: true, owned: true, parent: null)
 {

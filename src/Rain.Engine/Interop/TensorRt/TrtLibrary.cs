@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 
-
 namespace Rain.Engine.Interop.TensorRt;
 
 /// <summary>
@@ -45,8 +44,13 @@ internal sealed unsafe class TrtLibrary
     public TrtSlots Slots { get; }
     public TrtEnums Enums { get; }
 
-    /// <summary>The version number our tables were derived for, passed to the factories (<c>NV_TENSORRT_VERSION</c>).</summary>
-    public int HeaderVersion => Major == 10 ? 10_16_00 : 11_01_00;
+    /// <summary>
+    /// The version passed to the factories as <c>NV_TENSORRT_VERSION</c>: the loaded library's own (same encoding). A C++
+    /// caller passes the version of the headers it was compiled with; the binding has no headers, and its slot tables are
+    /// checked for every 10.x and 11.x release, so it claims exactly the release it talks to (TensorRT may refuse or adapt
+    /// to a header version newer than itself).
+    /// </summary>
+    public int FactoryVersion => Version;
 
     /// <summary>
     /// Loads TensorRT through the shared resolver (<see cref="NativeLibraries"/>): only <paramref name="directory"/> when
@@ -118,9 +122,9 @@ internal sealed unsafe class TrtLibrary
         return new TrtLibrary(infer, parser, inferPath, parserPath, version, slots, enums);
     }
 
-    public nint CreateRuntime(TrtLogger logger) => _createRuntime(logger.Pointer, HeaderVersion);
+    public nint CreateRuntime(TrtLogger logger) => _createRuntime(logger.Pointer, FactoryVersion);
 
-    public nint CreateBuilder(TrtLogger logger) => _createBuilder(logger.Pointer, HeaderVersion);
+    public nint CreateBuilder(TrtLogger logger) => _createBuilder(logger.Pointer, FactoryVersion);
 
     public nint CreateParser(nint networkPublic, TrtLogger logger)
     {
