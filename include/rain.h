@@ -108,11 +108,23 @@ RAIN_API rain_status rain_session_create(rain_engine *engine, const uint8_t *ref
 RAIN_API rain_status rain_session_push_pose(rain_session *s, const uint8_t *rgb, int width, int height, int stride, int timeout_ms);
 
 /**
- * Queues a camera frame of any size: the session's pose front end (the bundle's DWPose models) turns it into a pose
- * image first. RAIN_ERR_BUNDLE if the bundle has no pose models.
+ * Queues a camera frame of any size (up to 16384 per side): the session's pose thread turns it into RAIN's pose image
+ * with the bundle's DWPose models (centre crop 0.9, RAIN's face retargeting) and queues that as a pose. The pixels are
+ * copied before the call returns. Waits up to timeout_ms while the camera queue (2 frames) is full; with
+ * "latest_frame_wins" the oldest waiting frame is dropped instead. A frame's latency_ms then runs from this call to its
+ * animated frame leaving the session (glass to glass, as far as the library can see). RAIN_ERR_BUNDLE if the bundle has
+ * no pose models (the message says how to add them). Do not mix with rain_session_push_pose in one session.
  */
 RAIN_API rain_status rain_session_push_camera_frame(rain_session *s, const uint8_t *rgb, int width, int height, int stride,
                                                     int timeout_ms);
+
+/**
+ * Changes the face retargeting of camera frames while the session streams (the next frame uses it). json: RAIN's slider
+ * parameters by name ({"face_length_ratio": 0.75, "eye_height_ratio": 3.0, ...}) or an explicit list
+ * ({"translations": [{"lindex": 0, "rindex": 68, ...}]}); NULL restores RAIN's live list. A bad field is
+ * RAIN_ERR_ARGUMENT naming it.
+ */
+RAIN_API rain_status rain_session_set_retarget_json(rain_session *s, const char *json);
 
 /** No more input: the poses queued are processed to the end, then reads end with RAIN_ERR_CLOSED. */
 RAIN_API rain_status rain_session_complete_input(rain_session *s);
@@ -127,7 +139,8 @@ RAIN_API rain_status rain_session_read_frame(rain_session *s, uint8_t *rgb_out, 
 
 /**
  * Writes the session's statistics as JSON (steps, frames_out, dropped, fps, step_ms, latency_ms, stages_ms with
- * count/mean/p50/p95/p99/max, allocations) into buffer. *needed is always set to the length without the NUL;
+ * count/mean/p50/p95/p99/max, allocations, and "camera": frames_in, dropped, detector_ms, estimator_ms, other_ms,
+ * total_ms once camera frames were pushed) into buffer. *needed is always set to the length without the NUL;
  * RAIN_ERR_ARGUMENT if capacity <= *needed (call again with a larger buffer). buffer may be NULL when capacity is 0.
  */
 RAIN_API rain_status rain_session_stats_json(rain_session *s, char *buffer, size_t capacity, size_t *needed);

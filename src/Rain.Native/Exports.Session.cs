@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Rain.Engine.Api;
 using Rain.Engine.Media;
+using Rain.Engine.Pose;
 
 namespace Rain.Native;
 
@@ -57,9 +59,50 @@ internal static unsafe partial class Exports
     {
         try
         {
-            _ = Handles.Session(s);
-            _ = Pixels.Copy(rgb, width, height, stride, "rgb");
-            return (int)Failure.Report(RainStatus.Bundle, "camera frames need the pose front end, which this build does not have yet.");
+            long captured = Stopwatch.GetTimestamp(); // glass to glass starts when the host hands the frame over
+            var session = Handles.Session(s).Session;
+            if (rgb is null)
+                return (int)Failure.Report(RainStatus.Argument, "rgb is NULL.");
+            if (width < 1 || height < 1 || width > Pixels.MaxSide || height > Pixels.MaxSide || stride < width * 3)
+                return (int)Failure.Report(RainStatus.Argument, $"rgb: a {width}x{height} frame with stride {stride} (each side 1 to {Pixels.MaxSide}, stride at least width*3).");
+            var frame = new ReadOnlySpan<byte>(rgb, checked(((height - 1) * stride) + (width * 3)));
+            if (timeoutMs == 0)
+            {
+                return session.TryPushCameraFrame(frame, width, height, stride, captured) ? (int)RainStatus.Ok
+                    : (int)Failure.Report(RainStatus.Timeout, "the camera queue is full (timeout 0 ms: no waiting).");
+            }
+
+            using var cts = timeoutMs > 0 ? new CancellationTokenSource(timeoutMs) : null;
+            try
+            {
+                session.PushCameraFrame(frame, width, height, stride, captured, cts?.Token ?? CancellationToken.None);
+            }
+            catch (OperationCanceledException)
+            {
+                return (int)Failure.Report(RainStatus.Timeout, $"the camera queue stayed full within {timeoutMs} ms.");
+            }
+
+            return (int)RainStatus.Ok;
+        }
+        catch (Exception e)
+        {
+            return (int)Failure.Report(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "rain_session_set_retarget_json", CallConvs = [typeof(CallConvCdecl)])]
+    public static int SessionSetRetargetJson(nint s, byte* json)
+    {
+        try
+        {
+            var session = Handles.Session(s).Session;
+            string? text = Utf8(json);
+            session.Retarget = text is null ? RetargetOptions.Live : RetargetOptions.FromJson(text, "retarget_json");
+            return (int)RainStatus.Ok;
+        }
+        catch (FormatException e)
+        {
+            return (int)Failure.Report(RainStatus.Argument, e.Message); // the JSON came as an argument, not from a file
         }
         catch (Exception e)
         {
@@ -201,6 +244,17 @@ internal static unsafe partial class Exports
         w.WriteNumber("allocated_bytes_last_step", s.AllocatedBytesLastStep);
         w.WriteNumber("allocated_bytes_total", s.AllocatedBytesTotal);
         w.WriteNumber("allocating_steps", s.AllocatingSteps);
+        if (s.Camera is { } c)
+        {
+            w.WriteStartObject("camera");
+            w.WriteNumber("frames_in", c.FramesIn);
+            w.WriteNumber("dropped", c.Dropped);
+            WriteSummary(w, "detector_ms", c.Detector);
+            WriteSummary(w, "estimator_ms", c.Estimator);
+            WriteSummary(w, "other_ms", c.Other);
+            WriteSummary(w, "total_ms", c.Total);
+            w.WriteEndObject();
+        }
     }
 
     private static void WriteSummary(Utf8JsonWriter w, string name, LatencySummary s)

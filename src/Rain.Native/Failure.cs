@@ -1,5 +1,5 @@
+using Rain.Engine;
 using Rain.Engine.Api;
-using Rain.Engine.Bundle;
 
 namespace Rain.Native;
 
@@ -26,14 +26,20 @@ internal static class Failure
         NativeStatusException n => (n.Status, n.Message),
         OperationCanceledException => (RainStatus.Timeout, "the wait ended before it could complete (timeout)."),
         ObjectDisposedException => (RainStatus.Closed, "the session or engine was closed."),
-        ArgumentException => (RainStatus.Argument, e.Message),
-        BundleException => (RainStatus.Bundle, e.Message),
-        BackendUnavailableException or NotSupportedException => (RainStatus.BackendUnavailable, e.Message),
-        // The session's own faults carry the failed step's exception inside.
-        InvalidOperationException { InnerException: { } cause } => (RainStatus.SessionFaulted, $"{e.Message} Cause: {cause.Message}"),
+        SessionFaultedException => (RainStatus.SessionFaulted, e.Message),
+        // The session's other refusals: input was completed, another session is open.
         InvalidOperationException => (RainStatus.Closed, e.Message),
-        IOException or UnauthorizedAccessException => (RainStatus.Io, e.Message),
         OutOfMemoryException => (RainStatus.Internal, "out of memory: " + e.Message),
-        _ => (RainStatus.Internal, $"internal error ({e.GetType().Name}): {e.Message}"),
+        _ => RainException.CategoryOf(e) switch
+        {
+            RainErrorCategory.InvalidArgument => (RainStatus.Argument, e.Message),
+            RainErrorCategory.InvalidInput => (RainStatus.Io, e.Message),
+            RainErrorCategory.Bundle => (RainStatus.Bundle, e.Message),
+            RainErrorCategory.BackendUnavailable => (RainStatus.BackendUnavailable, e.Message),
+            RainErrorCategory.SessionFaulted => (RainStatus.SessionFaulted, e.Message),
+            RainErrorCategory.DeviceFault => (RainStatus.Internal, "device fault: " + e.Message),
+            _ when e is RainException => (RainStatus.Internal, e.Message),
+            _ => (RainStatus.Internal, $"internal error ({e.GetType().Name}): {e.Message}"),
+        },
     };
 }

@@ -1,4 +1,5 @@
 using Rain.Engine.Api;
+using Rain.Engine.Pose;
 using Rain.Testing;
 
 namespace Rain.Native.Tests;
@@ -40,6 +41,49 @@ public sealed class CAbiTests(NativeDist native)
         Assert.Equal(expected.Length, actual.Length);
         Assert.True(expected.AsSpan().SequenceEqual(actual), $"frames differ from the managed API's at byte {expected.AsSpan().CommonPrefixLength(actual)}");
         Assert.Contains($"\"frames_out\":{frames}", output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void Camera_frames_through_the_C_ABI_with_retargeting_equal_the_managed_APIs_byte_for_byte()
+    {
+        string exe = Compile(Path.Combine(NativeDist.Repo, "tests", "Rain.Native.Tests", "c", "abi_test.c"), "abi_test_camera");
+        var first = DwposeGolden.Frame(0);
+        var frames = Enumerable.Range(0, DwposeGolden.Frames).Select(DwposeGolden.Frame).Where(f => f.Width == first.Width && f.Height == first.Height).ToArray();
+        frames = [.. frames, .. frames, frames[0]]; // odd count: the last chunk is partial
+        var reference = Inputs.Reference();
+        const string Sliders = "{\"face_length_ratio\": 0.9, \"eye_height_ratio\": 2.5, \"mouth_vertical_correction\": 0.1}";
+        string refPath = Path.Combine(native.Root, "cam-ref.rgb"), framesPath = Path.Combine(native.Root, "cam-frames.rgb"), outPath = Path.Combine(native.Root, "cam-out.rgb");
+        Inputs.WriteRaw(refPath, reference);
+        Inputs.WriteRaw(framesPath, frames);
+
+        string output = NativeDist.RunOk(exe, ["camera", native.PoseBundle, "4", refPath, $"{reference.Width}", $"{reference.Height}", framesPath,
+            $"{first.Width}", $"{first.Height}", $"{frames.Length}", outPath, Sliders]);
+
+        using var engine = RainEngine.Load(native.PoseBundle, new EngineOptions { Seed = 4 });
+        using var session = engine.CreateSession(reference);
+        session.Retarget = RetargetOptions.FromJson(Sliders);
+        foreach (var f in frames)
+            session.PushCameraFrame(f);
+        session.CompleteInput();
+        using var expected = new MemoryStream();
+        int count = 0;
+        while (session.ReadFrame() is { } frame)
+        {
+            using (frame)
+                expected.Write(frame.Image.Pixels);
+            count++;
+        }
+
+        Assert.Equal(frames.Length, count);
+        Assert.Contains($"frames {count}\n", output, StringComparison.Ordinal);
+        Assert.Contains($"\"frames_in\":{frames.Length}", output, StringComparison.Ordinal);
+        Assert.True(expected.ToArray().AsSpan().SequenceEqual(File.ReadAllBytes(outPath)), "camera frames through the C ABI differ from the managed API's");
+
+        var (exit, bad) = NativeDist.Run(exe, ["camera", native.PoseBundle, "4", refPath, $"{reference.Width}", $"{reference.Height}", framesPath,
+            $"{first.Width}", $"{first.Height}", "1", outPath, "{\"eye_hieght_ratio\": 2}"]);
+        Assert.Equal(1, exit);
+        Assert.Contains("retarget:", bad, StringComparison.Ordinal);
+        Assert.Contains("eye_hieght_ratio", bad, StringComparison.Ordinal);
     }
 
     [SkippableFact]

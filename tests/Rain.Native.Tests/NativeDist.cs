@@ -18,13 +18,20 @@ public sealed class NativeDist : IDisposable
     {
         Root = Directory.CreateTempSubdirectory("rain-native-tests-").FullName;
         Bundle = Path.Combine(Root, "bundle");
-        BundleExport.Write(RainConfig.Load(GoldenData.PathOf("configs/rain_morpher.yaml")), Bundle);
+        var config = RainConfig.Load(GoldenData.PathOf("configs/rain_morpher.yaml"));
+        BundleExport.Write(config, Bundle);
+        PoseBundle = Path.Combine(Root, "pose-bundle");
+        BundleExport.Write(config, PoseBundle, poseModels: (DwposeGolden.Detector, DwposeGolden.Estimator));
         _dist = new Lazy<string>(BuildDist);
     }
 
     public string Root { get; }
 
+    /// <summary>The golden export without pose models.</summary>
     public string Bundle { get; }
+
+    /// <summary>The golden export with the DWPose stand-ins as its pose models (camera frames work).</summary>
+    public string PoseBundle { get; }
 
     /// <summary>The repository root (the folder holding Rain.Engine.sln).</summary>
     public static string Repo { get; } = FindRepo();

@@ -6,6 +6,9 @@
  *       Pushes N poses (the bundle's size, read from POSES.rgb) on this thread while a second thread reads every frame
  *       into OUT.rgb (frame after frame, packed RGB), then prints "frames K" and the statistics JSON. Poses and frames
  *       cross the ABI with row padding, so strides are exercised.
+ *   abi_test camera BUNDLE SEED REF.rgb REF_W REF_H FRAMES.rgb FW FH N OUT.rgb RETARGET_JSON
+ *       The same with N camera frames of FW x FH pushed through the session's pose front end, after setting the
+ *       retargeting from RETARGET_JSON.
  *   abi_test errors BUNDLE
  *       Drives every error path and prints one line per check ("ok NAME" or "FAIL NAME: ..."); exits with the
  *       number of failures.
@@ -61,32 +64,43 @@ static void *reader(void *p) {
   return NULL;
 }
 
-static int frames(int argc, char **argv) {
-  if (argc != 10) { fprintf(stderr, "usage: abi_test frames BUNDLE SEED REF.rgb REF_W REF_H POSES.rgb N OUT.rgb\n"); return 2; }
+/* frames: poses of the bundle's size; camera: camera frames of any size through the pose front end, with retargeting */
+static int frames(int argc, char **argv, int camera) {
+  int want = camera ? 13 : 10;
+  if (argc != want) {
+    fprintf(stderr, camera ? "usage: abi_test camera BUNDLE SEED REF.rgb REF_W REF_H FRAMES.rgb FW FH N OUT.rgb RETARGET_JSON\n"
+                           : "usage: abi_test frames BUNDLE SEED REF.rgb REF_W REF_H POSES.rgb N OUT.rgb\n");
+    return 2;
+  }
   const char *bundle = argv[2];
   char options[128];
   snprintf(options, sizeof options, "{\"seed\": %s}", argv[3]);
-  int rw = atoi(argv[5]), rh = atoi(argv[6]), n = atoi(argv[8]);
+  int rw = atoi(argv[5]), rh = atoi(argv[6]);
 
   rain_engine *engine = NULL;
   if (rain_engine_load(bundle, options, &engine) != RAIN_OK) { fprintf(stderr, "load: %s\n", rain_last_error()); return 1; }
   int w = 0, h = 0, p = 0;
   rain_engine_info(engine, &w, &h, &p);
+  int fw = camera ? atoi(argv[8]) : w, fh = camera ? atoi(argv[9]) : h, n = atoi(argv[camera ? 10 : 8]);
+  const char *out = argv[camera ? 11 : 9];
 
   unsigned char *reference = read_file(argv[4], (size_t)rw * rh * 3);
-  unsigned char *poses = read_file(argv[7], (size_t)w * h * 3 * n);
+  unsigned char *inputs = read_file(argv[7], (size_t)fw * fh * 3 * n);
   rain_session *session = NULL;
   if (rain_session_create(engine, reference, rw, rh, rw * 3, &session) != RAIN_OK) { fprintf(stderr, "create: %s\n", rain_last_error()); return 1; }
+  if (camera && rain_session_set_retarget_json(session, argv[12]) != RAIN_OK) { fprintf(stderr, "retarget: %s\n", rain_last_error()); return 1; }
 
-  reader_args args = { session, w, h, fopen(argv[9], "wb"), 0, 0, "" };
+  reader_args args = { session, w, h, fopen(out, "wb"), 0, 0, "" };
   pthread_t thread;
   pthread_create(&thread, NULL, reader, &args);
 
-  int pose_stride = w * 3 + 11;
-  unsigned char *padded = calloc((size_t)pose_stride * h, 1);
+  int stride = fw * 3 + 11;
+  unsigned char *padded = calloc((size_t)stride * fh, 1);
   for (int i = 0; i < n; i++) {
-    for (int y = 0; y < h; y++) memcpy(padded + (size_t)y * pose_stride, poses + ((size_t)i * h + y) * w * 3, (size_t)w * 3);
-    if (rain_session_push_pose(session, padded, w, h, pose_stride, -1) != RAIN_OK) { fprintf(stderr, "push %d: %s\n", i, rain_last_error()); return 1; }
+    for (int y = 0; y < fh; y++) memcpy(padded + (size_t)y * stride, inputs + ((size_t)i * fh + y) * fw * 3, (size_t)fw * 3);
+    rain_status pushed = camera ? rain_session_push_camera_frame(session, padded, fw, fh, stride, -1)
+                                : rain_session_push_pose(session, padded, fw, fh, stride, -1);
+    if (pushed != RAIN_OK) { fprintf(stderr, "push %d: %s\n", i, rain_last_error()); return 1; }
   }
   rain_session_complete_input(session);
   pthread_join(thread, NULL);
@@ -101,7 +115,7 @@ static int frames(int argc, char **argv) {
 
   free(json);
   free(padded);
-  free(poses);
+  free(inputs);
   free(reference);
   rain_session_free(session);
   rain_engine_free(engine);
@@ -226,6 +240,9 @@ static int errors(int argc, char **argv) {
   expect("push NULL pixels", rain_session_push_pose(s, NULL, w, h, w * 3, -1), RAIN_ERR_ARGUMENT);
   expect("push NULL session", rain_session_push_pose(NULL, image, w, h, w * 3, -1), RAIN_ERR_ARGUMENT);
   expect("camera frame without pose models", rain_session_push_camera_frame(s, image, w, h, w * 3, -1), RAIN_ERR_BUNDLE);
+  expect("camera frame NULL", rain_session_push_camera_frame(s, NULL, w, h, w * 3, -1), RAIN_ERR_ARGUMENT);
+  expect("camera frame stride too small", rain_session_push_camera_frame(s, image, w, h, w * 3 - 1, -1), RAIN_ERR_ARGUMENT);
+  expect("retarget without pose models", rain_session_set_retarget_json(s, "{\"face_length_ratio\": 0.8}"), RAIN_ERR_BUNDLE);
   expect("stats NULL needed", rain_session_stats_json(s, NULL, 0, NULL), RAIN_ERR_ARGUMENT);
   expect("stats too small", rain_session_stats_json(s, (char *)frame, 4, &needed), RAIN_ERR_ARGUMENT);
   check("stats too small sets needed", needed > 4, "needed = %zu", needed);
@@ -282,7 +299,8 @@ static int errors(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && strcmp(argv[1], "frames") == 0) return frames(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "frames") == 0) return frames(argc, argv, 0);
+  if (argc >= 2 && strcmp(argv[1], "camera") == 0) return frames(argc, argv, 1);
   if (argc >= 2 && strcmp(argv[1], "errors") == 0) return errors(argc, argv);
   fprintf(stderr, "usage: abi_test frames|errors ...\n");
   return 2;
