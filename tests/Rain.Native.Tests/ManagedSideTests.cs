@@ -1,3 +1,4 @@
+using Rain.Engine;
 using Rain.Engine.Api;
 using Rain.Engine.Bundle;
 
@@ -58,10 +59,14 @@ public sealed class ManagedSideTests
         Assert.Equal(RainStatus.BackendUnavailable, Failure.Report(new BackendUnavailableException("no GPU")));
         Assert.Equal(RainStatus.Timeout, Failure.Report(new OperationCanceledException()));
         Assert.Equal(RainStatus.Io, Failure.Report(new FileNotFoundException("gone")));
-        Assert.Equal(RainStatus.SessionFaulted, Failure.Report(new InvalidOperationException("step 3 failed", new InvalidDataException("NaN in frames"))));
+        Assert.Equal(RainStatus.SessionFaulted, Failure.Report(new SessionFaultedException(3, 0, Stage.Decode, new InvalidDataException("NaN in frames"))));
         Assert.Contains("NaN in frames", LastErrorText(), StringComparison.Ordinal);
-        Assert.Equal(RainStatus.Internal, Failure.Report(new FormatException("oops")));
-        Assert.Contains("FormatException", LastErrorText(), StringComparison.Ordinal);
+        Assert.Equal(RainStatus.Closed, Failure.Report(new InvalidOperationException("Input was completed")));
+        Assert.Equal(RainStatus.Io, Failure.Report(new Rain.Engine.Pose.PoseModelException("yolox_s.onnx: not an ONNX model")));
+        Assert.Equal(RainStatus.Internal, Failure.Report(new RainException(RainErrorCategory.DeviceFault, "cuLaunchKernel failed")));
+        Assert.Contains("device fault", LastErrorText(), StringComparison.Ordinal);
+        Assert.Equal(RainStatus.Internal, Failure.Report(new KeyNotFoundException("oops")));
+        Assert.Contains("KeyNotFoundException", LastErrorText(), StringComparison.Ordinal);
     }
 
     private static unsafe string LastErrorText() => System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)LastError.Pointer)!;
