@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Rain.Kernels;
 
 /// <summary>
@@ -225,7 +223,7 @@ public static class CrossNoiseAttention
                     float max = float.NegativeInfinity;
                     for (int g = 0; g < frames; g++)
                     {
-                        float s = TensorPrimitives.Dot(qf, new ReadOnlySpan<float>(_k + (g * frameStride) + baseOffset, d)) * scale;
+                        float s = FixedOrder.Dot(qf, new ReadOnlySpan<float>(_k + (g * frameStride) + baseOffset, d)) * scale;
                         weights[g] = s;
                         max = MathF.Max(max, s);
                     }
@@ -241,7 +239,7 @@ public static class CrossNoiseAttention
                     of.Clear();
                     float inv = 1f / sum;
                     for (int g = 0; g < frames; g++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(_v + (g * frameStride) + baseOffset, d), weights[g] * inv, of, of);
+                        FixedOrder.AddScaled(new ReadOnlySpan<float>(_v + (g * frameStride) + baseOffset, d), weights[g] * inv, of);
                 }
             }
         }

@@ -31,7 +31,7 @@ namespace Rain.Engine.Api;
 /// naming the step, the chunk and, when known, the stage, with the cause as inner exception. <see cref="Dispose"/> stops the
 /// step thread and releases the engine for a new session.</para>
 /// </remarks>
-public sealed class AnimationSession : IDisposable
+public sealed partial class AnimationSession : IDisposable
 {
     private readonly RainEngine _engine;
     private readonly IStreamer _streamer;
@@ -102,7 +102,10 @@ public sealed class AnimationSession : IDisposable
                     _streamer.Timings.Summaries(),
                     _allocLast,
                     _allocTotal,
-                    _allocSteps);
+                    _allocSteps)
+                {
+                    Camera = _camera?.Statistics(),
+                };
             }
         }
     }
@@ -137,27 +140,33 @@ public sealed class AnimationSession : IDisposable
     public bool TryPushPose(RgbImage pose)
     {
         _streamer.CheckPose(pose);
-        long now = Stopwatch.GetTimestamp();
         lock (_gate)
         {
             ThrowIfClosed();
-            if (_inCount == _input.Length)
-            {
-                if (!_options.LatestFrameWins)
-                    return false;
-                _inHead = (_inHead + 1) % _input.Length;
-                _inCount--;
-                _dropped++;
-                EngineMetrics.PoseDropped();
-                _trace?.Dropped(now);
-            }
-
-            _input[(_inHead + _inCount) % _input.Length] = (pose, now);
-            _inCount++;
-            _trace?.PoseIn(now, _inCount);
-            Monitor.PulseAll(_gate);
-            return true;
+            return Enqueue(pose, Stopwatch.GetTimestamp());
         }
+    }
+
+    // Under _gate: queues a checked pose that entered at `entered` (its push, or its camera frame's capture).
+    private bool Enqueue(RgbImage pose, long entered)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (_inCount == _input.Length)
+        {
+            if (!_options.LatestFrameWins)
+                return false;
+            _inHead = (_inHead + 1) % _input.Length;
+            _inCount--;
+            _dropped++;
+            EngineMetrics.PoseDropped();
+            _trace?.Dropped(now);
+        }
+
+        _input[(_inHead + _inCount) % _input.Length] = (pose, entered);
+        _inCount++;
+        _trace?.PoseIn(now, _inCount);
+        Monitor.PulseAll(_gate);
+        return true;
     }
 
     /// <summary>Queues a pose image, waiting while the queue is full (never with latest-frame-wins).</summary>
@@ -189,10 +198,18 @@ public sealed class AnimationSession : IDisposable
     {
         lock (_gate)
         {
-            _drain = drain && (!_inputComplete || _drain);
-            _inputComplete = true;
-            Monitor.PulseAll(_gate);
+            if (_camera is { } camera && camera.Complete(drain))
+                return; // the pose thread completes input once the camera frames queued before are made into poses
+            CompleteInputUnderGate(drain);
         }
+    }
+
+    // Under _gate.
+    private void CompleteInputUnderGate(bool drain)
+    {
+        _drain = drain && (!_inputComplete || _drain);
+        _inputComplete = true;
+        Monitor.PulseAll(_gate);
     }
 
     /// <summary>Takes the next frame if one is ready.</summary>
@@ -246,6 +263,8 @@ public sealed class AnimationSession : IDisposable
             _disposed = true;
             Monitor.PulseAll(_gate);
         }
+
+        _camera?.Join();
 
         if (Thread.CurrentThread != _thread)
         {

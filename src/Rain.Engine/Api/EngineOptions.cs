@@ -115,4 +115,10 @@ public sealed record EngineOptions
 
     /// <summary>Share the cross-noise attention between the step thread and worker threads created once (one per further core, or per further <see cref="Threads"/>); off = the step thread only. Neither allocates per step.</summary>
     public bool ParallelAttention { get; init; } = true;
+
+    /// <summary>
+    /// How camera frames become pose images (<see cref="RainEngine.PoseFrontEnd"/>); null: RAIN's live app — centre crop
+    /// 0.9, damping 1, RAIN's 13 live translations — at the bundle's image size (a size is refused unless it is the bundle's).
+    /// </summary>
+    public Pose.PoseFrontEndOptions? PoseOptions { get; init; }
 }

@@ -4,6 +4,7 @@ using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Media;
+using Rain.Engine.Pose;
 
 namespace Rain.Engine.Api;
 
@@ -25,6 +26,7 @@ public sealed class RainEngine : IDisposable
     private readonly IStreamBackend _backend;
     private readonly Lock _lock = new();
     private AnimationSession? _active;
+    private PoseFrontEnd? _pose;
     private bool _disposed, _abandoned;
 
     private RainEngine(ModelBundle bundle, EngineOptions options, IStreamBackend backend)
@@ -141,6 +143,35 @@ public sealed class RainEngine : IDisposable
         }
     }
 
+    /// <summary>True when the bundle carries RAIN's pose models, so sessions take camera frames (<see cref="AnimationSession.PushCameraFrame(ReadOnlySpan{byte}, int, int, int, long, CancellationToken)"/>).</summary>
+    public bool HasPoseModels => Bundle.Manifest.PoseModels is not null;
+
+    /// <summary>
+    /// The bundle's pose front end, which turns camera frames into pose images for this engine's sessions: loaded on first
+    /// use (call it once up front to keep the model load out of the first camera frame's latency), with
+    /// <see cref="EngineOptions.PoseOptions"/> (default: RAIN's live app at the bundle's image size). Sessions run it on
+    /// their own pose thread; use it directly only while no session takes camera frames.
+    /// </summary>
+    /// <exception cref="BundleException">The bundle has no pose models (the message says how to add them).</exception>
+    /// <exception cref="ArgumentException"><see cref="EngineOptions.PoseOptions"/> has another size than the bundle's images.</exception>
+    public PoseFrontEnd PoseFrontEnd
+    {
+        get
+        {
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_pose is not null)
+                    return _pose;
+                var options = Options.PoseOptions ?? new PoseFrontEndOptions { Width = Width, Height = Height };
+                if (options.Width != Width || options.Height != Height)
+                    throw new ArgumentException($"EngineOptions.PoseOptions makes {options.Width}x{options.Height} pose images; this bundle animates {Width}x{Height}.");
+                _pose = PoseFrontEnd.Load(Bundle, options);
+                return _pose;
+            }
+        }
+    }
+
     /// <summary>Releases the sessions, buffers and native resources. Disposes an open session first.</summary>
     public void Dispose()
     {
@@ -154,6 +185,7 @@ public sealed class RainEngine : IDisposable
         }
 
         active?.Dispose();
+        _pose?.Dispose();
 
         // A hung step may still be inside the backend: freeing its native buffers under it could crash the process.
         if (!_abandoned)

@@ -21,4 +21,20 @@ public sealed record SessionStatistics(
     IReadOnlyDictionary<Stage, LatencySummary> Stages,
     long AllocatedBytesLastStep,
     long AllocatedBytesTotal,
-    long AllocatingSteps);
+    long AllocatingSteps)
+{
+    /// <summary>Camera frames and the pose front end (null when no camera frame was pushed): see <see cref="CameraStatistics"/>.</summary>
+    public CameraStatistics? Camera { get; init; }
+}
+
+/// <summary>
+/// The camera path of a session: frames pushed with <see cref="AnimationSession.PushCameraFrame(ReadOnlySpan{byte}, int, int, int, long, CancellationToken)"/>
+/// and the pose front end's time per frame on the session's pose thread.
+/// </summary>
+/// <param name="FramesIn">Camera frames accepted.</param>
+/// <param name="Dropped">Camera frames dropped before the front end because a newer one came (latest-frame-wins only).</param>
+/// <param name="Detector">The person detector's model run per frame (ms).</param>
+/// <param name="Estimator">The pose model's run per frame (ms).</param>
+/// <param name="Other">The front end's own work per frame: crop, resize, letterbox, NMS, affine crop, decoding, face cache, retargeting, drawing (ms).</param>
+/// <param name="Total">The whole front end per frame (ms).</param>
+public sealed record CameraStatistics(long FramesIn, long Dropped, LatencySummary Detector, LatencySummary Estimator, LatencySummary Other, LatencySummary Total);

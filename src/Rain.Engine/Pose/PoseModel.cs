@@ -6,22 +6,23 @@ using Rain.Engine.Bundle;
 namespace Rain.Engine.Pose;
 
 /// <summary>A pose model file (YOLOX detector or DWPose/RTMPose estimator) is missing, unreadable or has the wrong interface.</summary>
-public sealed class PoseModelException : Exception
+public sealed class PoseModelException : RainException
 {
-    /// <summary>Creates the exception.</summary>
+    /// <summary>Creates the exception (<see cref="RainErrorCategory.InvalidInput"/>: a file the user brought).</summary>
     public PoseModelException(string message)
-        : base(message)
+        : base(RainErrorCategory.InvalidInput, message)
     {
     }
 
     /// <summary>Creates the exception with its cause.</summary>
     public PoseModelException(string message, Exception inner)
-        : base(message, inner)
+        : base(RainErrorCategory.InvalidInput, message, inner)
     {
     }
 
-    /// <summary>Creates the exception with no message.</summary>
+    /// <summary>Creates the exception with a generic message.</summary>
     public PoseModelException()
+        : base(RainErrorCategory.InvalidInput, "A pose model cannot be used.")
     {
     }
 }
