@@ -12,9 +12,10 @@ public sealed class AnimatedFrame : IDisposable
 {
     private readonly Action<AnimatedFrame> _return;
 
-    internal AnimatedFrame(int width, int height, Action<AnimatedFrame> returnToPool)
+    internal AnimatedFrame(int width, int height, Action<AnimatedFrame> returnToPool, bool withPose)
     {
         Image = new RgbImage(width, height);
+        Pose = withPose ? new RgbImage(width, height) : null;
         _return = returnToPool;
     }
 
@@ -24,8 +25,23 @@ public sealed class AnimatedFrame : IDisposable
     /// <summary>The image (RGB, the bundle's size). Owned by the frame; valid until <see cref="Dispose"/>.</summary>
     public RgbImage Image { get; }
 
-    /// <summary>Time from its pose entering the session (push) to this frame leaving it (queued for the reader), in ms.</summary>
+    /// <summary>
+    /// Time from its pose entering the session to this frame leaving it (queued for the reader), in ms: from the push of a
+    /// pose image, or from the capture time of a camera frame (glass to glass, as far as the engine can see).
+    /// </summary>
     public double LatencyMilliseconds { get; internal set; }
+
+    /// <summary>
+    /// When its pose entered the session, as a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> value: the push of a
+    /// pose image, or the capture timestamp given with a camera frame (so a host can find the camera frame it came from).
+    /// </summary>
+    public long EnteredTimestamp { get; internal set; }
+
+    /// <summary>
+    /// The pose image this frame was animated from (the pose the caller pushed, or the one the pose front end drew from a
+    /// camera frame) when <see cref="EngineOptions.AttachPoseImages"/> is on; null otherwise. Owned by the frame.
+    /// </summary>
+    public RgbImage? Pose { get; }
 
     internal bool Lent { get; set; }
 

@@ -41,6 +41,7 @@ public sealed partial class AnimationSession : IDisposable
     private readonly AnimatedFrame?[] _output;
     private readonly Stack<AnimatedFrame> _pool = new();
     private readonly long[][] _enteredByLevel;
+    private readonly byte[][][]? _posesByLevel; // copies of each level's pose images (AttachPoseImages)
     private readonly LatencyRecorder _frameLatency = new();
     private readonly Thread _thread;
     private readonly SessionTrace? _trace;
@@ -64,8 +65,10 @@ public sealed partial class AnimationSession : IDisposable
         _input = new (RgbImage, long)[Math.Max(options.InputCapacity, _p)]; // fewer than p could never make a step
         _output = new AnimatedFrame?[Math.Max(options.OutputCapacity, _p)];
         _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
+        if (options.AttachPoseImages)
+            _posesByLevel = [.. Enumerable.Range(0, _levels).Select(_ => Enumerable.Range(0, _p).Select(_ => new byte[engine.Width * engine.Height * 3]).ToArray())];
         for (int i = 0; i < _output.Length + _p; i++)
-            _pool.Push(new AnimatedFrame(engine.Width, engine.Height, Return));
+            _pool.Push(new AnimatedFrame(engine.Width, engine.Height, Return, options.AttachPoseImages));
         if (options.Trace is { } trace)
         {
             streamer.Timings.Trace = trace;
@@ -385,9 +388,15 @@ public sealed partial class AnimationSession : IDisposable
                         Monitor.Wait(_gate);
                     if (_disposed || _fault is not null || !TakeChunk(poses, _enteredByLevel[_steps % _levels]))
                         break;
+                    if (_posesByLevel is { } kept)
+                    {
+                        for (int i = 0; i < _p; i++)
+                            poses[i].Pixels.CopyTo(kept[_steps % _levels][i], 0);
+                    }
+
                     for (int i = 0; i < _p; i++)
                     {
-                        frames[i] = _pool.Count > 0 ? _pool.Pop() : new AnimatedFrame(Width, Height, Return);
+                        frames[i] = _pool.Count > 0 ? _pool.Pop() : new AnimatedFrame(Width, Height, Return, _options.AttachPoseImages);
                         buffers[i] = frames[i].Image.Pixels;
                     }
 
@@ -440,6 +449,8 @@ public sealed partial class AnimationSession : IDisposable
                             return;
                         long now = Stopwatch.GetTimestamp();
                         f.LatencyMilliseconds = Stopwatch.GetElapsedTime(entered[i], now).TotalMilliseconds;
+                        f.EnteredTimestamp = entered[i];
+                        _posesByLevel?[outcome.DecodedChunk % _levels][i].CopyTo(f.Pose!.Pixels, 0);
                         f.Lent = true;
                         _frameLatency.Record(f.LatencyMilliseconds);
                         EngineMetrics.FrameOut(f.LatencyMilliseconds);

@@ -121,4 +121,10 @@ public sealed record EngineOptions
     /// 0.9, damping 1, RAIN's 13 live translations — at the bundle's image size (a size is refused unless it is the bundle's).
     /// </summary>
     public Pose.PoseFrontEndOptions? PoseOptions { get; init; }
+
+    /// <summary>
+    /// Give every <see cref="AnimatedFrame"/> a copy of the pose image it was animated from (<see cref="AnimatedFrame.Pose"/>):
+    /// for previews and side-by-side recordings. Costs a copy per pose and one pose buffer per pooled frame; off by default.
+    /// </summary>
+    public bool AttachPoseImages { get; init; }
 }

@@ -122,6 +122,43 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     }
 
     [Fact]
+    public void Frames_carry_their_pose_image_and_their_cameras_timestamp_when_asked()
+    {
+        var frames = Enumerable.Range(0, 6).Select(i => DwposeGolden.Frame(i)).ToArray();
+        using var poses = PoseFrontEnd.Load(ModelBundleOf(bundle.Folder));
+        var expectedPoses = frames.Select(f => poses.Process(f).Pixels).ToArray();
+
+        using var engine = RainEngine.Load(bundle.Folder, Options with { AttachPoseImages = true });
+        using var session = engine.CreateSession(Reference);
+        long[] stamps = [.. frames.Select((_, i) => 1_000_000L + i)];
+        for (int i = 0; i < frames.Length; i++)
+            session.PushCameraFrame(frames[i], stamps[i]);
+        session.CompleteInput();
+        int n = 0;
+        while (session.ReadFrame() is { } f)
+        {
+            using (f)
+            {
+                Assert.Equal(stamps[n], f.EnteredTimestamp);
+                Assert.True(expectedPoses[n].AsSpan().SequenceEqual(f.Pose!.Pixels), $"frame {n} carries another pose image");
+            }
+
+            n++;
+        }
+
+        Assert.Equal(frames.Length, n);
+
+        using var plain = RainEngine.Load(bundle.Folder, Options);
+        using var plainSession = plain.CreateSession(Reference);
+        plainSession.PushPose(new RgbImage(plain.Width, plain.Height));
+        plainSession.CompleteInput();
+        using var only = plainSession.ReadFrame()!;
+        Assert.Null(only.Pose);
+    }
+
+    private static ModelBundle ModelBundleOf(string folder) => ModelBundle.Load(folder, verifyHashes: false);
+
+    [Fact]
     public void A_bundle_without_pose_models_says_how_to_add_them()
     {
         using var engine = RainEngine.Load(bundle.WithoutPoseModels, Options);
