@@ -13,11 +13,11 @@ internal sealed class CpuBackend : IStreamBackend
     public CpuBackend(ModelBundle bundle, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Pipeline = new CpuPipeline(bundle, options.Threads, options.ParallelAttention);
+        Pipeline = new CpuPipeline(bundle, options.Threads, options.ParallelAttention, options.KeepReferenceNetworks, options.PrepackWeights);
         _seed = options.Seed;
         _checkNumerics = options.CheckNumerics;
         int cores = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
-        Description = $"ONNX Runtime {OnnxRuntimeVersion()} CPU provider, float32, {cores} thread{(cores == 1 ? "" : "s")}, attention {(options.ParallelAttention ? "shared with worker threads" : "on the step thread")}";
+        Description = $"ONNX Runtime {OnnxRuntimeVersion()} CPU provider, float32, {cores} thread{(cores == 1 ? "" : "s")}, attention {(options.ParallelAttention ? "shared with worker threads" : "on the step thread")}, weights {(options.PrepackWeights ? "pre-packed" : "not pre-packed")}, reference networks {(options.KeepReferenceNetworks ? "kept" : "released after each reference")}{(Pipeline.Ledger.SharedArena ? ", one shared arena" : "")}";
     }
 
     public CpuPipeline Pipeline { get; }
