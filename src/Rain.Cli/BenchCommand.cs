@@ -35,7 +35,7 @@ internal static class BenchCommand
         var noCheck = new Option<bool>("--no-numeric-check") { Description = "skip the per-step NaN/inf check of the UNet output and the frames (EngineOptions.CheckNumerics), to time the bare step" };
         var noPrepack = new Option<bool>("--no-prepack") { Description = "CPU: ONNX Runtime does not pre-pack the weights (EngineOptions.PrepackWeights = false): weights held once, slower GEMMs" };
         var keepReference = new Option<bool>("--keep-reference-networks") { Description = "CPU: keep CLIP, the VAE encoder and the ReferenceNet loaded (EngineOptions.KeepReferenceNetworks)" };
-        var gemm = new Option<double>("--gemm-seconds") { Description = "CPU: seconds per shape of the GEMM baseline measured after the steps (ONNX Runtime MatMul at the UNet's shapes); 0 skips it", DefaultValueFactory = _ => 2 };
+        var gemm = new Option<double>("--gemm-seconds") { Description = "CPU: seconds per shape of the GEMM baseline measured after the steps (ONNX Runtime MatMul at the UNet's shapes); 0 skips it", DefaultValueFactory = _ => 1 };
         var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
         {
             bundle, steps, warmup, threads, serial, json, chart, noCheck, noPrepack, keepReference, gemm, soak, sample,
