@@ -213,6 +213,23 @@ internal static class BenchCommand
                     ["shapes"] = new JsonArray([.. gemm.Select(g => (JsonNode?)new JsonObject { ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["runs"] = g.Runs, ["gflops_per_s"] = Math.Round(g.GflopsPerSecond, 3) })]),
                 };
                 o.WriteLine(string.Create(ci, $"GEMM baseline (ONNX Runtime MatMul, {gemm.Count} UNet shapes): {rate:F1} GFLOP/s ({string.Join(", ", gemm.Select(g => $"{g.M}x{g.K}x{g.N} {g.GflopsPerSecond:F1}"))})"));
+
+                // The step's work: MatMul and Conv FLOPs of every part it runs, from the parts' ONNX graphs.
+                double unetFlops = m.UNetPlan.Steps.Where(x => x.Kind == Engine.Bundle.PlanStep.RunPart).Sum(x => Models.Onnx.OnnxFlops.Count(bundle.PathOf(x.Part!)).Total);
+                double otherFlops = Models.Onnx.OnnxFlops.Count(bundle.PathOf("pose_guider")).Total + Models.Onnx.OnnxFlops.Count(bundle.PathOf("taesdv_decoder")).Total;
+                double unetRate = unetFlops / (stages[Stage.UNetParts].Mean / 1e3) / 1e9;
+                double stepRate = (unetFlops + otherFlops) / (step.Mean / 1e3) / 1e9;
+                result["flops"] = new JsonObject
+                {
+                    ["note"] = "MatMul and Conv FLOPs (2 per multiply-add) from the parts' ONNX graphs; the C# cross-noise attention is not counted",
+                    ["unet_parts_per_step"] = unetFlops,
+                    ["pose_guider_and_decoder_per_step"] = otherFlops,
+                    ["unet_parts_gflops_per_s"] = Math.Round(unetRate, 3),
+                    ["unet_parts_fraction_of_gemm_rate"] = Math.Round(unetRate / rate, 4),
+                    ["step_gflops_per_s"] = Math.Round(stepRate, 3),
+                    ["step_fraction_of_gemm_rate"] = Math.Round(stepRate / rate, 4),
+                };
+                o.WriteLine(string.Create(ci, $"work per step: UNet parts {unetFlops / 1e9:F1} GFLOP, pose guider + decoder {otherFlops / 1e9:F1} GFLOP; UNet parts run at {unetRate:F1} GFLOP/s = {unetRate / rate:P1} of the GEMM rate, the whole step at {stepRate:F1} GFLOP/s = {stepRate / rate:P1}"));
             }
 
             if (tracing is { } cost)

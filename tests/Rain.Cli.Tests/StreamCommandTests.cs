@@ -181,6 +181,9 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
         var gemm = report["gemm_baseline"]!;
         Assert.True(gemm["gflops_per_s"]!.GetValue<double>() > 0);
         Assert.Equal(12, gemm["shapes"]!.AsArray().Count);
+        var flops = report["flops"]!;
+        Assert.True(flops["unet_parts_per_step"]!.GetValue<double>() > 0);
+        Assert.True(flops["unet_parts_fraction_of_gemm_rate"]!.GetValue<double>() > 0);
         var image = ImageCodec.Load(chart);
         Assert.Equal(900, image.Width);
     }

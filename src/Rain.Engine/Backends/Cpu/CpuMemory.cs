@@ -141,6 +141,10 @@ internal sealed class CpuSessionFactory : IDisposable
         Options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (!prepackWeights)
             Options.AddSessionConfigEntry("session.disable_prepacking", "1");
+
+        // Weights are allocated with plain malloc, not carved from an arena: an arena grows in powers of two and never
+        // gives memory back, so released reference networks would stay resident and 5 GB of UNet weights would reserve more.
+        Options.AddSessionConfigEntry("session.use_device_allocator_for_initializers", "1");
         SharedArena = RegisterSharedArena();
         if (SharedArena)
             Options.AddSessionConfigEntry("session.use_env_allocators", "1");
