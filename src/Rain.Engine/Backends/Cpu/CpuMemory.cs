@@ -214,3 +214,32 @@ internal sealed class CpuSessionFactory : IDisposable
         }
     }
 }
+
+/// <summary>
+/// Gives the C heap's free pages back to the system (glibc <c>malloc_trim</c>): ONNX Runtime's weights are many
+/// allocations below glibc's mmap threshold, so freeing a released network's weights leaves them resident in the heap
+/// until trimmed. A no-op where there is no glibc.
+/// </summary>
+internal static partial class NativeHeap
+{
+    public static void Trim()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        try
+        {
+            _ = MallocTrim(0);
+        }
+        catch (DllNotFoundException)
+        {
+            // not glibc
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // musl has no malloc_trim
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+}

@@ -147,8 +147,12 @@ internal sealed class CpuPipeline : IDisposable
     public void SetReference(RgbImage reference)
     {
         var m = Bundle.Manifest;
-        if (!KeepReferenceNetworks)
+        if (!KeepReferenceNetworks && UNet.IsLoaded)
+        {
             UNet.Unload();
+            NativeHeap.Trim();
+        }
+
         LoadReferenceNetworks();
         try
         {
@@ -166,7 +170,10 @@ internal sealed class CpuPipeline : IDisposable
         finally
         {
             if (!KeepReferenceNetworks)
+            {
                 ReleaseReferenceNetworks();
+                NativeHeap.Trim();
+            }
         }
 
         UNet.Load();
