@@ -199,10 +199,15 @@ internal static class BenchCommand
                 ["step_ms_series"] = new JsonArray([.. stepMs.Select(v => (JsonNode?)Math.Round(v, 3))]),
                 ["rss_bytes_series"] = new JsonArray([.. rss.Select(v => (JsonNode?)v)]),
             };
-            if (pipe is Engine.Backends.Cpu.CpuBackend cpuBackend)
-                result["memory"] = MemoryJson(cpuBackend.Pipeline.Ledger);
-            if (gemmSeconds > 0 && options.Backend == EngineBackend.Cpu)
+            long peakRss = LatencyReport.PeakRssBytes();
+            var ledger = (pipe as Engine.Backends.Cpu.CpuBackend)?.Pipeline.Ledger;
+            if (ledger is not null)
+                result["memory"] = MemoryJson(ledger);
+            if (gemmSeconds > 0 && pipe is Engine.Backends.Cpu.CpuBackend cpuBackend)
             {
+                // The engine is released first, so that the baseline's sessions add nothing to the stream's peak.
+                cpuBackend.Dispose();
+                Engine.Backends.Cpu.NativeHeap.Trim();
                 e.WriteLine("GEMM baseline: ONNX Runtime MatMul at the UNet's shapes ...");
                 var gemm = GemmBaseline.Measure(GemmBaseline.ShapesFor(m.UNetPlan), threads, gemmSeconds);
                 double rate = GemmBaseline.Rate(gemm);
@@ -254,9 +259,9 @@ internal static class BenchCommand
             if (tracing is { } c)
                 o.WriteLine(string.Create(ci, $"tracing cost: step time on/off {c.Ratio:F4} (mean of {c.StepsEach} interleaved steps each: on {c.OnMean:F3} ms, off {c.OffMean:F3} ms; medians {c.OnMedian:F3} / {c.OffMedian:F3} ms); allocation per step on {c.OnAllocatedMax} B, off {c.OffAllocatedMax} B (max)"));
             o.WriteLine(string.Create(ci, $"warm-up: {warmupRun} steps (asked {warmup}, at least L = {m.Levels}), ms [{string.Join(", ", warmupMs.Select(v => v.ToString("F0", ci)))}], decoded [{string.Join(", ", warmupEmitted.Select(v => v ? "y" : "n"))}]; measured steps all decoded"));
-            o.WriteLine(string.Create(ci, $"peak RSS {LatencyReport.PeakRssBytes() / 1e6:F0} MB; engine buffers {pipe.BufferBytes / 1e6:F0} MB"));
-            if (pipe is Engine.Backends.Cpu.CpuBackend cpu)
-                WriteLedger(o, cpu.Pipeline.Ledger);
+            o.WriteLine(string.Create(ci, $"peak RSS {peakRss / 1e6:F0} MB (before the GEMM baseline); engine buffers {result["buffer_bytes"]!.GetValue<long>() / 1e6:F0} MB"));
+            if (ledger is not null)
+                WriteLedger(o, ledger);
             int tenth = Math.Max(1, steps / 10);
             o.WriteLine(string.Create(ci, $"drift: first {tenth} steps mean {stepMs[..tenth].Average():F2} ms, RSS {rss[tenth - 1] / 1e6:F0} MB; last {tenth} steps mean {stepMs[^tenth..].Average():F2} ms, RSS {rss[^1] / 1e6:F0} MB"));
             if (jsonPath is not null)

@@ -9,6 +9,7 @@ internal sealed class CpuBackend : IStreamBackend
 {
     private readonly ulong _seed;
     private readonly bool _checkNumerics;
+    private bool _disposed;
 
     public CpuBackend(ModelBundle bundle, EngineOptions options)
     {
@@ -32,7 +33,14 @@ internal sealed class CpuBackend : IStreamBackend
         return new CpuStreamer(Pipeline, _seed, timings, _checkNumerics);
     }
 
-    public void Dispose() => Pipeline.Dispose();
+    public void Dispose()
+    {
+        // Idempotent: the bench releases the engine before its GEMM baseline, inside a using.
+        if (_disposed)
+            return;
+        _disposed = true;
+        Pipeline.Dispose();
+    }
 
     // The pipeline has loaded ONNX Runtime by now.
     private static string OnnxRuntimeVersion() => Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString();

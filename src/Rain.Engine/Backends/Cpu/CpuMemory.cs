@@ -92,6 +92,9 @@ public sealed class NetworkMemory
 
     /// <summary>Seconds the last load took.</summary>
     public double LoadSeconds { get; internal set; }
+
+    /// <summary>A copy as of now (the ledger's entries go on changing as parts load and release).</summary>
+    internal NetworkMemory Snapshot() => (NetworkMemory)MemberwiseClone();
 }
 
 /// <summary>The memory of a CPU backend, network by network, plus the engine's own buffers.</summary>
@@ -126,11 +129,21 @@ public sealed record CpuMemoryLedger(IReadOnlyList<NetworkMemory> Networks, long
 /// </summary>
 internal sealed class CpuSessionFactory : IDisposable
 {
+    /// <summary>Whether activations come from a shared arena by default (see the constructor).</summary>
+    internal const bool DefaultActivationArena = true;
+
     private static readonly Lock SharedArenaLock = new();
     private static bool _sharedArenaRegistered;
     private readonly Dictionary<string, NetworkMemory> _ledger = new(StringComparer.Ordinal);
 
-    public CpuSessionFactory(ModelBundle bundle, int threads, bool prepackWeights)
+    /// <param name="bundle">The bundle.</param>
+    /// <param name="threads">ONNX Runtime intra-op threads (0: all cores).</param>
+    /// <param name="prepackWeights">Whether ONNX Runtime pre-packs constant weights.</param>
+    /// <param name="activationArena">
+    /// Activations from one arena shared by every session (it keeps the largest part's need); off, from plain malloc,
+    /// freed after every run (the C heap keeps what it can reuse).
+    /// </param>
+    public CpuSessionFactory(ModelBundle bundle, int threads, bool prepackWeights, bool activationArena = DefaultActivationArena)
     {
         Bundle = bundle;
         PrepackWeights = prepackWeights;
@@ -145,9 +158,11 @@ internal sealed class CpuSessionFactory : IDisposable
         // Weights are allocated with plain malloc, not carved from an arena: an arena grows in powers of two and never
         // gives memory back, so released reference networks would stay resident and 5 GB of UNet weights would reserve more.
         Options.AddSessionConfigEntry("session.use_device_allocator_for_initializers", "1");
-        SharedArena = RegisterSharedArena();
+        SharedArena = activationArena && RegisterSharedArena();
         if (SharedArena)
             Options.AddSessionConfigEntry("session.use_env_allocators", "1");
+        else if (!activationArena)
+            Options.EnableCpuMemArena = false;
     }
 
     public ModelBundle Bundle { get; }
@@ -158,8 +173,8 @@ internal sealed class CpuSessionFactory : IDisposable
 
     public bool SharedArena { get; }
 
-    /// <summary>Every part's ledger entry, in the order they were first loaded.</summary>
-    public IReadOnlyList<NetworkMemory> Ledger => [.. _ledger.Values];
+    /// <summary>Every part's ledger entry as of now, in the order they were first loaded.</summary>
+    public IReadOnlyList<NetworkMemory> Ledger => [.. _ledger.Values.Select(n => n.Snapshot())];
 
     /// <summary>Creates the part's session, recording what its load adds to the resident set.</summary>
     public OrtNetwork Load(string part, string group)
