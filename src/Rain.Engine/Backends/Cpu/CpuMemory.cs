@@ -215,7 +215,9 @@ internal sealed class CpuSessionFactory : IDisposable
             try
             {
                 using var info = new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.ArenaAllocator, 0, OrtMemType.Default);
-                using var arena = new OrtArenaCfg(0, -1, -1, -1);
+                // Extend by what is asked (1, kSameAsRequested), not to the next power of two: the arena holds the largest
+                // part's activations, not up to twice that.
+                using var arena = new OrtArenaCfg(0, 1, -1, -1);
                 OrtEnv.Instance().CreateAndRegisterAllocator(info, arena);
                 _sharedArenaRegistered = true;
             }
