@@ -527,7 +527,7 @@ internal sealed class StreamConnection : IDisposable
                 if (_state != "streaming" || _socket.State != WebSocketState.Open)
                     continue;
                 var s = Snapshot();
-                await SendJson(new { Type = "stats", s.State, s.FramesIn, s.FramesOut, s.Dropped, s.Fps, LatencyMs = new { s.LatencyP50, s.LatencyP95 } }, cancel).ConfigureAwait(false);
+                await SendJson(new { Type = "stats", s.State, s.FramesIn, s.FramesOut, s.Dropped, s.Fps, LatencyMs = new { P50 = s.LatencyP50, P95 = s.LatencyP95 } }, cancel).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
