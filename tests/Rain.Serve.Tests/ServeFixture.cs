@@ -163,7 +163,7 @@ internal sealed class Client : IAsyncDisposable
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 await Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
             {
             }
         }
