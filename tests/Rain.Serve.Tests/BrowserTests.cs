@@ -38,7 +38,7 @@ public sealed class BrowserTests(ServeFixture bundle, ITestOutputHelper output) 
             Run(ffmpeg, $"-y -loglevel error -loop 1 -i \"{DwposeGolden.PathOf("frames/frame_00.png")}\" -frames:v 20 -r 10 -pix_fmt yuv420p \"{y4m}\"");
             Assert.True(new FileInfo(y4m).Length > 320 * 240, "ffmpeg wrote the .y4m");
 
-            var server = RainServer.Create(bundle.Options(new EngineOptions { Seed = 7, LatestFrameWins = true }) with { Host = "127.0.0.1", Port = 0 });
+            var server = RainServer.Create(bundle.Options(new EngineOptions { Seed = 7, LatestFrameWins = true }) with { Host = "127.0.0.1", Port = 0, PoseModelNote = Rain.Cli.ServeCommand.StandInNote });
             await using var owned = server;
             await server.StartAsync();
             string address = server.Addresses.Single();
@@ -122,6 +122,7 @@ public sealed class BrowserTests(ServeFixture bundle, ITestOutputHelper output) 
             string g2g = driver.FindElement(By.Id("g2g")).Text;
             Assert.Matches(@"^\d+ / \d+ ms$", g2g);
             Assert.NotEqual("0.0", driver.FindElement(By.Id("fps")).Text);
+            Assert.Contains("not a trained DWPose", driver.FindElement(By.Id("posenote")).Text, StringComparison.Ordinal);
             using (var http = new HttpClient())
             {
                 var status = JsonDocument.Parse(await http.GetStringAsync(new Uri(address + "/api/status"))).RootElement;

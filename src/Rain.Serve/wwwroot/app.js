@@ -11,7 +11,7 @@ const state = {
   ws: null, hello: null, streaming: false, starting: false,
   seq: 0, sent: 0, shown: 0, skipped: 0, serverDropped: 0,
   latencies: [],  // glass-to-glass of the last 120 frames, ms
-  shownAt: [],    // performance.now() of frames drawn, last 2 s
+  shownAt: [],    // performance.now() of frames drawn, last 5 s
   lastSend: 0, source: null, mediaStream: null,
   sliderValues: {}, retargetTimer: 0, drawChain: Promise.resolve(),
 };
@@ -121,8 +121,8 @@ function percentile(values, p) {
 
 function updateNumbers() {
   const now = performance.now();
-  while (state.shownAt.length && state.shownAt[0] < now - 2000) state.shownAt.shift();
-  $('fps').textContent = (state.shownAt.length / 2).toFixed(1);
+  while (state.shownAt.length && state.shownAt[0] < now - 5000) state.shownAt.shift();
+  $('fps').textContent = (state.shownAt.length / 5).toFixed(1);
   const recent = state.latencies.slice(-100);
   $('g2g').textContent = recent.length ? fmt(percentile(recent, 0.5)) + ' / ' + fmt(percentile(recent, 0.95)) + ' ms' : '–';
   $('sent').textContent = state.sent;
@@ -138,9 +138,12 @@ function drawChart() {
   const c = $('chart'), g = c.getContext('2d'), w = c.width, h = c.height, values = state.latencies;
   g.clearRect(0, 0, w, h);
   if (!values.length) return;
-  const top = Math.max(100, ...values) * 1.1;
+  // Grid lines at a round step (50 ms … 5 s) under the highest latency shown.
+  const highest = Math.max(100, ...values);
+  const step = [50, 100, 200, 250, 500, 1000, 2000, 2500, 5000].find((s) => highest / s <= 4) || 10000;
+  const top = Math.ceil((highest * 1.05) / step) * step;
   g.strokeStyle = '#2c3038'; g.fillStyle = '#9aa0a6'; g.font = '11px sans-serif';
-  for (const ms of [top / 4, top / 2, (3 * top) / 4]) {
+  for (let ms = step; ms < top; ms += step) {
     const y = h - (ms / top) * h;
     g.beginPath(); g.moveTo(0, y); g.lineTo(w, y); g.stroke();
     g.fillText(ms.toFixed(0) + ' ms', 4, y - 2);
