@@ -260,13 +260,13 @@ internal sealed class StreamConnection : IDisposable
 
     private async Task Start(JsonElement message, CancellationToken aborted)
     {
+        bool streaming;
         lock (_gate)
+            streaming = _session is not null;
+        if (streaming)
         {
-            if (_session is not null)
-            {
-                _ = SendError("start: already streaming; send stop first", aborted);
-                return;
-            }
+            await SendError("start: already streaming; send stop first", aborted).ConfigureAwait(false);
+            return;
         }
 
         string which = message.TryGetProperty("reference", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "configured";
@@ -446,7 +446,14 @@ internal sealed class StreamConnection : IDisposable
             else
                 await Task.Run(() => session.PushCameraFrame(frame.Pixels, frame.Width, frame.Height, frame.Width * 3, stamp, aborted), aborted).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SessionFaultedException or InvalidOperationException or ObjectDisposedException or ArgumentException)
+        catch (SessionFaultedException e)
+        {
+            // The stream failed (the pump has said so): end it, so the client can start again.
+            Interlocked.Increment(ref _refused);
+            await Task.Run(() => StopStream(drain: false, cancel: true), aborted).ConfigureAwait(false);
+            await SendError($"the stream stopped: {e.Message}", aborted, fatal: true).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or ArgumentException)
         {
             Interlocked.Increment(ref _refused);
             await SendError($"camera frame {sequence}: {e.Message}", aborted).ConfigureAwait(false);

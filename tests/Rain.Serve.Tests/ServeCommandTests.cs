@@ -51,6 +51,36 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task A_client_that_stops_answering_is_dropped_after_the_keep_alive()
+    {
+        // Kestrel on loopback and a raw TCP client that completes the WebSocket handshake, then never reads or answers a ping
+        // (a laptop closed mid-stream: no close frame, no TCP reset).
+        var server = RainServer.Create(bundle.Options() with { Host = "127.0.0.1", Port = 0, ClientTimeout = TimeSpan.FromSeconds(2) });
+        await using var owned = server;
+        await server.StartAsync();
+        var address = new Uri(server.Addresses.Single());
+        using var http = new HttpClient();
+        async Task<string> State() => JsonDocument.Parse(await http.GetStringAsync(new Uri(address, "/api/status"))).RootElement.GetProperty("state").GetString()!;
+
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET /ws HTTP/1.1\r\nHost: {address.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        var head = new byte[512];
+        int n = await stream.ReadAsync(head);
+        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(head, 0, n), StringComparison.Ordinal);
+        Assert.Equal("connected", await State());
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string state;
+        while ((state = await State()) != "idle" && clock.Elapsed < TimeSpan.FromSeconds(30))
+            await Task.Delay(100);
+        Assert.Equal("idle", state);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the engine was freed only after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
     public void A_bundle_without_pose_models_is_refused_with_what_to_do()
     {
         var e = new StringWriter();

@@ -13,7 +13,7 @@ const state = {
   latencies: [],  // glass-to-glass of the last 120 frames, ms
   shownAt: [],    // performance.now() of frames drawn, last 5 s
   lastSend: 0, source: null, mediaStream: null,
-  sliderValues: {}, retargetTimer: 0, drawChain: Promise.resolve(),
+  sliderValues: {}, slidersTouched: false, retargetTimer: 0, drawChain: Promise.resolve(),
 };
 window.rain = state; // for the curious (and the browser test)
 
@@ -172,6 +172,7 @@ function buildSliders(sliders) {
     input.dataset.start = s.start;
     input.addEventListener('input', () => {
       state.sliderValues[s.name] = Number(input.value);
+      state.slidersTouched = true;
       value.textContent = Number(input.value).toFixed(2);
       sendRetarget();
     });
@@ -269,7 +270,10 @@ async function start() {
     await openSource();
     setStatus('starting: fusing the reference…');
     const reference = document.querySelector('input[name=ref]:checked').value;
-    state.ws.send(JSON.stringify({ type: 'start', reference, retarget: state.sliderValues }));
+    // Until a slider is touched the server keeps RAIN's live list (which differs slightly from the sliders' starting values).
+    const message = { type: 'start', reference };
+    if (state.slidersTouched) message.retarget = state.sliderValues;
+    state.ws.send(JSON.stringify(message));
     await new Promise((resolve, reject) => {
       const check = setInterval(() => {
         if (state.streaming) { clearInterval(check); resolve(); }
