@@ -136,8 +136,18 @@ public sealed class RainServer : IAsyncDisposable
     {
         var options = _host.Options;
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.ClientTimeout / 2, KeepAliveTimeout = options.ClientTimeout / 2 });
+        bool loopback = options.Host == "localhost" || (IPAddress.TryParse(options.Host, out var bound) && IPAddress.IsLoopback(bound));
         app.Use(async (context, next) =>
         {
+            // Bound to loopback, only loopback names reach it: a web page whose own name was made to resolve to 127.0.0.1
+            // (DNS rebinding) is same-origin with itself, so the origin check alone would let it in.
+            if (loopback && !IsLoopbackName(context.Request.Host.Host))
+            {
+                context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+                await context.Response.WriteAsync("rain serve listens on loopback: use http://127.0.0.1, http://localhost or http://[::1] (--host 0.0.0.0 serves other names)").ConfigureAwait(false);
+                return;
+            }
+
             var headers = context.Response.Headers;
             headers.XContentTypeOptions = "nosniff";
             headers.CacheControl = "no-store";
@@ -223,6 +233,9 @@ public sealed class RainServer : IAsyncDisposable
             _host.Options.Log?.WriteLine("rain serve: client gone; the engine is free");
         }
     }
+
+    private static bool IsLoopbackName(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 
     // Same origin as the page (the Host header), an origin the user allowed, or no Origin at all (not a browser).
     private bool OriginAllowed(HttpRequest request)

@@ -81,6 +81,23 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task On_loopback_only_loopback_names_are_served()
+    {
+        var server = RainServer.Create(bundle.Options() with { Host = "127.0.0.1", Port = 0 });
+        await using var owned = server;
+        await server.StartAsync();
+        var address = new Uri(server.Addresses.Single());
+        using var http = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(address, "/api/status"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://localhost:{address.Port}/api/status"))).StatusCode);
+        using var rebound = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "/api/status"));
+        rebound.Headers.Host = $"attacker.example:{address.Port}"; // what a DNS-rebinding page's requests carry
+        var refused = await http.SendAsync(rebound);
+        Assert.Equal(HttpStatusCode.MisdirectedRequest, refused.StatusCode);
+        Assert.Contains("loopback", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_bundle_without_pose_models_is_refused_with_what_to_do()
     {
         var e = new StringWriter();
