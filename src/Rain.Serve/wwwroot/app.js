@@ -145,12 +145,12 @@ function drawChart() {
   g.strokeStyle = '#2c3038'; g.fillStyle = '#9aa0a6'; g.font = '11px sans-serif';
   for (let ms = step; ms < top; ms += step) {
     const y = h - (ms / top) * h;
-    g.beginPath(); g.moveTo(0, y); g.lineTo(w, y); g.stroke();
-    g.fillText(ms.toFixed(0) + ' ms', 4, y - 2);
+    g.beginPath(); g.moveTo(0, y); g.lineTo(w - 52, y); g.stroke();
+    g.fillText(ms.toFixed(0) + ' ms', w - 48, y + 4);
   }
   g.strokeStyle = '#5fb3ff'; g.lineWidth = 2; g.beginPath();
   values.forEach((v, i) => {
-    const x = (i / 119) * w, y = h - (v / top) * h;
+    const x = (i / 119) * (w - 56), y = h - (v / top) * h;
     if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
   });
   g.stroke();
