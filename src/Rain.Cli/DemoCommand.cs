@@ -92,7 +92,7 @@ internal static class DemoCommand
     /// The demo's TensorRT plans, as <c>onnx2trt</c> builds them (FP16 where the TensorRT version has the flag, FP32 on 11.x):
     /// only missing or stale plans are built, so a second demo run reuses them.
     /// </summary>
-    private static void BuildPlans(string bundlePath, TrtLibrary library, int device, TextWriter o, TextWriter e)
+    internal static void BuildPlans(string bundlePath, TrtLibrary library, int device, TextWriter o, TextWriter e)
     {
         var settings = new EngineBuildSettings { Fp16 = library.Enums.BuilderFlagFp16 is not null, Device = device };
         var (_, sm) = EngineBuilder.Prepare(settings, library);

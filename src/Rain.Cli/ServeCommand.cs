@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Rain.Engine.Api;
+using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Media;
 using Rain.Engine.Pose;
@@ -69,7 +71,13 @@ internal static class ServeCommand
             if (request.Bundle is null)
             {
                 var standIns = StandInModels();
+                // As rain demo: TensorRT and the GPU are probed before the export, and the demo's plans built (or reused) after it.
+                var tensorRt = request.Backend.Backend == EngineBackend.TensorRt
+                    ? TrtBackendProbe.ProbeRuntime(request.Backend.TensorRtDirectory, () => CudaDevice.Probe(request.Backend.Device)).Library
+                    : null;
                 bundlePath = DemoCommand.CachedBundle(request.Cache, request.Seed, o, e, standIns);
+                if (tensorRt is not null)
+                    DemoCommand.BuildPlans(bundlePath, tensorRt, request.Backend.Device, o, e);
                 note = StandInNote + RandomWeightsNote;
             }
             else
