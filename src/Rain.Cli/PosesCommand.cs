@@ -41,7 +41,7 @@ internal static class PosesCommand
         try
         {
             using var frontEnd = Open(a);
-            using var source = VideoSource.Open(a.Input);
+            using var source = VideoSource.Open(a.Input, new VideoSourceOptions { FolderSizesMayVary = true });
             int? count = source.FrameCount;
             Directory.CreateDirectory(a.Output);
             var faces = a.Keypoints is null ? null : new List<(string, long[], double[])>();

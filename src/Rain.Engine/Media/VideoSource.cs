@@ -52,6 +52,12 @@ public sealed record VideoSourceOptions
 
     /// <summary>The ffmpeg executable; null looks for <c>ffmpeg</c> on PATH.</summary>
     public string? Ffmpeg { get; init; }
+
+    /// <summary>
+    /// A folder's images may differ in size (each frame comes at its own size, as <c>rain poses</c> takes them). Off (the
+    /// default) a size change fails the source as it does for a stream; ffmpeg's streams always fail on a size change.
+    /// </summary>
+    public bool FolderSizesMayVary { get; init; }
 }
 
 /// <summary>A source that cannot be opened, failed, stalled or changed its frame size mid-stream.</summary>
@@ -589,7 +595,7 @@ public sealed partial class VideoSource : IDisposable
                 {
                     if (_ended)
                         break;
-                    if (n == 0)
+                    if (n == 0 || _options.FolderSizesMayVary)
                     {
                         (_width, _height) = (image.Width, image.Height);
                     }
