@@ -87,7 +87,7 @@ internal static class LiveCommand
             });
             info.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"live: {a.Input} ({source.Kind}{(source.IsLive ? ", live: latest frame wins" : ", every frame")}) → pose front end ({frontEnd.EstimatorWidth}x{frontEnd.EstimatorHeight} DWPose, damping {frontEnd.Options.DampingStep}, " +
-                $"{frontEnd.Retarget.Translations.Count} translations) → {engine.Bundle.Folder} ({engine.Width}x{engine.Height}, p={engine.FramesPerStep}) → {(a.Out is null ? "nowhere (timing only)" : a.Out)}"));
+                $"{frontEnd.Retarget.Translations.Count} translations) → {engine.Bundle.Folder} ({engine.Width}x{engine.Height}, p={engine.FramesPerStep}) → {(a.Out is null ? "nowhere (timing only)" : a.Out)} ({width}x{height} rgb24{(a.SideBySide ? ", camera | pose | animation" : "")})"));
 
             var live = new LiveRun(a, source, engine, stdout, e, width, height);
             var result = live.Stream(referenceImage);

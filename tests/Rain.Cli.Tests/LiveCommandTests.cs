@@ -53,8 +53,9 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
         // Each frame's latency is positive and shorter than the whole run; the percentiles are ordered and within the samples.
         Assert.All(perFrame, v => Assert.InRange(v, 0.001, wallMs));
         double p50 = g2g.GetProperty("p50").GetDouble(), p95 = g2g.GetProperty("p95").GetDouble(), p99 = g2g.GetProperty("p99").GetDouble(), max = g2g.GetProperty("max").GetDouble();
-        Assert.True(perFrame.Min() <= p50 && p50 <= p95 && p95 <= p99 && p99 <= max && max == perFrame.Max(), $"{p50} {p95} {p99} {max}");
-        Assert.Equal(perFrame.Order().ElementAt(2), p50, 3); // nearest rank: the 3rd of 6
+        Assert.True(perFrame.Min() - 0.001 <= p50 && p50 <= p95 && p95 <= p99 && p99 <= max, $"{p50} {p95} {p99} {max}");
+        Assert.Equal(perFrame.Max(), max, 0.001);
+        Assert.Equal(perFrame.Order().ElementAt(2), p50, 0.001); // nearest rank: the 3rd of 6
         // The pose stage ran once per frame; its total covers its two model runs.
         var pose = r.GetProperty("pose_stage_ms");
         Assert.Equal(6, pose.GetProperty("total").GetProperty("count").GetInt32());
@@ -217,11 +218,17 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
         }
 
         Assert.Equal(2, code);
-        Assert.Contains($"rain live: {fifo}: the source stalled: no frame for 2 s after frame 3", stderr, StringComparison.Ordinal);
-        Assert.Contains("wrote 4 frames", stdout, StringComparison.Ordinal);
-        Assert.Equal(4, Directory.GetFiles(frames, "frame_*.png").Length);
+        // ffmpeg 5.1 hands a frame on when the next one arrives (or the input ends), so the last of the four may stay inside
+        // it; every frame it delivered before the stall is animated and written.
+        var m = System.Text.RegularExpressions.Regex.Match(stderr, $@"rain live: {System.Text.RegularExpressions.Regex.Escape(fifo)}: the source stalled: no frame for 2 s after frame (\d+)\.");
+        Assert.True(m.Success, stderr);
+        int delivered = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1;
+        Assert.InRange(delivered, 3, 4);
+        Assert.Contains($"read {delivered} frames", stdout, StringComparison.Ordinal);
+        Assert.Contains($"wrote {delivered} frames", stdout, StringComparison.Ordinal);
+        Assert.Equal(delivered, Directory.GetFiles(frames, "frame_*.png").Length);
         using var report = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(frames, "latency.json")));
-        Assert.Equal(4, report.RootElement.GetProperty("glass_to_glass_ms").GetProperty("per_frame").GetArrayLength());
+        Assert.Equal(delivered, report.RootElement.GetProperty("glass_to_glass_ms").GetProperty("per_frame").GetArrayLength());
     }
 
     [SkippableFact]
@@ -234,9 +241,13 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
         Ffmpeg(ffmpeg, $"-f lavfi -i testsrc=size=200x100:rate=10 -frames:v 3 -c:v mpeg2video -g 1 \"{b}\"");
         File.WriteAllBytes(both, [.. File.ReadAllBytes(a), .. File.ReadAllBytes(b)]);
         Assert.Equal(2, Cli.Invoke(output, out string stdout, out string stderr, "live", "--bundle", bundle.Folder, "--reference", Reference, "--input", both, "--out", frames, "--threads", "1"));
-        Assert.Contains($"rain live: {both}: the frame size changed mid-stream: frame 3 is 200x100, the stream began at 160x120.", stderr, StringComparison.Ordinal);
-        Assert.Contains("wrote 3 frames", stdout, StringComparison.Ordinal);
-        Assert.Equal(3, Directory.GetFiles(frames, "frame_*.png").Length);
+        // MPEG-TS joined this way may lose the first segment's last frame at the seam; the change is named at the frame it comes.
+        var m = System.Text.RegularExpressions.Regex.Match(stderr, $@"rain live: {System.Text.RegularExpressions.Regex.Escape(both)}: the frame size changed mid-stream: frame (\d+) is 200x100, the stream began at 160x120\.");
+        Assert.True(m.Success, stderr);
+        int before = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(before, 2, 3);
+        Assert.Contains($"wrote {before} frames", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFiles(frames, "frame_*.png").Length);
         Assert.True(File.Exists(Path.Combine(frames, "latency.json")));
     }
 

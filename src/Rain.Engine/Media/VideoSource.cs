@@ -430,8 +430,9 @@ public sealed partial class VideoSource : IDisposable
         if (Kind == VideoSourceKind.VideoFile && _options.Realtime)
             args.Add("-re");
         // showinfo reports every decoded frame's size before it reaches the pipe: a size change is caught at its frame
-        // (ffmpeg would otherwise scale it to the first frame's size without a word).
-        args.AddRange(["-i", Input, "-map", "0:v:0", "-vf", "showinfo=checksum=0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
+        // (ffmpeg would otherwise scale it to the first frame's size without a word). -flush_packets 1: each frame goes down
+        // the pipe whole at once (otherwise the tail of a frame over 32 KB waits in ffmpeg's buffer for the next frame).
+        args.AddRange(["-i", Input, "-map", "0:v:0", "-vf", "showinfo=checksum=0", "-fps_mode", "passthrough", "-flush_packets", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
         var info = new ProcessStartInfo(_ffmpeg!)
         {
             RedirectStandardOutput = true,
