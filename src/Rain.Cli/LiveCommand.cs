@@ -74,10 +74,15 @@ internal static class LiveCommand
             }
 
             var referenceImage = ImageCodec.Load(a.Reference);
-            using var source = VideoSource.Open(a.Input, new VideoSourceOptions { Realtime = a.Realtime, StallTimeout = TimeSpan.FromSeconds(a.StallTimeout) });
-            var options = new EngineOptions { Seed = a.Seed, Threads = a.Threads, LatestFrameWins = source.IsLive, AttachPoseImages = a.SideBySide, PoseOptions = pose };
+            var kind = VideoSource.KindOf(a.Input); // a missing camera or an unknown scheme is named before anything loads
+            bool live = kind is VideoSourceKind.Camera or VideoSourceKind.Network || a.Realtime;
+            // Live: latest frame wins in every queue, and the pose queue holds one step's worth (p), so a slow engine drops
+            // frames instead of letting latency grow.
+            var options = new EngineOptions { Seed = a.Seed, Threads = a.Threads, LatestFrameWins = live, InputCapacity = live ? 1 : 64, AttachPoseImages = a.SideBySide, PoseOptions = pose };
             using var engine = RainEngine.Load(a.Bundle, options);
             var frontEnd = engine.PoseFrontEnd; // the models load now: a bundle without them is named before streaming
+            // Opened once the engine is ready: a file starts at its first frame, a camera's frames are not dropped while models load.
+            using var source = VideoSource.Open(a.Input, new VideoSourceOptions { Realtime = a.Realtime, StallTimeout = TimeSpan.FromSeconds(a.StallTimeout) });
             int width = engine.Width * (a.SideBySide ? 3 : 1), height = engine.Height;
             string reportPath = a.Report ?? (a.Out is null ? "latency.json" : FrameSink.KindOf(a.Out) switch
             {

@@ -364,6 +364,17 @@ public sealed partial class VideoSource : IDisposable
         }
     }
 
+    /// <summary>
+    /// What <paramref name="input"/> is, checked as <see cref="Open"/> checks it but without starting anything: a host can
+    /// name a missing camera or an unknown scheme before it loads a model, and open the source once it is ready for frames.
+    /// </summary>
+    /// <exception cref="VideoSourceException">The input does not exist or is of no known kind.</exception>
+    public static VideoSourceKind KindOf(string input)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(input);
+        return Classify(input).Kind;
+    }
+
     private static string Describe(VideoSourceKind kind) => kind switch
     {
         VideoSourceKind.Camera => "a camera",
