@@ -75,10 +75,10 @@ internal static class LiveCommand
 
             var referenceImage = ImageCodec.Load(a.Reference);
             var kind = VideoSource.KindOf(a.Input); // a missing camera or an unknown scheme is named before anything loads
-            bool live = kind is VideoSourceKind.Camera or VideoSourceKind.Network || a.Realtime;
+            bool isLive = kind is VideoSourceKind.Camera or VideoSourceKind.Network || a.Realtime;
             // Live: latest frame wins in every queue, and the pose queue holds one step's worth (p), so a slow engine drops
             // frames instead of letting latency grow.
-            var options = new EngineOptions { Seed = a.Seed, Threads = a.Threads, LatestFrameWins = live, InputCapacity = live ? 1 : 64, AttachPoseImages = a.SideBySide, PoseOptions = pose };
+            var options = new EngineOptions { Seed = a.Seed, Threads = a.Threads, LatestFrameWins = isLive, InputCapacity = isLive ? 1 : 64, AttachPoseImages = a.SideBySide, PoseOptions = pose };
             using var engine = RainEngine.Load(a.Bundle, options);
             var frontEnd = engine.PoseFrontEnd; // the models load now: a bundle without them is named before streaming
             // Opened once the engine is ready: a file starts at its first frame, a camera's frames are not dropped while models load.
@@ -202,6 +202,7 @@ internal static class LiveCommand
                 }
                 finally
                 {
+                    source.Dispose(); // nothing more is read (a live source would go on dropping frames during the drain)
                     try
                     {
                         session.CompleteInput(); // the frames read so far are all made (the window is drained)

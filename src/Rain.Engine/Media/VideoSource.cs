@@ -223,7 +223,7 @@ public sealed partial class VideoSource : IDisposable
         }
     }
 
-    /// <summary>Frames dropped because a newer one arrived before the reader took them (live sources only).</summary>
+    /// <summary>Frames dropped because a newer one arrived before the reader took them (live sources only), and the frames read but not yet handed out when the source was disposed.</summary>
     public long Dropped
     {
         get
@@ -332,6 +332,9 @@ public sealed partial class VideoSource : IDisposable
             if (_disposed)
                 return;
             _disposed = true;
+            _dropped += _queue.Count; // read but never handed out: counted as dropped, so FramesRead = Delivered + Dropped
+            while (_queue.Count > 0)
+                _free.Push(_queue.Dequeue());
             StopProducer();
             Monitor.PulseAll(_gate);
         }
