@@ -17,6 +17,7 @@ internal static class RainCommand
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PosesCommand.Create());
         root.Subcommands.Add(LiveCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 
