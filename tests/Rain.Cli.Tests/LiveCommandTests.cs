@@ -269,6 +269,25 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
         Assert.Equal(20, made + atSource + camera + poses); // every frame read is either animated or counted as dropped
     }
 
+    [SkippableFact]
+    public void Duration_stops_reading_and_still_animates_what_was_read()
+    {
+        string ffmpeg = Requires.Program("ffmpeg", "rain live reads videos through ffmpeg");
+        // 10 s of video read at its own rate; the run stops reading after 1 s and exits 0 with every read frame accounted for.
+        string video = Path.Combine(_folder, "long.mkv"), report = Path.Combine(_folder, "duration.json");
+        Ffmpeg(ffmpeg, $"-f lavfi -i testsrc=size=64x48:rate=10 -frames:v 100 -c:v ffv1 \"{video}\"");
+        Assert.Equal(0, Cli.Invoke(output, out string stdout, out _, "live", "--bundle", bundle.Folder, "--reference", Reference, "--input", video, "--realtime", "--duration", "1",
+            "--report", report, "--threads", "1"));
+        Assert.Contains("duration reached: read ", stdout, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(report));
+        var r = json.RootElement;
+        Assert.Equal("duration reached", r.GetProperty("ended").GetString());
+        long read = r.GetProperty("input").GetProperty("frames_read").GetInt64();
+        Assert.InRange(read, 1, 99);
+        Assert.Equal(read, r.GetProperty("frames").GetInt64() + r.GetProperty("input").GetProperty("dropped_at_source").GetInt64()
+            + r.GetProperty("camera_frames_dropped").GetInt64() + r.GetProperty("dropped_poses").GetInt64());
+    }
+
     [Fact]
     public void Bad_live_arguments_exit_2_with_the_reason()
     {
