@@ -30,8 +30,8 @@ public sealed class LcmStepRollKernelTests
         var expectedDecode = new float[p * e];
         LcmStep.StepRoll(schedule, model, sample, eps, fresh, expectedNext, expectedDecode, e);
 
-        var table = LcmStepRollKernel.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev);
-        Assert.Equal(frames * LcmStepRollKernel.CoefficientsPerFrame, table.Length);
+        var table = LcmStepRoll.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev);
+        Assert.Equal(frames * LcmStepRoll.CoefficientsPerFrame, table.Length);
         var next = new float[frames * e];
         var decode = new float[p * e];
         Array.Fill(next, float.NaN);

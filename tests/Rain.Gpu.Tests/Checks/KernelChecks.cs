@@ -27,7 +27,7 @@ public static class KernelChecks
         using var chunkSlot = device.Allocate(sizeof(long));
         (ulong Seed, long Chunk, int Level, long First, int Count)[] cases =
         [
-            (42, 0, 0, 0, 4096), (0xDEADBEEFCAFEUL, -3, 2, 5, 1001), (7, long.MinValue + 3, 31, NoiseKernel.MaxStreamElements - 13, 13),
+            (42, 0, 0, 0, 4096), (0xDEADBEEFCAFEUL, -3, 2, 5, 1001), (7, long.MinValue + 3, 31, Noise.MaxStreamElements - 13, 13),
             (1, 123456789012, 1, 3, 1), (ulong.MaxValue, -1, 3, 2, 70001),
         ];
         long total = 0;
@@ -40,7 +40,7 @@ public static class KernelChecks
             out16.Fill(0x7E);
             // The chunk is base + offset: exercise the addition with a base other than the chunk itself.
             chunkSlot.Upload<long>([unchecked(chunk - 5)]);
-            kernels.Launch(stream, NoiseKernel.Launch(seed, chunkSlot.Address, 5, level, first, count, out32.Address, out16.Address));
+            kernels.Launch(stream, Noise.Launch(seed, chunkSlot.Address, 5, level, first, count, out32.Address, out16.Address));
             stream.Synchronize();
 
             var expected = new float[count];
@@ -97,11 +97,11 @@ public static class KernelChecks
                     using var bk = device.Allocate(bytes);
                     using var bv = device.Allocate(bytes);
                     using var bo = device.Allocate(bytes);
-                    kernels.Launch(stream, BenchBaselineKernels.ToBatched(dq.Address, bq.Address, frames, tokens, channels, heads));
-                    kernels.Launch(stream, BenchBaselineKernels.ToBatched(dk.Address, bk.Address, frames, tokens, channels, heads));
-                    kernels.Launch(stream, BenchBaselineKernels.ToBatched(dv.Address, bv.Address, frames, tokens, channels, heads));
-                    kernels.Launch(stream, BenchBaselineKernels.BatchedAttention(bq.Address, bk.Address, bv.Address, bo.Address, frames, tokens, channels, heads));
-                    kernels.Launch(stream, BenchBaselineKernels.FromBatched(bo.Address, dout.Address, frames, tokens, channels, heads));
+                    kernels.Launch(stream, BenchBaseline.ToBatched(dq.Address, bq.Address, frames, tokens, channels, heads));
+                    kernels.Launch(stream, BenchBaseline.ToBatched(dk.Address, bk.Address, frames, tokens, channels, heads));
+                    kernels.Launch(stream, BenchBaseline.ToBatched(dv.Address, bv.Address, frames, tokens, channels, heads));
+                    kernels.Launch(stream, BenchBaseline.BatchedAttention(bq.Address, bk.Address, bv.Address, bo.Address, frames, tokens, channels, heads));
+                    kernels.Launch(stream, BenchBaseline.FromBatched(bo.Address, dout.Address, frames, tokens, channels, heads));
                     stream.Synchronize();
                 }
                 else
@@ -198,12 +198,12 @@ public static class KernelChecks
         using var dSample = Up(device, sample);
         using var dNoise = Up(device, noise);
         using var dNew = Up(device, newNoise);
-        using var dCoef = Up(device, LcmStepRollKernel.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev));
+        using var dCoef = Up(device, LcmStepRoll.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev));
         using var dNext = device.Allocate(frames * e * 4L);
         using var dDecode = device.Allocate(p * e * 4L);
         dNext.Fill32(NaN32);
         dDecode.Fill32(NaN32);
-        kernels.Launch(stream, LcmStepRollKernel.Launch(dModel.Address, dSample.Address, dNoise.Address, dNew.Address, dNext.Address, dDecode.Address, dCoef.Address, frames, p, e));
+        kernels.Launch(stream, LcmStepRoll.Launch(dModel.Address, dSample.Address, dNoise.Address, dNew.Address, dNext.Address, dDecode.Address, dCoef.Address, frames, p, e));
         stream.Synchronize();
         var next = new float[frames * e];
         var decode = new float[p * e];

@@ -20,7 +20,7 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
     [SkippableTheory]
     [InlineData(42UL, 0L, 0, 0L, 4096)]
     [InlineData(0xDEADBEEFCAFEUL, -3L, 2, 5L, 1001)]
-    [InlineData(7UL, long.MinValue + 3, 31, NoiseKernel.MaxStreamElements - 13, 13)]
+    [InlineData(7UL, long.MinValue + 3, 31, Noise.MaxStreamElements - 13, 13)]
     [InlineData(1UL, 123456789012L, 1, 3L, 1)]
     [InlineData(ulong.MaxValue, -1L, 3, 2L, 20001)]
     public void NoiseIsBitIdenticalToCounterNoise(ulong seed, long chunk, int level, long first, int count)
@@ -33,7 +33,7 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
         out32.AsSpan().Fill(float.NaN);
         out16.AsSpan().Fill(0x7E7E);
         chunkSlot[0] = unchecked(chunk - 5);
-        HostKernels.Run(NoiseKernel.Launch(seed, Address(chunkSlot), 5, level, first, count, Address(out32), Address(out16)));
+        HostKernels.Run(Noise.Launch(seed, Address(chunkSlot), 5, level, first, count, Address(out32), Address(out16)));
 
         var expected = new float[count];
         new CounterNoise(seed).Fill(chunk, level, first, expected);
@@ -125,11 +125,11 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
         k.CopyTo(buffers[1], 0);
         v.CopyTo(buffers[2], 0);
         buffers[7].AsSpan().Fill(0x7E7E);
-        HostKernels.Run(BenchBaselineKernels.ToBatched(Address(buffers[0]), Address(buffers[3]), frames, tokens, channels, heads));
-        HostKernels.Run(BenchBaselineKernels.ToBatched(Address(buffers[1]), Address(buffers[4]), frames, tokens, channels, heads));
-        HostKernels.Run(BenchBaselineKernels.ToBatched(Address(buffers[2]), Address(buffers[5]), frames, tokens, channels, heads));
-        HostKernels.Run(BenchBaselineKernels.BatchedAttention(Address(buffers[3]), Address(buffers[4]), Address(buffers[5]), Address(buffers[6]), frames, tokens, channels, heads));
-        HostKernels.Run(BenchBaselineKernels.FromBatched(Address(buffers[6]), Address(buffers[7]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaseline.ToBatched(Address(buffers[0]), Address(buffers[3]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaseline.ToBatched(Address(buffers[1]), Address(buffers[4]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaseline.ToBatched(Address(buffers[2]), Address(buffers[5]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaseline.BatchedAttention(Address(buffers[3]), Address(buffers[4]), Address(buffers[5]), Address(buffers[6]), frames, tokens, channels, heads));
+        HostKernels.Run(BenchBaseline.FromBatched(Address(buffers[6]), Address(buffers[7]), frames, tokens, channels, heads));
         AssertClose(expected, buffers[7]);
     }
 
@@ -155,14 +155,14 @@ public sealed class HostEmulatedKernelTests(ITestOutputHelper output)
         var expectedNext = new float[frames * e];
         var expectedDecode = new float[p * e];
         LcmStep.StepRoll(schedule, model, sample, noise, fresh, expectedNext, expectedDecode, e);
-        var table = LcmStepRollKernel.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev);
+        var table = LcmStepRoll.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev);
         var coefficients = GC.AllocateArray<float>(table.Length, pinned: true);
         table.CopyTo(coefficients, 0);
         var next = GC.AllocateArray<float>(frames * e, pinned: true);
         var decode = GC.AllocateArray<float>(p * e, pinned: true);
         next.AsSpan().Fill(float.NaN);
         decode.AsSpan().Fill(float.NaN);
-        HostKernels.Run(LcmStepRollKernel.Launch(Address(model), Address(sample), Address(noise), Address(fresh), Address(next), Address(decode), Address(coefficients), frames, p, e));
+        HostKernels.Run(LcmStepRoll.Launch(Address(model), Address(sample), Address(noise), Address(fresh), Address(next), Address(decode), Address(coefficients), frames, p, e));
         for (int i = 0; i < next.Length; i++)
             Assert.True(Math.Abs(next[i] - expectedNext[i]) <= 1e-6 + (1e-5 * Math.Abs(expectedNext[i])), $"next[{i}]: {next[i]} vs {expectedNext[i]}");
         for (int i = 0; i < decode.Length; i++)
