@@ -1,6 +1,7 @@
 using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Streaming;
 using Rain.Kernels;
+using Rain.Kernels.Cases;
 
 namespace Rain.Gpu.Checks;
 
