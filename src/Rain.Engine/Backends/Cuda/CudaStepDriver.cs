@@ -1,3 +1,5 @@
+using Rain.Engine.Api;
+using Rain.Engine.Interop;
 using Rain.Engine.Streaming;
 using Rain.Kernels;
 
@@ -65,7 +67,7 @@ public sealed class CudaStepDriver : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WarmupSteps, 0);
         _kernels = kernels;
         _options = options;
-        _useGraph = options.UseGraph && Environment.GetEnvironmentVariable("RAIN_CUDA_GRAPHS") != "0";
+        _useGraph = options.UseGraph && EngineOptions.CudaGraphsAllowed;
         var c = options.Schedule.Config;
         (ImageHeight, ImageWidth) = (c.Height, c.Width);
         long latentBytes = (long)c.Frames * c.LatentFrameElements * sizeof(float);

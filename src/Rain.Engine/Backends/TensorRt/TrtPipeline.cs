@@ -16,7 +16,8 @@ namespace Rain.Engine.Backends.TensorRt;
 /// </summary>
 /// <remarks>
 /// The UNet runs in the plan folder's form (<see cref="UNetLayout"/>): one engine, or the cut parts with our attention
-/// kernel between them. Not yet run on a GPU: <c>Rain.Bench.Gpu --tensorrt</c> compares it with the CPU streamer. Not
+/// kernel between them. Verified against the CPU streamer on the fake CUDA driver with engines that run ONNX Runtime
+/// (FakeCudaDriverTests); on a real GPU with TensorRT, <c>Rain.Bench.Gpu --tensorrt</c> makes the same comparison. Not
 /// thread-safe; dispose before the engine set, the kernels and the device.
 /// </remarks>
 internal sealed class TrtPipeline : IStreamer, IDisposable
