@@ -167,7 +167,7 @@ public sealed partial class AnimationSession : IDisposable
 
         _input[(_inHead + _inCount) % _input.Length] = (pose, entered);
         _inCount++;
-        _trace?.PoseIn(now, _inCount);
+        _trace?.PoseIn(entered, now, _inCount);
         Monitor.PulseAll(_gate);
         return true;
     }

@@ -13,11 +13,14 @@ internal sealed class SessionTrace(TraceWriter trace, StageTimings timings)
 {
     private const string Flow = "frame";
 
-    /// <summary>A pose entered the queue (called by the pushing thread).</summary>
-    public void PoseIn(long entered, int queued)
+    /// <summary>
+    /// A pose entered the queue at <paramref name="now"/> (called by the pushing thread); its flow is named by
+    /// <paramref name="entered"/>, the time the session keeps with it (its push, or its camera frame's capture).
+    /// </summary>
+    public void PoseIn(long entered, long now, int queued)
     {
-        trace.Slice("pose in", "session", entered, Stopwatch.GetTimestamp(), TraceWriter.Args.Pose, queued);
-        trace.Flow(TraceWriter.Kind.FlowStart, Flow, entered, entered);
+        trace.Slice("pose in", "session", now, Stopwatch.GetTimestamp(), TraceWriter.Args.Pose, queued);
+        trace.Flow(TraceWriter.Kind.FlowStart, Flow, entered, now);
     }
 
     /// <summary>The oldest pending pose was dropped for a new one (latest-frame-wins).</summary>
