@@ -1,5 +1,4 @@
 using Rain.Engine.Api;
-using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Bundle;
 using Rain.Engine.Interop;
 using Rain.Engine.Interop.TensorRt;
