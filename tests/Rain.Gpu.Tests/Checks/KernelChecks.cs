@@ -38,7 +38,7 @@ public static class KernelChecks
             exact &= c.Tensors.All(t => t.Matches.All(m => m.IsExact));
         }
 
-        return $"{group}: {rows.Length} cases ({string.Join(", ", entries)}) {(exact ? "bit-identical to" : $"within tolerance of (max |err| {worst:E2})")} the CPU reference";
+        return $"{group}: {rows.Length} cases ({string.Join(", ", entries)}) {(exact ? "bit-identical to the CPU reference" : $"within tolerance of the CPU reference (max |err| {worst:E2})")}";
     }
 
     /// <summary>Runs one row.</summary>
