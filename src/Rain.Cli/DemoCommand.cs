@@ -92,7 +92,7 @@ internal static class DemoCommand
     /// The demo's TensorRT plans, as <c>onnx2trt</c> builds them (FP16 where the TensorRT version has the flag, FP32 on 11.x):
     /// only missing or stale plans are built, so a second demo run reuses them.
     /// </summary>
-    private static void BuildPlans(string bundlePath, TrtLibrary library, int device, TextWriter o, TextWriter e)
+    internal static void BuildPlans(string bundlePath, TrtLibrary library, int device, TextWriter o, TextWriter e)
     {
         var settings = new EngineBuildSettings { Fp16 = library.Enums.BuilderFlagFp16 is not null, Device = device };
         var (_, sm) = EngineBuilder.Prepare(settings, library);
@@ -106,11 +106,11 @@ internal static class DemoCommand
     }
 
     /// <summary>The demo bundle: reused from the cache when present and valid, exported otherwise.</summary>
-    internal static string CachedBundle(string? cache, ulong seed, TextWriter o, TextWriter e)
+    internal static string CachedBundle(string? cache, ulong seed, TextWriter o, TextWriter e, (string Detector, string Estimator)? poseModels = null)
     {
         cache ??= Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "rain");
-        string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{RainPresets.Hash(Preset)}|seed {seed}|format {BundleManifest.CurrentFormatVersion}"))))[..16];
-        string folder = Path.Combine(cache, "bundles", $"{Preset}-{key}");
+        string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{RainPresets.Hash(Preset)}|seed {seed}|format {BundleManifest.CurrentFormatVersion}{PoseKey(poseModels)}"))))[..16];
+        string folder = Path.Combine(cache, "bundles", poseModels is null ? $"{Preset}-{key}" : $"{Preset}-pose-{key}");
         if (File.Exists(Path.Combine(folder, ModelBundle.ManifestFileName)))
         {
             try
@@ -130,7 +130,7 @@ internal static class DemoCommand
         {
             // BundleExport writes beside the cache folder and moves the bundle into place when complete.
             var rain = RainConfig.Load(RainPresets.Materialize(Preset, root));
-            BundleExport.Write(rain, folder, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'");
+            BundleExport.Write(rain, folder, seed, (done, total, name) => ExportCommand.Progress(e, done, total, name), $"preset '{Preset}'", poseModels);
             e.WriteLine();
         }
         finally
@@ -138,7 +138,11 @@ internal static class DemoCommand
             Directory.Delete(root, recursive: true);
         }
 
-        o.WriteLine($"bundle: {folder} (exported: the '{Preset}' preset with random weights, seed {seed})");
+        o.WriteLine($"bundle: {folder} (exported: the '{Preset}' preset with random weights, seed {seed}{(poseModels is null ? "" : ", with pose models")})");
         return folder;
     }
+
+    // The pose models' contents join the cache key: other models, another bundle.
+    private static string PoseKey((string Detector, string Estimator)? poseModels) =>
+        poseModels is { } pm ? $"|pose {ModelBundle.Sha256Of(pm.Detector)} {ModelBundle.Sha256Of(pm.Estimator)}" : "";
 }
