@@ -86,6 +86,12 @@ public sealed record EngineOptions
     public bool UseCudaGraph { get; init; } = true;
 
     /// <summary>
+    /// False when the environment variable <c>RAIN_CUDA_GRAPHS</c> is <c>0</c>: no step is captured, whatever
+    /// <see cref="UseCudaGraph"/> or <c>CudaStepOptions.UseGraph</c> say (the one place the variable is read).
+    /// </summary>
+    internal static bool CudaGraphsAllowed => Environment.GetEnvironmentVariable("RAIN_CUDA_GRAPHS") != "0";
+
+    /// <summary>
     /// Check every step's tensors for NaN and ±∞ (the UNet's output over the window and the decoded frames; one vectorised
     /// pass each, a fraction of a percent of the step) and fault the session, naming the step, chunk and stage, instead of
     /// writing garbage frames. On by default; <c>rain bench --no-numeric-check</c> turns it off to time the bare step.

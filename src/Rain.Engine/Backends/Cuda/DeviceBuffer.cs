@@ -88,7 +88,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
 
     // The call has already run when this is entered (arguments are evaluated first), so synchronise before it in
     // the callers via MakeCurrentSynchronized and after it here.
-    private static void Synchronized(int result, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(result))] string call = "")
+    private static void Synchronized(CudaResult result, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(result))] string call = "")
     {
         CudaDriver.ThrowIfFailed(result, call);
         CudaDriver.ThrowIfFailed(CudaDriver.CtxSynchronize());
