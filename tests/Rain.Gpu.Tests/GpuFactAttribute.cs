@@ -25,7 +25,7 @@ public sealed class GpuTheoryAttribute : TheoryAttribute
 }
 
 /// <summary>The device shared by the GPU tests (opened once, kept for the process: opening a primary context is slow).</summary>
-public static class Gpu
+internal static class Gpu
 {
     private static readonly Lazy<CudaDevice> Opened = new(() => CudaDevice.Open());
 

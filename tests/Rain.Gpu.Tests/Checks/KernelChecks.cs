@@ -10,7 +10,7 @@ namespace Rain.Gpu.Checks;
 /// the host emulation. Each group check runs the table's rows of one op and returns a one-line summary; a row that
 /// fails throws <see cref="CheckFailedException"/>.
 /// </summary>
-public static class KernelChecks
+internal static class KernelChecks
 {
     public static string Noise(CudaDevice device) => Group(device, "noise");
 

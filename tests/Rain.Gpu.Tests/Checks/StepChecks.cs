@@ -10,7 +10,7 @@ namespace Rain.Gpu.Checks;
 /// CPU <see cref="StreamState"/>; the frames out are the pose images in (the test decoder echoes them); an attention
 /// node in the plan computes the reference result; and every CUDA handle is released.
 /// </summary>
-public static class StepChecks
+internal static class StepChecks
 {
     public static string GraphVersusEager(CudaDevice device, int steps = 7)
     {

@@ -4,7 +4,7 @@ using Rain.Engine.Interop;
 namespace Rain.Engine.Backends.Cuda;
 
 /// <summary>How a host thread waits for the device (the primary context's scheduling flag, set when the device is opened).</summary>
-public enum CudaHostWait
+internal enum CudaHostWait
 {
     /// <summary>
     /// <c>CU_CTX_SCHED_BLOCKING_SYNC</c>: a synchronising thread sleeps until the device signals, so a step's wait costs
@@ -25,7 +25,7 @@ public enum CudaHostWait
 /// (one thread drives one device's streams). Ownership: dispose the children first; a child disposed after the device
 /// is not freed (it died with the context). Undisposed children are leaked, never freed from a finalizer.
 /// </remarks>
-public sealed unsafe class CudaDevice : IDisposable
+internal sealed unsafe class CudaDevice : IDisposable
 {
     [ThreadStatic]
     private static nint s_current;

@@ -7,7 +7,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// work must use only buffers whose addresses stay valid (allocate once) and static shapes; values that change per
 /// step must be read from device or pinned memory at replay time, never baked into kernel arguments.
 /// </summary>
-public sealed unsafe class CudaGraph : IDisposable
+internal sealed unsafe class CudaGraph : IDisposable
 {
     private readonly GraphHandle _graph;
     private readonly GraphExecHandle _exec;

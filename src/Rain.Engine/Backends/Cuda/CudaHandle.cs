@@ -53,7 +53,7 @@ internal abstract class CudaHandle : SafeHandle
 }
 
 /// <summary>Counters of CUDA handles, for leak tests and diagnostics.</summary>
-public static class CudaResources
+internal static class CudaResources
 {
     internal static long LiveCount;
     internal static long LeakedCount;

@@ -11,7 +11,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// <see cref="KernelLaunch"/>es that the launchers of Rain.Kernels describe.
 /// </summary>
 /// <remarks>Not thread-safe. Dispose before the device.</remarks>
-public sealed unsafe class CudaKernels : IDisposable
+internal sealed unsafe class CudaKernels : IDisposable
 {
     private readonly CudaDevice _device;
     private readonly Dictionary<string, ModuleHandle> _modules = new(StringComparer.Ordinal);

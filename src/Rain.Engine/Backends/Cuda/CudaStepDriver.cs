@@ -13,10 +13,10 @@ namespace Rain.Engine.Backends.Cuda;
 /// <param name="WarmupSteps">Eager steps before capture (lazy module loading and first-launch work happen there). Capture
 /// also waits until every part, the decoder's included, has run eagerly once (see <see cref="CudaStepDriver.Step"/>).</param>
 /// <param name="Io">How the networks take pose images and give frames.</param>
-public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1, StepIo Io = StepIo.Fp16Planar);
+internal sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1, StepIo Io = StepIo.Fp16Planar);
 
 /// <summary>The element types of the pose images the networks read and the frames they write (both planar <c>[p, 3, H, W]</c>).</summary>
-public enum StepIo
+internal enum StepIo
 {
     /// <summary>fp16 pose images in [0, 1] and fp16 frames (our own networks).</summary>
     Fp16Planar,
@@ -41,7 +41,7 @@ public enum StepIo
 /// stream state is this driver's oracle.</para>
 /// <para>Not thread-safe. Dispose before the device and the kernels.</para>
 /// </remarks>
-public sealed class CudaStepDriver : IDisposable
+internal sealed class CudaStepDriver : IDisposable
 {
     private readonly CudaKernels _kernels;
     private readonly CudaStepOptions _options;
