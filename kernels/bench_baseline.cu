@@ -1,7 +1,7 @@
 // The straightforward baseline the bench compares cross_noise_attention against, in the same run: permute
 // [F, N, C] to [N*heads, F, d], run a plain batched attention (one thread per query frame), permute back. This is
 // what a framework without a fused kernel does (two transposes around a batched attention); the fused kernel should
-// beat it by about the bytes the transposes move. Not used by the engine.
+// beat it by about the bytes the transposes move. Not used by the engine. Launchers and reference: Rain.Kernels.BenchBaseline.
 #include "common/types.cuh"
 #include "common/half.cuh"
 

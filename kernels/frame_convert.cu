@@ -1,6 +1,6 @@
 // Frame conversion at the host boundary. Pose images arrive as RGB8 interleaved HWC and enter the networks as fp16
 // planar CHW scaled to [0, 1]; decoded frames leave as fp16 planar CHW and go out as RGB8 interleaved HWC.
-// One thread per pixel, images batched along gridDim.y. Twin: Rain.Kernels.FrameConversion.
+// One thread per pixel, images batched along gridDim.y. Twin: Rain.Kernels.FrameConversion (launchers and references).
 #include "common/types.cuh"
 #include "common/half.cuh"
 

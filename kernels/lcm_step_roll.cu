@@ -1,4 +1,4 @@
-// The LCM step fused with the roll of the latent window: the device twin of Rain.Engine.Streaming.LcmStep.StepRoll.
+// The LCM step fused with the roll of the latent window: the device twin of Rain.Kernels.LcmStepRoll.Reference.
 // Storage is fp32 throughout (the latent window is small, about 1 MB at RAIN's size, and fp32 keeps the step exact
 // to the CPU reference up to fused-versus-separate rounding). Frame-major [F, E] with E = C*h*w, cleanest level first.
 // coefficients holds 6 floats per frame: sqrt(a), sqrt(1-a), c_out, c_skip, sqrt(a_prev), sqrt(1-a_prev).
@@ -20,7 +20,7 @@ extern "C" __global__ void lcm_step_roll(
         int f = (int)(i / frameElements);
         const float* k = coefficients + 6 * f;
         float x = sample[i];
-        // Same order of operations as LcmStep.Denoise: ((x*sa + v*(-s1a)) * c_out) + x*c_skip.
+        // Same order of operations as LcmStepRoll.Denoise: ((x*sa + v*(-s1a)) * c_out) + x*c_skip.
         float d = __fmul_rn(x, k[0]);
         d = __fadd_rn(__fmul_rn(modelOutput[i], -k[1]), d);
         d = __fmul_rn(d, k[2]);

@@ -1,4 +1,4 @@
-// Counter-based Gaussian noise, bit-identical to Rain.Engine.Streaming.CounterNoise (read its remarks first).
+// Counter-based Gaussian noise, bit-identical to its CPU reference Rain.Kernels.Noise.Reference (read the remarks of Rain.Kernels.Noise first).
 // Bit identity needs: explicit __fmaf_rn where the C# code calls FusedMultiplyAdd, no implicit contraction
 // (compiled with --fmad=false) and correctly rounded division and square root (--prec-div=true --prec-sqrt=true).
 // Each thread computes one Philox block: 4 consecutive elements of the (chunk, level) stream.

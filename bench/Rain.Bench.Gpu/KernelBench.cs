@@ -57,11 +57,11 @@ internal static class KernelBench
         var v2 = CrossNoiseAttention.Launch(q.Address, k.Address, v.Address, o.Address, frames, tokens, channels, heads, AttentionKernel.TensorCore);
         KernelLaunch[] baseline =
         [
-            BenchBaselineKernels.ToBatched(q.Address, bq.Address, frames, tokens, channels, heads),
-            BenchBaselineKernels.ToBatched(k.Address, bk.Address, frames, tokens, channels, heads),
-            BenchBaselineKernels.ToBatched(v.Address, bv.Address, frames, tokens, channels, heads),
-            BenchBaselineKernels.BatchedAttention(bq.Address, bk.Address, bv.Address, bo.Address, frames, tokens, channels, heads),
-            BenchBaselineKernels.FromBatched(bo.Address, o.Address, frames, tokens, channels, heads),
+            BenchBaseline.ToBatched(q.Address, bq.Address, frames, tokens, channels, heads),
+            BenchBaseline.ToBatched(k.Address, bk.Address, frames, tokens, channels, heads),
+            BenchBaseline.ToBatched(v.Address, bv.Address, frames, tokens, channels, heads),
+            BenchBaseline.BatchedAttention(bq.Address, bk.Address, bv.Address, bo.Address, frames, tokens, channels, heads),
+            BenchBaseline.FromBatched(bo.Address, o.Address, frames, tokens, channels, heads),
         ];
         double v1Us = Time(device, stream, s => kernels.Launch(s, v1));
         double v2Us = Time(device, stream, s => kernels.Launch(s, v2));
@@ -98,10 +98,10 @@ internal static class KernelBench
         using var next = device.Allocate(window);
         using var decode = device.Allocate(chunk);
         using var coefficients = device.Allocate(f * 6 * 4);
-        coefficients.Upload<float>(LcmStepRollKernel.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev));
+        coefficients.Upload<float>(Rain.Kernels.LcmStepRoll.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev));
         foreach (var buffer in new[] { model, sample, noise, fresh })
             buffer.Fill(0);
-        var launch = LcmStepRollKernel.Launch(model.Address, sample.Address, noise.Address, fresh.Address, next.Address, decode.Address, coefficients.Address, f, p, e);
+        var launch = Rain.Kernels.LcmStepRoll.Launch(model.Address, sample.Address, noise.Address, fresh.Address, next.Address, decode.Address, coefficients.Address, f, p, e);
         // Reads v̂, x (F frames), ε (F − p), new noise (p); writes next (F) and decode (p).
         long bytes = (3 * window) + (window + chunk);
         Row(output, "lcm_step_roll (fp32)", $"F={f} p={p} E={e}", Time(device, stream, s => kernels.Launch(s, launch)), Floor(device, stream, bytes), bytes, "");
@@ -114,7 +114,7 @@ internal static class KernelBench
         using var chunk = device.Allocate(8);
         chunk.Upload<long>([12]);
         using var out32 = device.Allocate(count * 4L);
-        var launch = NoiseKernel.Launch(7, chunk.Address, 0, 1, 0, count, out32.Address, 0);
+        var launch = Rain.Kernels.Noise.Launch(7, chunk.Address, 0, 1, 0, count, out32.Address, 0);
         long bytes = count * 4L;
         Row(output, "noise (fp32)", $"{count} values", Time(device, stream, s => kernels.Launch(s, launch)), Floor(device, stream, bytes), bytes, "");
     }
@@ -144,7 +144,7 @@ internal static class KernelBench
         using var chunk = device.Allocate(8);
         chunk.Upload<long>([1]);
         using var target = device.Allocate(16);
-        var tiny = NoiseKernel.Launch(1, chunk.Address, 0, 0, 0, 4, target.Address, 0);
+        var tiny = Rain.Kernels.Noise.Launch(1, chunk.Address, 0, 0, 0, 4, target.Address, 0);
         kernels.Prepare(tiny);
         const int Many = 129;
         void Enqueue(CudaStream s, int n)
@@ -209,7 +209,7 @@ internal static class KernelBench
         chunk.Upload<long>([3]);
         int level = 0;
         foreach (var buffer in buffers)
-            kernels.Launch(stream, NoiseKernel.Launch(11, chunk.Address, 0, level++, 0, (int)(buffer.Bytes / 2), 0, buffer.Address));
+            kernels.Launch(stream, Rain.Kernels.Noise.Launch(11, chunk.Address, 0, level++, 0, (int)(buffer.Bytes / 2), 0, buffer.Address));
         stream.Synchronize();
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Rain.Engine.Backends.Cpu;
 using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Interop;
 using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Engine.Interop.TensorRt;

@@ -14,12 +14,9 @@ namespace Rain.Cli;
 /// </summary>
 internal static class PosesCommand
 {
-    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".webp"];
-    private static readonly string[] VideoExtensions = [".mp4", ".mov", ".avi", ".mkv", ".webm"];
-
     public static Command Create()
     {
-        var input = new Option<string>("--input") { Description = "a folder of images (taken in name order as one sequence) or a video file (decoded by ffmpeg at its own size)", Required = true };
+        var input = new Option<string>("--input") { Description = "a folder of images (taken in name order as one sequence), a video file, a V4L2 camera (/dev/video0) or a stream URL (rtsp://, srt://, udp://, http(s)://); videos, cameras and streams are decoded by ffmpeg at their own size", Required = true };
         var output = new Option<string>("--out") { Description = "output folder for pose_00000.png …", Required = true };
         var detector = new Option<string?>("--detector") { Description = "YOLOX person detector (RAIN's yolox_s.onnx)" };
         var estimator = new Option<string?>("--estimator") { Description = "DWPose model (dw-ll_ucoco_384.onnx or dw-mm_ucoco.onnx)" };
@@ -44,7 +41,8 @@ internal static class PosesCommand
         try
         {
             using var frontEnd = Open(a);
-            var frames = Frames(a.Input, out int? count);
+            using var source = VideoSource.Open(a.Input, new VideoSourceOptions { FolderSizesMayVary = true });
+            int? count = source.FrameCount;
             Directory.CreateDirectory(a.Output);
             var faces = a.Keypoints is null ? null : new List<(string, long[], double[])>();
             var pose = new RgbImage(frontEnd.Width, frontEnd.Height);
@@ -53,16 +51,16 @@ internal static class PosesCommand
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"pose front end: {frontEnd.DetectorPath} + {frontEnd.EstimatorPath} ({frontEnd.EstimatorWidth}x{frontEnd.EstimatorHeight}), pose images {frontEnd.Width}x{frontEnd.Height}, " +
                 $"centre crop {(frontEnd.Options.CenterCrop is double c ? c.ToString(CultureInfo.InvariantCulture) : "none")}, damping {frontEnd.Options.DampingStep}, {frontEnd.Retarget.Translations.Count} translations"));
-            foreach (var (name, frame) in frames)
+            while (source.Read() is { } frame)
             {
                 PoseFrame result;
                 try
                 {
-                    result = frontEnd.Process(frame, pose.Pixels);
+                    result = frontEnd.Process(frame.Span, frame.Width, frame.Height, frame.Width * 3, pose.Pixels);
                 }
                 catch (ArgumentException x)
                 {
-                    throw new ArgumentException($"{name}: {x.Message}", x);
+                    throw new ArgumentException($"{frame.Name ?? string.Create(CultureInfo.InvariantCulture, $"{a.Input} frame {frame.Index}")}: {x.Message}", x);
                 }
 
                 ImageCodec.SavePng(pose, Path.Combine(a.Output, string.Create(CultureInfo.InvariantCulture, $"pose_{n:D5}.png")));
@@ -82,7 +80,7 @@ internal static class PosesCommand
                 $"wrote {n} pose images to {a.Output}{(a.Keypoints is null ? "" : $" and the drawn faces to {a.Keypoints}")}; per frame: detector {detector / n:F1} ms, pose model {estimator / n:F1} ms, the rest {other / n:F2} ms"));
             return 0;
         }
-        catch (Exception x) when (x is PoseModelException or BundleException or ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException or FormatException)
+        catch (Exception x) when (x is PoseModelException or BundleException or ImageFormatException or VideoSourceException or IOException or UnauthorizedAccessException or ArgumentException or FormatException)
         {
             e.WriteLine();
             e.WriteLine($"rain poses: {x.Message}");
@@ -134,26 +132,6 @@ internal static class PosesCommand
         return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w) && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
             ? (w, h)
             : throw new ArgumentException($"--size: expected WxH (for example 512x512), found '{text}'.");
-    }
-
-    /// <summary>The frames, lazily: a folder's images in ordinal name order, or a video's frames at its own size.</summary>
-    private static IEnumerable<(string Name, RgbImage Frame)> Frames(string input, out int? count)
-    {
-        if (Directory.Exists(input))
-        {
-            var files = Directory.EnumerateFiles(input).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
-            if (files.Count == 0)
-                throw new IOException($"{input}: no images ({string.Join(", ", ImageExtensions)}) in the folder.");
-            count = files.Count;
-            return files.Select(f => (f, ImageCodec.Load(f)));
-        }
-
-        if (!File.Exists(input) || !VideoExtensions.Contains(Path.GetExtension(input).ToLowerInvariant()))
-            throw new IOException($"{input}: not a folder of images or a video file ({string.Join(", ", VideoExtensions)}).");
-        string ffmpeg = FfmpegVideo.Find() ?? throw new IOException($"{input}: reading a video needs ffmpeg on PATH, which was not found; give a folder of images instead.");
-        var (width, height) = FfmpegVideo.ProbeSize(ffmpeg, input);
-        count = null;
-        return FfmpegVideo.ReadFrames(ffmpeg, input, width, height).Select((f, i) => (string.Create(CultureInfo.InvariantCulture, $"{input} frame {i}"), f));
     }
 }
 

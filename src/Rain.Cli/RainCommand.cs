@@ -16,6 +16,7 @@ internal static class RainCommand
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PosesCommand.Create());
+        root.Subcommands.Add(LiveCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         return root;
     }

@@ -13,6 +13,9 @@ namespace Rain.Kernels;
 /// </remarks>
 public static class CrossNoiseAttention
 {
+    /// <summary>The op (<c>kernels/cross_noise_attention.cu</c>).</summary>
+    public const string Op = "cross_noise_attention";
+
     /// <summary>Largest F of the tensor-core kernel (one 16-row MMA tile); more frames use the warp kernel.</summary>
     public const int MmaMaxFrames = 16;
     /// <summary>Largest F the kernels support (the positional encoding of the motion modules has 32 positions).</summary>
@@ -97,7 +100,7 @@ public static class CrossNoiseAttention
             uint mmaWarpsPerBlock = (uint)Math.Clamp(SharedBytesLimit / mmaShared, 1, 4);
             long mmaWarps = Math.Min(warps, Math.Max(2048, (warps + 7) / 8));
             var mmaGrid = KernelLaunch.Blocks(mmaWarps, mmaWarpsPerBlock, "cross_noise_attention");
-            return new KernelLaunch("cross_noise_attention", "cross_noise_attention_mma", mmaGrid, new Dim3(32 * mmaWarpsPerBlock), mmaWarpsPerBlock * mmaShared, arguments);
+            return new KernelLaunch(Op, "cross_noise_attention_mma", mmaGrid, new Dim3(32 * mmaWarpsPerBlock), mmaWarpsPerBlock * mmaShared, arguments);
         }
 
         uint perWarp = WarpSharedBytes(frames, d, elementBytes);
@@ -119,7 +122,7 @@ public static class CrossNoiseAttention
 
         uint warpsPerBlock = (uint)Math.Clamp(Math.Min(SharedBytesLimit / perWarp, warps), 1, 8);
         var grid = KernelLaunch.Blocks(warps, warpsPerBlock, "cross_noise_attention");
-        return new KernelLaunch("cross_noise_attention", entry, grid, new Dim3(32 * warpsPerBlock), warpsPerBlock * perWarp, arguments);
+        return new KernelLaunch(Op, entry, grid, new Dim3(32 * warpsPerBlock), warpsPerBlock * perWarp, arguments);
     }
 
     /// <summary>

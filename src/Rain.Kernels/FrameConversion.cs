@@ -5,10 +5,15 @@ namespace Rain.Kernels;
 /// <c>[images, H, W, 3]</c> and enter the networks as fp16 planar <c>[images, 3, H, W]</c> holding byte/255;
 /// decoded frames leave as fp16 planar and go out as RGB8 with x clamped to [0, 1], scaled by 255 and rounded half to
 /// even (NaN → 0). This class is the launcher and the CPU reference; the kernel matches it bit for bit (one correctly
-/// rounded division or multiplication, one rounding to fp16 or to an integer).
+/// rounded division or multiplication, one rounding to fp16 or to an integer). The references are named after the
+/// conversion of each entry point (<see cref="Rgb8ToPlanar(ReadOnlySpan{byte}, Span{Half}, int, int, int)"/> is the reference of
+/// <c>rgb8_to_planar_f16</c>, launched by <see cref="Rgb8ToPlanarLaunch"/>, and so on).
 /// </summary>
 public static class FrameConversion
 {
+    /// <summary>The op (<c>kernels/frame_convert.cu</c>).</summary>
+    public const string Op = "frame_convert";
+
     private const uint Block = 256;
 
     /// <summary>CPU reference of <c>rgb8_to_planar_f16</c>.</summary>
@@ -87,7 +92,7 @@ public static class FrameConversion
     {
         int pixels = CheckShape(images, height, width, null, null);
         CheckAddresses(rgb, planar);
-        return new KernelLaunch("frame_convert", "rgb8_to_planar_f16", Grid(pixels, images), new Dim3(Block), 0,
+        return new KernelLaunch(Op, "rgb8_to_planar_f16", Grid(pixels, images), new Dim3(Block), 0,
             new KernelArguments().Add(rgb).Add(planar).Add((uint)pixels));
     }
 
@@ -96,7 +101,7 @@ public static class FrameConversion
     {
         int pixels = CheckShape(images, height, width, null, null);
         CheckAddresses(rgb, planar);
-        return new KernelLaunch("frame_convert", "planar_f16_to_rgb8", Grid(pixels, images), new Dim3(Block), 0,
+        return new KernelLaunch(Op, "planar_f16_to_rgb8", Grid(pixels, images), new Dim3(Block), 0,
             new KernelArguments().Add(planar).Add(rgb).Add((uint)pixels));
     }
 
@@ -106,7 +111,7 @@ public static class FrameConversion
         int pixels = CheckShape(images, height, width, null, null);
         if (rgb == 0 || planar == 0)
             throw new ArgumentException($"frame_convert: the RGB8 and planar tensors must be non-null device addresses; got rgb 0x{rgb:X}, planar 0x{planar:X}.");
-        return new KernelLaunch("frame_convert", "rgb8_to_planar_u8", Grid(pixels, images), new Dim3(Block), 0,
+        return new KernelLaunch(Op, "rgb8_to_planar_u8", Grid(pixels, images), new Dim3(Block), 0,
             new KernelArguments().Add(rgb).Add(planar).Add((uint)pixels));
     }
 
@@ -116,7 +121,7 @@ public static class FrameConversion
         int pixels = CheckShape(images, height, width, null, null);
         if (rgb == 0 || planar == 0 || planar % 4 != 0)
             throw new ArgumentException($"frame_convert: the RGB8 and fp32 tensors must be non-null device addresses, the fp32 one 4-byte aligned; got rgb 0x{rgb:X}, planar 0x{planar:X}.");
-        return new KernelLaunch("frame_convert", "planar_f32_to_rgb8", Grid(pixels, images), new Dim3(Block), 0,
+        return new KernelLaunch(Op, "planar_f32_to_rgb8", Grid(pixels, images), new Dim3(Block), 0,
             new KernelArguments().Add(planar).Add(rgb).Add((uint)pixels));
     }
 

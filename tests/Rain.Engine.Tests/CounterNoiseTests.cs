@@ -1,3 +1,4 @@
+using Rain.Kernels;
 using Rain.Engine.Streaming;
 
 namespace Rain.Engine.Tests;

@@ -1,27 +1,17 @@
 using Rain.Gpu.Checks;
+using Rain.Kernels.Cases;
 using Xunit.Abstractions;
 
 namespace Rain.Gpu.Tests;
 
+/// <summary>The kernel test table (<see cref="KernelCases"/>) on the GPU, one test per row, as on the host emulation.</summary>
 public sealed class KernelTests(ITestOutputHelper output)
 {
-    [GpuFact]
-    public void NoiseIsBitIdenticalToCounterNoise() => output.WriteLine(KernelChecks.Noise(Gpu.Device));
+    public static TheoryData<string> Rows => [.. KernelCases.All.Select(r => r.Name)];
 
-    [GpuFact]
-    public void CrossNoiseAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device));
-
-    [GpuFact]
-    public void CrossNoiseAttentionOnFloat32StorageMatchesTheCpuReference() => output.WriteLine(KernelChecks.AttentionFloat32(Gpu.Device));
-
-    [GpuFact]
-    public void BaselineAttentionMatchesTheCpuReference() => output.WriteLine(KernelChecks.Attention(Gpu.Device, baseline: true));
-
-    [GpuFact]
-    public void LcmStepRollMatchesLcmStepStepRoll() => output.WriteLine(KernelChecks.LcmStepRoll(Gpu.Device));
-
-    [GpuFact]
-    public void FrameConversionIsBitIdenticalToTheCpuReference() => output.WriteLine(KernelChecks.FrameConversion(Gpu.Device));
+    [GpuTheory]
+    [MemberData(nameof(Rows))]
+    public void TheKernelMatchesItsReferenceOnTheGpu(string row) => output.WriteLine($"{row}: max |err| {KernelChecks.Row(Gpu.Device, row):E2}");
 }
 
 public sealed class StepDriverTests(ITestOutputHelper output)

@@ -57,4 +57,40 @@ public sealed class FrameConversionTests
         var e = Assert.Throws<ArgumentException>(() => FrameConversion.Rgb8ToPlanar(new byte[12], new Half[11], 1, 2, 2));
         Assert.Contains("12", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void TheTensorRtIoReferencesAgreeWithTheCpuEngine()
+    {
+        // The kernels are held to these references by the kernel table; here the references are held to the CPU
+        // engine's own conversions: the uint8 planar transpose (as CpuStreamer does it) and Preprocess.FrameToRgb.
+        const int images = 3, height = 7, width = 13;
+        int plane = height * width, count = images * plane * 3;
+        var random = new Random(8);
+        var rgb = new byte[count];
+        random.NextBytes(rgb);
+        var expectedU8 = new byte[count];
+        for (int i = 0; i < images; i++)
+        {
+            for (int p = 0; p < plane; p++)
+            {
+                for (int c = 0; c < 3; c++)
+                    expectedU8[(i * 3 * plane) + (c * plane) + p] = rgb[(((i * plane) + p) * 3) + c];
+            }
+        }
+
+        var referenceU8 = new byte[count];
+        FrameConversion.Rgb8ToPlanar(rgb, referenceU8, images, height, width);
+        Assert.Equal(expectedU8, referenceU8);
+
+        float[] specials = [-1f, 2f, float.NaN, -0f, 127.5f / 255f, 0.5f / 255f, 1f, 0f, float.PositiveInfinity, float.NegativeInfinity, 254.5f / 255f];
+        var planar = new float[count];
+        for (int i = 0; i < count; i++)
+            planar[i] = i % 4 == 0 ? specials[i / 4 % specials.Length] : (random.NextSingle() * 1.2f) - 0.1f;
+        var expectedRgb = new byte[count];
+        for (int i = 0; i < images; i++)
+            Rain.Engine.Media.Preprocess.FrameToRgb(planar.AsSpan(i * 3 * plane, 3 * plane), width, height, expectedRgb.AsSpan(i * 3 * plane, 3 * plane));
+        var referenceRgb = new byte[count];
+        FrameConversion.PlanarToRgb8((ReadOnlySpan<float>)planar, referenceRgb, images, height, width);
+        Assert.Equal(expectedRgb, referenceRgb);
+    }
 }

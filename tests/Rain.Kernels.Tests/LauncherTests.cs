@@ -121,31 +121,31 @@ public sealed class LauncherTests
     [Fact]
     public void NoiseValidatesAndCoversTheRequestedBlocks()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => NoiseKernel.Launch(1, A, 0, -1, 0, 16, B, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => NoiseKernel.Launch(1, A, 0, 0, -1, 16, B, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => NoiseKernel.Launch(1, A, 0, 0, 0, 0, B, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => NoiseKernel.Launch(1, A, 0, 0, NoiseKernel.MaxStreamElements - 3, 4, B, 0));
-        Assert.Contains("chunkBase", Assert.Throws<ArgumentException>(() => NoiseKernel.Launch(1, A + 4, 0, 0, 0, 16, B, 0)).Message, StringComparison.Ordinal);
-        Assert.Contains("at least one", Assert.Throws<ArgumentException>(() => NoiseKernel.Launch(1, A, 0, 0, 0, 16, 0, 0)).Message, StringComparison.Ordinal);
-        Assert.Contains("aligned", Assert.Throws<ArgumentException>(() => NoiseKernel.Launch(1, A, 0, 0, 0, 16, B + 2, 0)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Noise.Launch(1, A, 0, -1, 0, 16, B, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Noise.Launch(1, A, 0, 0, -1, 16, B, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Noise.Launch(1, A, 0, 0, 0, 0, B, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Noise.Launch(1, A, 0, 0, Noise.MaxStreamElements - 3, 4, B, 0));
+        Assert.Contains("chunkBase", Assert.Throws<ArgumentException>(() => Noise.Launch(1, A + 4, 0, 0, 0, 16, B, 0)).Message, StringComparison.Ordinal);
+        Assert.Contains("at least one", Assert.Throws<ArgumentException>(() => Noise.Launch(1, A, 0, 0, 0, 16, 0, 0)).Message, StringComparison.Ordinal);
+        Assert.Contains("aligned", Assert.Throws<ArgumentException>(() => Noise.Launch(1, A, 0, 0, 0, 16, B + 2, 0)).Message, StringComparison.Ordinal);
 
         // Elements 5 … 5+1000−1 touch Philox blocks 1 … 251: 251 threads, one block of 256.
-        var launch = NoiseKernel.Launch(1, A, 0, 0, 5, 1000, B, C);
+        var launch = Noise.Launch(1, A, 0, 0, 5, 1000, B, C);
         Assert.Equal((new Dim3(1), new Dim3(256)), (launch.Grid, launch.Block));
-        var big = NoiseKernel.Launch(1, A, 0, 0, 0, 4 * 256 * 10 + 1, B, 0);
+        var big = Noise.Launch(1, A, 0, 0, 0, 4 * 256 * 10 + 1, B, 0);
         Assert.Equal(11u, big.Grid.X);
     }
 
     [Fact]
     public void LcmStepRollValidates()
     {
-        Assert.Contains("multiple of p", Assert.Throws<ArgumentException>(() => LcmStepRollKernel.Launch(A, B, C, D, A + 64, B + 64, C + 64, 10, 4, 256)).Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => LcmStepRollKernel.Launch(A, B, C, D, A + 64, B + 64, C + 64, 16, 4, 0));
-        Assert.Contains("4-byte aligned", Assert.Throws<ArgumentException>(() => LcmStepRollKernel.Launch(A + 2, B, C, D, A + 64, B + 64, C + 64, 16, 4, 256)).Message, StringComparison.Ordinal);
-        Assert.Contains("must not be sample", Assert.Throws<ArgumentException>(() => LcmStepRollKernel.Launch(A, B, C, D, B, B + 64, C + 64, 16, 4, 256)).Message, StringComparison.Ordinal);
-        var launch = LcmStepRollKernel.Launch(A, B, C, D, A + 64, B + 64, C + 64, 16, 4, 4096);
+        Assert.Contains("multiple of p", Assert.Throws<ArgumentException>(() => LcmStepRoll.Launch(A, B, C, D, A + 64, B + 64, C + 64, 10, 4, 256)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => LcmStepRoll.Launch(A, B, C, D, A + 64, B + 64, C + 64, 16, 4, 0));
+        Assert.Contains("4-byte aligned", Assert.Throws<ArgumentException>(() => LcmStepRoll.Launch(A + 2, B, C, D, A + 64, B + 64, C + 64, 16, 4, 256)).Message, StringComparison.Ordinal);
+        Assert.Contains("must not be sample", Assert.Throws<ArgumentException>(() => LcmStepRoll.Launch(A, B, C, D, B, B + 64, C + 64, 16, 4, 256)).Message, StringComparison.Ordinal);
+        var launch = LcmStepRoll.Launch(A, B, C, D, A + 64, B + 64, C + 64, 16, 4, 4096);
         Assert.Equal((16u * 4096 / 256, 10), (launch.Grid.X, launch.Arguments.Count));
-        Assert.Throws<ArgumentException>(() => LcmStepRollKernel.PackCoefficients([1f, 2f], [1f], [1f, 2f], [1f, 2f], [1f, 2f], [1f, 2f]));
+        Assert.Throws<ArgumentException>(() => LcmStepRoll.PackCoefficients([1f, 2f], [1f], [1f, 2f], [1f, 2f], [1f, 2f], [1f, 2f]));
     }
 
     [Fact]

@@ -6,17 +6,16 @@ namespace Rain.Engine.Api;
 public enum EngineBackend
 {
     /// <summary>ONNX Runtime's CPU provider, float32: the embedded default.</summary>
-    Cpu,
+    Cpu = 0,
 
-    /// <summary>Our CUDA kernels and bindings without TensorRT: not a backend of its own in this build (its networks run only as TensorRT engines).</summary>
-    Cuda,
+    // 1 was "Cuda" (our kernels without TensorRT), never a backend of its own; the value stays unused so TensorRt keeps 2.
 
     /// <summary>
     /// TensorRT engines (the bundle's prebuilt plans, <c>onnx2trt</c>) on an NVIDIA GPU. Selecting it checks TensorRT, the
     /// GPU and the plans before any work and throws <see cref="BackendUnavailableException"/> naming what is missing; it
     /// never falls back to the CPU.
     /// </summary>
-    TensorRt,
+    TensorRt = 2,
 }
 
 /// <summary>
@@ -30,9 +29,14 @@ public sealed record EngineOptions
     private readonly int _inputCapacity = 64;
     private readonly int _outputCapacity = 64;
     private readonly TimeSpan _stepTimeout = Timeout.InfiniteTimeSpan;
+    private readonly EngineBackend _backend = EngineBackend.Cpu;
 
     /// <summary>The backend (see <see cref="EngineBackend"/> for what each needs).</summary>
-    public EngineBackend Backend { get; init; } = EngineBackend.Cpu;
+    public EngineBackend Backend
+    {
+        get => _backend;
+        init => _backend = value is EngineBackend.Cpu or EngineBackend.TensorRt ? value : throw new ArgumentOutOfRangeException(nameof(Backend), value, "Backend must be Cpu or TensorRt.");
+    }
 
     /// <summary>For <see cref="EngineBackend.TensorRt"/>: the folder holding libnvinfer; null looks at RAIN_TENSORRT_DIR, RAIN_CUDA_LIBRARY_DIRS, then the loader path.</summary>
     public string? TensorRtDirectory { get; init; }
@@ -84,6 +88,12 @@ public sealed record EngineOptions
     /// Nsight Systems. The environment variable <c>RAIN_CUDA_GRAPHS=0</c> turns capture off as well.
     /// </summary>
     public bool UseCudaGraph { get; init; } = true;
+
+    /// <summary>
+    /// False when the environment variable <c>RAIN_CUDA_GRAPHS</c> is <c>0</c>: no step is captured, whatever
+    /// <see cref="UseCudaGraph"/> or <c>CudaStepOptions.UseGraph</c> say (the one place the variable is read).
+    /// </summary>
+    internal static bool CudaGraphsAllowed => Environment.GetEnvironmentVariable("RAIN_CUDA_GRAPHS") != "0";
 
     /// <summary>
     /// Check every step's tensors for NaN and ±∞ (the UNet's output over the window and the decoded frames; one vectorised

@@ -73,7 +73,6 @@ public sealed class RainEngine : IDisposable
     /// <exception cref="BundleException">The bundle is missing, altered, of another version, or a part breaks its contract.</exception>
     /// <exception cref="BackendUnavailableException">The backend asked for cannot run here: TensorRT, the GPU or the bundle's current plans are
     /// missing (checked before any work), or a plan or kernel refused to load on this GPU (the cause is the inner exception).</exception>
-    /// <exception cref="NotSupportedException">The backend is not available in this build (<see cref="EngineBackend.Cuda"/>).</exception>
     public static RainEngine Load(string bundlePath, EngineOptions? options = null) => Load(bundlePath, options, null);
 
     /// <summary><see cref="Load(string, EngineOptions?)"/> with the GPU probe supplied (tests); null probes <see cref="EngineOptions.Device"/>.</summary>
@@ -118,7 +117,7 @@ public sealed class RainEngine : IDisposable
             }
 
             default:
-                throw new NotSupportedException($"Backend {options.Backend} is not available in this build; EngineBackend.Cpu (ONNX Runtime, float32) and EngineBackend.TensorRt (the bundle's TensorRT plans on an NVIDIA GPU) are. Nothing was loaded.");
+                throw new System.Diagnostics.UnreachableException($"EngineOptions let through backend {options.Backend}.");
         }
     }
 

@@ -17,7 +17,7 @@ public sealed class ModelBundle
     public const string ManifestFileName = "bundle.json";
 
     /// <summary>Networks every bundle must hold (the UNet comes as the parts of <see cref="BundleManifest.UNetPlan"/>).</summary>
-    public static IReadOnlyList<string> WholeNetworks { get; } = ["clip_vision", "vae_encoder", "reference_unet", "pose_guider", "taesdv_decoder"];
+    public static IReadOnlyList<string> WholeNetworks { get; } = [NetworkNames.ClipVision, NetworkNames.VaeEncoder, NetworkNames.ReferenceUNet, NetworkNames.PoseGuider, NetworkNames.TaesdvDecoder];
 
     private ModelBundle(string folder, BundleManifest manifest, StreamConfig stream)
     {
@@ -125,7 +125,7 @@ public sealed class ModelBundle
     // Relations between fields that each passed ManifestValidation: the plan against the parts, the taps against both.
     private static void CheckRelations(BundleManifest m, string manifestPath)
     {
-        var reference = m.Parts["reference_unet"];
+        var reference = m.Parts[NetworkNames.ReferenceUNet];
         var planInputs = m.UNetPlan.Inputs.ToHashSet(StringComparer.Ordinal);
         foreach (string tap in m.Taps)
         {

@@ -64,7 +64,7 @@ internal static unsafe partial class Nvrtc
 }
 
 /// <summary>An NVRTC call failed, or NVRTC could not be loaded.</summary>
-public sealed class NvrtcException : RainException
+internal sealed class NvrtcException : RainException
 {
     /// <summary>Creates the exception for a failed call.</summary>
     public NvrtcException(int result, string call, string description)

@@ -116,6 +116,10 @@ public static class FfmpegVideo
         return Math.Abs(rotation) % 180 == 90 ? (height, width) : (width, height);
     }
 
+    /// <summary>True when <paramref name="ffmpeg"/> has the encoder <paramref name="name"/> (e.g. libx264).</summary>
+    public static bool HasEncoder(string ffmpeg, string name) =>
+        Run(ffmpeg, "-hide_banner -encoders").Split('\n').Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [_, var n, ..] && n == name);
+
     private static string Run(string ffmpeg, string arguments)
     {
         using var p = Process.Start(new ProcessStartInfo(ffmpeg, arguments) { RedirectStandardOutput = true, UseShellExecute = false })!;

@@ -1,10 +1,10 @@
-using System.Numerics.Tensors;
+using Rain.Kernels;
 
 namespace Rain.Engine.Streaming;
 
 /// <summary>
 /// The per-frame LCM step on frame-major tensors <c>[F, C, h, w]</c> (one frame = one contiguous slab), vectorised
-/// with <see cref="TensorPrimitives"/>. The formulas and their order are those documented on <see cref="LcmSchedule"/>.
+/// with <c>TensorPrimitives</c> (the arithmetic is <see cref="LcmStepRoll"/>'s, beside its CUDA kernel). The formulas and their order are those documented on <see cref="LcmSchedule"/>.
 /// </summary>
 public static class LcmStep
 {
@@ -39,10 +39,7 @@ public static class LcmStep
     public static void Denoise(LcmSchedule schedule, int frame, ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(schedule);
-        TensorPrimitives.Multiply(sample, schedule.SqrtAlphaProd[frame], destination);
-        TensorPrimitives.MultiplyAdd(modelOutput, -schedule.SqrtOneMinusAlphaProd[frame], destination, destination);
-        TensorPrimitives.Multiply(destination, schedule.COut[frame], destination);
-        TensorPrimitives.MultiplyAdd(sample, schedule.CSkip[frame], destination, destination);
+        LcmStepRoll.Denoise(schedule.SqrtAlphaProd[frame], schedule.SqrtOneMinusAlphaProd[frame], schedule.COut[frame], schedule.CSkip[frame], modelOutput, sample, destination);
     }
 
     /// <summary>
@@ -53,20 +50,12 @@ public static class LcmStep
     public static void Renoise(LcmSchedule schedule, int frame, ReadOnlySpan<float> denoised, ReadOnlySpan<float> noise, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(schedule);
-        float noiseWeight = schedule.SqrtOneMinusAlphaProdPrev[frame];
-        if (noiseWeight == 0f)
-        {
-            denoised.CopyTo(destination);
-            return;
-        }
-
-        TensorPrimitives.Multiply(denoised, schedule.SqrtAlphaProdPrev[frame], destination);
-        TensorPrimitives.MultiplyAdd(noise, noiseWeight, destination, destination);
+        LcmStepRoll.Renoise(schedule.SqrtAlphaProdPrev[frame], schedule.SqrtOneMinusAlphaProdPrev[frame], denoised, noise, destination);
     }
 
     /// <summary>
-    /// The step fused with the roll of the latent window (spec §3.1.5), the CPU twin of the <c>lcm_step_roll</c>
-    /// kernel: frames at level 0 (the p cleanest) go, denoised, to <paramref name="decodeInput"/>; frame f ≥ p goes
+    /// The step fused with the roll of the latent window (spec §3.1.5): the CPU reference of the <c>lcm_step_roll</c>
+    /// kernel (<see cref="LcmStepRoll.Reference"/>) over this schedule's coefficients: frames at level 0 (the p cleanest) go, denoised, to <paramref name="decodeInput"/>; frame f ≥ p goes
     /// re-noised to slot f − p of <paramref name="nextSample"/>; the last p slots of <paramref name="nextSample"/>
     /// receive <paramref name="newNoise"/>. <paramref name="noise"/> has F frames, of which frames 0..p−1 are not read.
     /// <paramref name="nextSample"/> must not overlap <paramref name="sample"/>.
@@ -82,32 +71,10 @@ public static class LcmStep
         int frameElements)
     {
         ArgumentNullException.ThrowIfNull(schedule);
-        int p = schedule.Config.FramesPerLevel, frames = schedule.Config.Frames;
-        CheckLengths(schedule, frameElements, modelOutput.Length, sample.Length, noise.Length, nextSample.Length);
-        long chunkElements = (long)p * frameElements;
-        if (newNoise.Length != chunkElements || decodeInput.Length != chunkElements)
-            throw new ArgumentException($"newNoise and decodeInput must hold p·frameElements = {chunkElements} elements; got {newNoise.Length} and {decodeInput.Length}.");
-        if (sample.Overlaps(nextSample))
-            throw new ArgumentException("nextSample must not overlap sample: the roll reads frames that it would overwrite.", nameof(nextSample));
-
-        for (int f = 0; f < frames; f++)
-        {
-            var src = new Range(f * frameElements, (f + 1) * frameElements);
-            if (f < p)
-            {
-                Span<float> dst = decodeInput.Slice(f * frameElements, frameElements);
-                Denoise(schedule, f, modelOutput[src], sample[src], dst);
-                Renoise(schedule, f, dst, default, dst);
-            }
-            else
-            {
-                Span<float> dst = nextSample.Slice((f - p) * frameElements, frameElements);
-                Denoise(schedule, f, modelOutput[src], sample[src], dst);
-                Renoise(schedule, f, dst, noise[src], dst);
-            }
-        }
-
-        newNoise.CopyTo(nextSample[(int)((frames - p) * (long)frameElements)..]);
+        int frames = schedule.Config.Frames;
+        Span<float> table = frames <= 64 ? stackalloc float[frames * LcmStepRoll.CoefficientsPerFrame] : new float[frames * LcmStepRoll.CoefficientsPerFrame];
+        LcmStepRoll.PackCoefficients(schedule.SqrtAlphaProd, schedule.SqrtOneMinusAlphaProd, schedule.COut, schedule.CSkip, schedule.SqrtAlphaProdPrev, schedule.SqrtOneMinusAlphaProdPrev, table);
+        LcmStepRoll.Reference(table, modelOutput, sample, noise, newNoise, nextSample, decodeInput, schedule.Config.FramesPerLevel, frameElements);
     }
 
     private static int CheckLengths(LcmSchedule schedule, int frameElements, params ReadOnlySpan<int> lengths)

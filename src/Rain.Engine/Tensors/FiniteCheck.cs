@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace Rain.Engine.Tensors;
 
 /// <summary>Finds NaN and ±∞ in float data quickly: the engine's per-step check, the exporter's weight check and <c>rain inspect</c> share it.</summary>
-public static class FiniteCheck
+internal static class FiniteCheck
 {
     /// <summary>Index of the first NaN or ±∞ in <paramref name="values"/>, or −1 when every value is finite.</summary>
     /// <remarks>

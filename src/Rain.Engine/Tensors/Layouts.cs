@@ -3,7 +3,7 @@ namespace Rain.Engine.Tensors;
 /// <summary>
 /// RAIN's <c>[B=1, C, F, h, w]</c> ↔ the engine's frame-major <c>[F, C, h, w]</c> (DESIGN §4: convert at the edges).
 /// </summary>
-public static class Layouts
+internal static class Layouts
 {
     /// <summary>[1, C, F, plane] → [F, C, plane] into <paramref name="destination"/>.</summary>
     public static void ChannelsFirstToFrames(ReadOnlySpan<float> source, Span<float> destination, int channels, int frames, int plane)

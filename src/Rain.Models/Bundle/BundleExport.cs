@@ -82,7 +82,7 @@ public static class BundleExport
         var parts = RainExport.Write(rain, folder, openWeights: open, progress: name => progress?.Invoke(++done, Math.Max(expected, done), name));
         var plan = StepPlan.FromJson(File.ReadAllText(Path.Combine(folder, "unet.plan.json")));
         var schedule = new LcmSchedule(stream);
-        var reference = parts.Single(p => p.Name == "reference_unet");
+        var reference = parts.Single(p => p.Name == NetworkNames.ReferenceUNet);
         var manifest = new BundleManifest
         {
             FormatVersion = BundleManifest.CurrentFormatVersion,

@@ -1,6 +1,7 @@
 using Rain.Models.Config;
 using Rain.Models.Onnx;
 using Rain.Models.Weights;
+using Rain.Engine.Bundle;
 
 namespace Rain.Models.Networks;
 
@@ -16,7 +17,7 @@ public static class ClipVisionNetwork
     public static GraphBuilder Build(JsonConfig config, IWeightSource weights)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var g = new GraphBuilder("clip_vision", new WeightBinder(weights));
+        var g = new GraphBuilder(NetworkNames.ClipVision, new WeightBinder(weights));
         g.Weights.Ignore("vision_model.embeddings.position_ids");
         int d = config.GetInt("hidden_size");
         int heads = config.GetInt("num_attention_heads");
@@ -61,7 +62,7 @@ public static class ClipVisionNetwork
         g.Output(x, "last_hidden_state");
         var pooled = g.Reshape("vision_model.pooled", g.Slice("vision_model.cls_token", x, 1, 0, 1), 1, d);
         pooled = Layers.LayerNorm(g, "vision_model.post_layernorm", pooled, eps);
-        g.Output(Layers.Linear(g, "visual_projection", pooled, projection, bias: false), "image_embeds");
+        g.Output(Layers.Linear(g, "visual_projection", pooled, projection, bias: false), TensorNames.ImageEmbeds);
         g.Weights.EnsureAllConsumed();
         return g;
     }

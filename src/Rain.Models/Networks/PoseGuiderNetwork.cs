@@ -1,5 +1,6 @@
 using Rain.Models.Onnx;
 using Rain.Models.Weights;
+using Rain.Engine.Bundle;
 
 namespace Rain.Models.Networks;
 
@@ -13,7 +14,7 @@ public static class PoseGuiderNetwork
     /// <summary>Builds the graph for <paramref name="frames"/> images of <paramref name="height"/>×<paramref name="width"/>.</summary>
     public static GraphBuilder Build(IWeightSource weights, int frames, int height, int width)
     {
-        var g = new GraphBuilder("pose_guider", new WeightBinder(weights));
+        var g = new GraphBuilder(NetworkNames.PoseGuider, new WeightBinder(weights));
         var binder = g.Weights;
         var x = g.Div("pose_scale", g.Cast("pose_float", g.Input("pose_u8", OnnxDataType.U8, frames, 3, height, width), OnnxDataType.F32), g.Constant("u8_max", [255f]));
         long width0 = binder.ShapeOf("conv_in.weight")[0];

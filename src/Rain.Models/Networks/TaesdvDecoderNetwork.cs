@@ -1,5 +1,6 @@
 using Rain.Models.Onnx;
 using Rain.Models.Weights;
+using Rain.Engine.Bundle;
 
 namespace Rain.Models.Networks;
 
@@ -23,7 +24,7 @@ public static class TaesdvDecoderNetwork
     /// </summary>
     public static GraphBuilder Build(IWeightSource weights, int frames, int height, int width, bool clampImages = false)
     {
-        var g = new GraphBuilder("taesdv_decoder", new WeightBinder(weights));
+        var g = new GraphBuilder(NetworkNames.TaesdvDecoder, new WeightBinder(weights));
         foreach (var key in weights.Keys.Where(k => k.StartsWith("encoder.", StringComparison.Ordinal)))
             g.Weights.Ignore(key);
         long latentChannels = g.Weights.ShapeOf("decoder.1.weight")[1];
@@ -33,7 +34,7 @@ public static class TaesdvDecoderNetwork
         for (int i = 0; i < memories.Length; i++)
         {
             int scale = 1 << (i < 3 ? 0 : i < 6 ? 1 : i < 9 ? 2 : 3);
-            memories[i] = g.Input($"pmem{i}", OnnxDataType.F32, 1, channels, height * scale, width * scale);
+            memories[i] = g.Input($"{TensorNames.MemoryInPrefix}{i}", OnnxDataType.F32, 1, channels, height * scale, width * scale);
         }
 
         x = g.Mul("decoder.0", g.Unary("Tanh", "decoder.0/tanh", g.Div("decoder.0/div", x, g.Constant("three", [3f]))), g.Constant("three", [3f]));
@@ -57,7 +58,7 @@ public static class TaesdvDecoderNetwork
         var images = Layers.Conv(g, "decoder.19", x, 3, 3, 1, 1);
         g.Output(clampImages ? g.Clip("images_clamp", images, 0f, 1f) : images, "images");
         for (int i = 0; i < omem.Length; i++)
-            g.Output(omem[i], $"omem{i}");
+            g.Output(omem[i], $"{TensorNames.MemoryOutPrefix}{i}");
         g.Weights.EnsureAllConsumed();
         return g;
     }

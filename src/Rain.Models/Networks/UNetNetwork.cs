@@ -1,6 +1,7 @@
 using Rain.Models.Config;
 using Rain.Models.Onnx;
 using Rain.Models.Weights;
+using Rain.Engine.Bundle;
 
 namespace Rain.Models.Networks;
 
@@ -19,9 +20,9 @@ public static class UNetNetwork
     public static GraphBuilder BuildReference(UNetConfig cfg, IWeightSource weights, int latentHeight, int latentWidth)
     {
         ArgumentNullException.ThrowIfNull(cfg);
-        var g = new GraphBuilder("reference_unet", new WeightBinder(weights));
+        var g = new GraphBuilder(NetworkNames.ReferenceUNet, new WeightBinder(weights));
         var x = g.Input("latents", OnnxDataType.F32, 1, cfg.InChannels, latentHeight, latentWidth);
-        var ehs = g.Input("encoder_hidden_states", OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
+        var ehs = g.Input(TensorNames.EncoderHiddenStates, OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
         var t = g.Constant("timestep_zero", [0f], 1); // RAIN runs the ReferenceNet at t = 0 (spec §2.3)
         var emb = UNetBlocks.TimeEmbedding(g, cfg, t, null);
         Body(g, cfg, null, x, emb, ehs, useTaps: false, tap => g.Output(tap.Tensor, tap.Name));
@@ -40,10 +41,10 @@ public static class UNetNetwork
         ArgumentNullException.ThrowIfNull(cfg);
         ArgumentNullException.ThrowIfNull(mm);
         mm.Validate(cfg, frames);
-        var g = new GraphBuilder(cut ? "unet" : "unet_whole", new WeightBinder(weights)) { CutTemporalAttention = cut };
+        var g = new GraphBuilder(cut ? NetworkNames.UNet : "unet_whole", new WeightBinder(weights)) { CutTemporalAttention = cut };
         var x = g.Input("sample", OnnxDataType.F32, frames, cfg.InChannels, latentHeight, latentWidth);
         var timestep = g.Input("timestep", OnnxDataType.I64, frames);
-        var ehs = g.Input("encoder_hidden_states", OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
+        var ehs = g.Input(TensorNames.EncoderHiddenStates, OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
         var pose = g.Input("pose_cond_fea", OnnxDataType.F32, frames, cfg.BlockOutChannels[0], latentHeight, latentWidth);
         var cond = mm.CondProjDim > 0 ? g.Input("timestep_cond", OnnxDataType.F32, 1, mm.CondProjDim) : null;
         foreach (var (name, level) in TapNames(cfg))
@@ -56,7 +57,7 @@ public static class UNetNetwork
         var emb = UNetBlocks.TimeEmbedding(g, cfg, g.Cast("time_proj.t_float", timestep, OnnxDataType.F32), cond);
         var h = Body(g, cfg, mm, x, emb, ehs, useTaps: true, _ => { }, pose);
         h = g.SiLU("conv_act", Layers.GroupNorm(g, "conv_norm_out", h, cfg.NormGroups, cfg.NormEps));
-        g.Output(Layers.Conv(g, "conv_out", h, cfg.OutChannels, 3, 1, 1), "model_output");
+        g.Output(Layers.Conv(g, "conv_out", h, cfg.OutChannels, 3, 1, 1), TensorNames.ModelOutput);
         g.Weights.EnsureAllConsumed();
         return g;
     }

@@ -1,6 +1,7 @@
 using Rain.Models.Config;
 using Rain.Models.Onnx;
 using Rain.Models.Weights;
+using Rain.Engine.Bundle;
 
 namespace Rain.Models.Networks;
 
@@ -19,7 +20,7 @@ public static class VaeEncoderNetwork
     public static GraphBuilder Build(JsonConfig config, IWeightSource weights, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var g = new GraphBuilder("vae_encoder", new WeightBinder(weights));
+        var g = new GraphBuilder(NetworkNames.VaeEncoder, new WeightBinder(weights));
         foreach (var key in weights.Keys.Where(k => k.StartsWith("decoder.", StringComparison.Ordinal) || k.StartsWith("post_quant_conv.", StringComparison.Ordinal)))
             g.Weights.Ignore(key);
         var channels = config.GetInts("block_out_channels");

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Rain.Engine.Api;
 using Rain.Engine.Backends.Cuda;
+using Rain.Engine.Interop;
 using Rain.Engine.Backends.TensorRt;
 using Rain.Engine.Bundle;
 using Rain.Testing;

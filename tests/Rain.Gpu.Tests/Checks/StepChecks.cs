@@ -1,6 +1,7 @@
 using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Streaming;
 using Rain.Kernels;
+using Rain.Kernels.Cases;
 
 namespace Rain.Gpu.Checks;
 
@@ -9,7 +10,7 @@ namespace Rain.Gpu.Checks;
 /// CPU <see cref="StreamState"/>; the frames out are the pose images in (the test decoder echoes them); an attention
 /// node in the plan computes the reference result; and every CUDA handle is released.
 /// </summary>
-public static class StepChecks
+internal static class StepChecks
 {
     public static string GraphVersusEager(CudaDevice device, int steps = 7)
     {
@@ -196,8 +197,8 @@ public static class StepChecks
         using var chunk = device.Allocate(sizeof(long));
         using var output = device.Allocate(1000 * 4);
         chunk.Upload<long>([4]);
-        var first = NoiseKernel.Launch(9, chunk.Address, 0, 1, 0, 1000, output.Address, 0);
-        var second = NoiseKernel.Launch(9, chunk.Address, 3, 2, 0, 1000, output.Address, 0);
+        var first = Noise.Launch(9, chunk.Address, 0, 1, 0, 1000, output.Address, 0);
+        var second = Noise.Launch(9, chunk.Address, 3, 2, 0, 1000, output.Address, 0);
         kernels.Prepare(first);
         using var graph = CudaGraph.Capture(stream, s => kernels.Launch(s, first));
         var got = new float[1000];

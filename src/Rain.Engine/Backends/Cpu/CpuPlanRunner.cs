@@ -10,7 +10,7 @@ namespace Rain.Engine.Backends.Cpu;
 /// cross-noise attention with <c>CrossNoiseAttention.Reference</c>, over named buffers. Not thread-safe: one
 /// <see cref="Run"/> at a time.
 /// </summary>
-public sealed class CpuPlanRunner : IDisposable
+internal sealed class CpuPlanRunner : IDisposable
 {
     private readonly StepPlan _plan;
     private readonly Dictionary<string, InferenceSession> _sessions = new(StringComparer.Ordinal);

@@ -13,7 +13,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// <param name="ComputeCapability">The probed device's SM number (major·10 + minor, e.g. 90), or 0.</param>
 /// <param name="TotalMemory">The probed device's memory in bytes, or 0.</param>
 /// <param name="Multiprocessors">The probed device's SM count, or 0.</param>
-public sealed record CudaCapability(
+internal sealed record CudaCapability(
     bool Available, string Reason, int DriverVersion, int DeviceCount, string? DeviceName, int ComputeCapability, long TotalMemory, int Multiprocessors)
 {
     /// <summary>The device ordinal that was probed.</summary>

@@ -4,7 +4,7 @@ using Rain.Engine.Interop;
 namespace Rain.Engine.Backends.Cuda;
 
 /// <summary>How a host thread waits for the device (the primary context's scheduling flag, set when the device is opened).</summary>
-public enum CudaHostWait
+internal enum CudaHostWait
 {
     /// <summary>
     /// <c>CU_CTX_SCHED_BLOCKING_SYNC</c>: a synchronising thread sleeps until the device signals, so a step's wait costs
@@ -25,7 +25,7 @@ public enum CudaHostWait
 /// (one thread drives one device's streams). Ownership: dispose the children first; a child disposed after the device
 /// is not freed (it died with the context). Undisposed children are leaked, never freed from a finalizer.
 /// </remarks>
-public sealed unsafe class CudaDevice : IDisposable
+internal sealed unsafe class CudaDevice : IDisposable
 {
     [ThreadStatic]
     private static nint s_current;
@@ -71,12 +71,12 @@ public sealed unsafe class CudaDevice : IDisposable
             return CudaCapability.Unavailable($"no CUDA driver found: {driver.Describe()}");
         try
         {
-            int init = CudaDriver.Init(0);
+            CudaResult init = CudaDriver.Init(0);
             int version = 0;
             _ = CudaDriver.DriverGetVersion(&version);
-            if (init == CudaDriver.ErrorNoDevice)
+            if (init == CudaResult.ErrorNoDevice)
                 return CudaCapability.Unavailable($"the CUDA driver ({driver.LoadedFrom}, CUDA {FormatVersion(version)}) reports no CUDA device (CUDA_ERROR_NO_DEVICE)", version);
-            if (init != CudaDriver.Success)
+            if (init != CudaResult.Success)
                 return CudaCapability.Unavailable($"cuInit failed: {CudaDriver.ErrorName(init)} ({CudaDriver.ErrorText(init)}); driver {driver.LoadedFrom}", version);
 
             int count = 0;
@@ -127,17 +127,17 @@ public sealed unsafe class CudaDevice : IDisposable
         string? refused = null;
         uint flags = 0;
         int active = 0;
-        if (CudaDriver.DevicePrimaryCtxGetState(device, &flags, &active) == CudaDriver.Success)
+        if (CudaDriver.DevicePrimaryCtxGetState(device, &flags, &active) == CudaResult.Success)
         {
             uint wanted = (flags & ~CudaDriver.CtxSchedMask) | (wait == CudaHostWait.BlockingSync ? CudaDriver.CtxSchedBlockingSync : 0u);
-            int set = wanted == flags ? CudaDriver.Success : CudaDriver.DevicePrimaryCtxSetFlags(device, wanted);
-            if (set != CudaDriver.Success)
+            CudaResult set = wanted == flags ? CudaResult.Success : CudaDriver.DevicePrimaryCtxSetFlags(device, wanted);
+            if (set != CudaResult.Success)
                 refused = $"cuDevicePrimaryCtxSetFlags refused ({CudaDriver.ErrorName(set)}{(active != 0 ? ", the primary context is already active" : "")})";
         }
 
         nint context;
         CudaDriver.ThrowIfFailed(CudaDriver.DevicePrimaryCtxRetain(&context, device));
-        string hostWait = CudaDriver.DevicePrimaryCtxGetState(device, &flags, &active) != CudaDriver.Success ? "unknown"
+        string hostWait = CudaDriver.DevicePrimaryCtxGetState(device, &flags, &active) != CudaResult.Success ? "unknown"
             : (flags & CudaDriver.CtxSchedMask) switch
             {
                 CudaDriver.CtxSchedBlockingSync => "blocking sync",

@@ -7,7 +7,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// work must use only buffers whose addresses stay valid (allocate once) and static shapes; values that change per
 /// step must be read from device or pinned memory at replay time, never baked into kernel arguments.
 /// </summary>
-public sealed unsafe class CudaGraph : IDisposable
+internal sealed unsafe class CudaGraph : IDisposable
 {
     private readonly GraphHandle _graph;
     private readonly GraphExecHandle _exec;
@@ -64,8 +64,8 @@ public sealed unsafe class CudaGraph : IDisposable
         ArgumentNullException.ThrowIfNull(stream);
         using var graph = Record(stream, enqueue);
         CudaDriver.GraphExecUpdateResultInfo info;
-        int result = CudaDriver.GraphExecUpdate(_exec.Value, graph.Value, &info);
-        if (result == CudaDriver.ErrorGraphExecUpdateFailure)
+        CudaResult result = CudaDriver.GraphExecUpdate(_exec.Value, graph.Value, &info);
+        if (result == CudaResult.ErrorGraphExecUpdateFailure)
             return false;
         CudaDriver.ThrowIfFailed(result, "cuGraphExecUpdate_v2");
         return true;
@@ -92,13 +92,13 @@ public sealed unsafe class CudaGraph : IDisposable
         {
             // End the capture so that the stream is usable again, and destroy whatever was recorded (cuStreamEndCapture
             // may still return a partial graph); the enqueue's own exception is the one that says what went wrong.
-            if (CudaDriver.StreamEndCapture(stream.Handle, &raw) == CudaDriver.Success && raw != 0)
+            if (CudaDriver.StreamEndCapture(stream.Handle, &raw) == CudaResult.Success && raw != 0)
                 _ = CudaDriver.GraphDestroy(raw);
             throw;
         }
 
-        int ended = CudaDriver.StreamEndCapture(stream.Handle, &raw);
-        if (ended != CudaDriver.Success)
+        CudaResult ended = CudaDriver.StreamEndCapture(stream.Handle, &raw);
+        if (ended != CudaResult.Success)
         {
             if (raw != 0)
                 _ = CudaDriver.GraphDestroy(raw);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Rain.Engine.Interop;
 
 namespace Rain.Engine.Backends.Cuda;
 
@@ -33,10 +34,10 @@ internal abstract class CudaHandle : SafeHandle
         if (!Device.IsAlive)
             return true;
         Device.MakeCurrent();
-        return Free(handle) == Interop.CudaDriver.Success;
+        return Free(handle) == CudaResult.Success;
     }
 
-    protected abstract int Free(nint value);
+    protected abstract CudaResult Free(nint value);
 
     protected override void Dispose(bool disposing)
     {
@@ -52,7 +53,7 @@ internal abstract class CudaHandle : SafeHandle
 }
 
 /// <summary>Counters of CUDA handles, for leak tests and diagnostics.</summary>
-public static class CudaResources
+internal static class CudaResources
 {
     internal static long LiveCount;
     internal static long LeakedCount;
@@ -66,35 +67,35 @@ public static class CudaResources
 
 internal sealed class DeviceMemoryHandle(CudaDevice device) : CudaHandle(device)
 {
-    protected override int Free(nint value) => Interop.CudaDriver.MemFree((ulong)value);
+    protected override CudaResult Free(nint value) => CudaDriver.MemFree((ulong)value);
 }
 
 internal sealed unsafe class PinnedMemoryHandle(CudaDevice device) : CudaHandle(device)
 {
-    protected override int Free(nint value) => Interop.CudaDriver.MemFreeHost((void*)value);
+    protected override CudaResult Free(nint value) => CudaDriver.MemFreeHost((void*)value);
 }
 
 internal sealed class StreamHandle(CudaDevice device) : CudaHandle(device)
 {
-    protected override int Free(nint value) => Interop.CudaDriver.StreamDestroy(value);
+    protected override CudaResult Free(nint value) => CudaDriver.StreamDestroy(value);
 }
 
 internal sealed class EventHandle(CudaDevice device) : CudaHandle(device)
 {
-    protected override int Free(nint value) => Interop.CudaDriver.EventDestroy(value);
+    protected override CudaResult Free(nint value) => CudaDriver.EventDestroy(value);
 }
 
 internal sealed class ModuleHandle(CudaDevice device) : CudaHandle(device)
 {
-    protected override int Free(nint value) => Interop.CudaDriver.ModuleUnload(value);
+    protected override CudaResult Free(nint value) => CudaDriver.ModuleUnload(value);
 }
 
 internal sealed class GraphHandle(CudaDevice device) : CudaHandle(device)
 {
-    protected override int Free(nint value) => Interop.CudaDriver.GraphDestroy(value);
+    protected override CudaResult Free(nint value) => CudaDriver.GraphDestroy(value);
 }
 
 internal sealed class GraphExecHandle(CudaDevice device) : CudaHandle(device)
 {
-    protected override int Free(nint value) => Interop.CudaDriver.GraphExecDestroy(value);
+    protected override CudaResult Free(nint value) => CudaDriver.GraphExecDestroy(value);
 }

@@ -11,7 +11,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// <see cref="KernelLaunch"/>es that the launchers of Rain.Kernels describe.
 /// </summary>
 /// <remarks>Not thread-safe. Dispose before the device.</remarks>
-public sealed unsafe class CudaKernels : IDisposable
+internal sealed unsafe class CudaKernels : IDisposable
 {
     private readonly CudaDevice _device;
     private readonly Dictionary<string, ModuleHandle> _modules = new(StringComparer.Ordinal);
@@ -92,8 +92,8 @@ public sealed unsafe class CudaKernels : IDisposable
         byte[] name = Encoding.UTF8.GetBytes(entry + '\0');
         fixed (byte* p = name)
         {
-            int result = CudaDriver.ModuleGetFunction(&function, module.Value, p);
-            if (result != CudaDriver.Success)
+            CudaResult result = CudaDriver.ModuleGetFunction(&function, module.Value, p);
+            if (result != CudaResult.Success)
                 throw new CudaException($"Kernel {entry} is not in module {op} ({_origins[op]}): {CudaDriver.ErrorName(result)}.");
         }
 
@@ -160,10 +160,10 @@ public sealed unsafe class CudaKernels : IDisposable
         int* options = stackalloc int[2] { CudaDriver.JitErrorLogBuffer, CudaDriver.JitErrorLogBufferSizeBytes };
         void** values = stackalloc void*[2] { buffer, (void*)logSize };
         nint module;
-        int result;
+        CudaResult result;
         fixed (byte* p = image)
             result = CudaDriver.ModuleLoadDataEx(&module, p, 2, options, values);
-        if (result != CudaDriver.Success)
+        if (result != CudaResult.Success)
         {
             string jit = Encoding.UTF8.GetString(buffer, new ReadOnlySpan<byte>(buffer, logSize).IndexOf((byte)0) is int n and >= 0 ? n : logSize).Trim();
             log = $"{CudaDriver.ErrorName(result)} ({CudaDriver.ErrorText(result)}){(jit.Length > 0 ? ": " + jit : "")}";

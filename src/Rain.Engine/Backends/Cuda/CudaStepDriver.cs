@@ -1,3 +1,5 @@
+using Rain.Engine.Api;
+using Rain.Engine.Interop;
 using Rain.Engine.Streaming;
 using Rain.Kernels;
 
@@ -11,10 +13,10 @@ namespace Rain.Engine.Backends.Cuda;
 /// <param name="WarmupSteps">Eager steps before capture (lazy module loading and first-launch work happen there). Capture
 /// also waits until every part, the decoder's included, has run eagerly once (see <see cref="CudaStepDriver.Step"/>).</param>
 /// <param name="Io">How the networks take pose images and give frames.</param>
-public sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1, StepIo Io = StepIo.Fp16Planar);
+internal sealed record CudaStepOptions(LcmSchedule Schedule, ulong Seed, bool UseGraph = true, int WarmupSteps = 1, StepIo Io = StepIo.Fp16Planar);
 
 /// <summary>The element types of the pose images the networks read and the frames they write (both planar <c>[p, 3, H, W]</c>).</summary>
-public enum StepIo
+internal enum StepIo
 {
     /// <summary>fp16 pose images in [0, 1] and fp16 frames (our own networks).</summary>
     Fp16Planar,
@@ -39,7 +41,7 @@ public enum StepIo
 /// stream state is this driver's oracle.</para>
 /// <para>Not thread-safe. Dispose before the device and the kernels.</para>
 /// </remarks>
-public sealed class CudaStepDriver : IDisposable
+internal sealed class CudaStepDriver : IDisposable
 {
     private readonly CudaKernels _kernels;
     private readonly CudaStepOptions _options;
@@ -65,7 +67,7 @@ public sealed class CudaStepDriver : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WarmupSteps, 0);
         _kernels = kernels;
         _options = options;
-        _useGraph = options.UseGraph && Environment.GetEnvironmentVariable("RAIN_CUDA_GRAPHS") != "0";
+        _useGraph = options.UseGraph && EngineOptions.CudaGraphsAllowed;
         var c = options.Schedule.Config;
         (ImageHeight, ImageWidth) = (c.Height, c.Width);
         long latentBytes = (long)c.Frames * c.LatentFrameElements * sizeof(float);
@@ -82,7 +84,7 @@ public sealed class CudaStepDriver : IDisposable
             _noise = Own(device.Allocate(latentBytes));
             _newNoise = Own(device.Allocate(chunkBytes));
             DecodeInput = Own(device.Allocate(chunkBytes));
-            _coefficients = Own(device.Allocate((long)c.Frames * LcmStepRollKernel.CoefficientsPerFrame * sizeof(float)));
+            _coefficients = Own(device.Allocate((long)c.Frames * LcmStepRoll.CoefficientsPerFrame * sizeof(float)));
             _stepIndex = Own(device.Allocate(sizeof(long)));
             _poseRgb = Own(device.Allocate(imageBytes));
             bool trt = options.Io == StepIo.TensorRt;
@@ -99,17 +101,17 @@ public sealed class CudaStepDriver : IDisposable
             _poseToPlanar = trt ? FrameConversion.Rgb8ToPlanarU8Launch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width)
                 : FrameConversion.Rgb8ToPlanarLaunch(_poseRgb.Address, PoseImages.Address, p, c.Height, c.Width);
             // Re-noising of level ℓ ≥ 1 uses stream (chunk at ℓ, ℓ−1); the next chunk's starting noise is (step + 1, L−1).
-            _renoise = [.. Enumerable.Range(1, levels - 1).Select(level => NoiseKernel.Launch(options.Seed, _stepIndex.Address, -(levels - 1 - level), level - 1, 0, chunkElements,
+            _renoise = [.. Enumerable.Range(1, levels - 1).Select(level => Noise.Launch(options.Seed, _stepIndex.Address, -(levels - 1 - level), level - 1, 0, chunkElements,
                 _noise.At<float>((long)level * chunkElements), 0))];
-            _newNoiseLaunch = NoiseKernel.Launch(options.Seed, _stepIndex.Address, 1, levels - 1, 0, chunkElements, _newNoise.Address, 0);
-            _stepRoll = LcmStepRollKernel.Launch(ModelOutput.Address, Latents.Address, _noise.Address, _newNoise.Address,
+            _newNoiseLaunch = Noise.Launch(options.Seed, _stepIndex.Address, 1, levels - 1, 0, chunkElements, _newNoise.Address, 0);
+            _stepRoll = LcmStepRoll.Launch(ModelOutput.Address, Latents.Address, _noise.Address, _newNoise.Address,
                 _nextLatents.Address, DecodeInput.Address, _coefficients.Address, c.Frames, p, e);
             _framesToRgb = trt ? FrameConversion.PlanarF32ToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width)
                 : FrameConversion.PlanarToRgb8Launch(Frames.Address, _framesRgb.Address, p, c.Height, c.Width);
             foreach (var launch in new[] { _poseToPlanar, _newNoiseLaunch, _stepRoll, _framesToRgb })
                 kernels.Prepare(launch);
             var s = options.Schedule;
-            _coefficients.Upload<float>(LcmStepRollKernel.PackCoefficients(s.SqrtAlphaProd, s.SqrtOneMinusAlphaProd, s.COut, s.CSkip, s.SqrtAlphaProdPrev, s.SqrtOneMinusAlphaProdPrev));
+            _coefficients.Upload<float>(LcmStepRoll.PackCoefficients(s.SqrtAlphaProd, s.SqrtOneMinusAlphaProd, s.COut, s.CSkip, s.SqrtAlphaProdPrev, s.SqrtOneMinusAlphaProdPrev));
             Reset();
         }
         catch
@@ -199,7 +201,7 @@ public sealed class CudaStepDriver : IDisposable
         _stepIndex.Upload<long>([0L]);
         for (int level = 0; level < c.Levels; level++)
         {
-            _kernels.Launch(_stream, NoiseKernel.Launch(_options.Seed, _stepIndex.Address, -(c.Levels - 1 - level), level, 0, chunkElements,
+            _kernels.Launch(_stream, Noise.Launch(_options.Seed, _stepIndex.Address, -(c.Levels - 1 - level), level, 0, chunkElements,
                 Latents.At<float>((long)level * chunkElements), 0));
         }
 

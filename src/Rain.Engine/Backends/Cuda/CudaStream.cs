@@ -8,7 +8,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// event recorded after the copy) has been synchronised.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "CUDA's own name for an ordered work queue; not a System.IO.Stream.")]
-public sealed unsafe class CudaStream : IDisposable
+internal sealed unsafe class CudaStream : IDisposable
 {
     private readonly StreamHandle _handle;
 
@@ -94,7 +94,7 @@ public sealed unsafe class CudaStream : IDisposable
 }
 
 /// <summary>A CUDA event for ordering and timing.</summary>
-public sealed unsafe class CudaEvent : IDisposable
+internal sealed unsafe class CudaEvent : IDisposable
 {
     private readonly EventHandle _handle;
     private readonly CudaDevice _device;

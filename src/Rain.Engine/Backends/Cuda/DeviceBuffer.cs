@@ -8,7 +8,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// before and after, so they are ordered with every stream's work; they are for set-up and tests. A step moves data
 /// with <see cref="CudaStream"/>'s asynchronous copies.
 /// </summary>
-public sealed unsafe class DeviceBuffer : IDisposable
+internal sealed unsafe class DeviceBuffer : IDisposable
 {
     private readonly DeviceMemoryHandle _handle;
 
@@ -88,7 +88,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
 
     // The call has already run when this is entered (arguments are evaluated first), so synchronise before it in
     // the callers via MakeCurrentSynchronized and after it here.
-    private static void Synchronized(int result, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(result))] string call = "")
+    private static void Synchronized(CudaResult result, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(result))] string call = "")
     {
         CudaDriver.ThrowIfFailed(result, call);
         CudaDriver.ThrowIfFailed(CudaDriver.CtxSynchronize());
@@ -111,7 +111,7 @@ public sealed unsafe class DeviceBuffer : IDisposable
 }
 
 /// <summary>Page-locked host memory: the staging area of asynchronous copies (and of captured graph copies).</summary>
-public sealed unsafe class PinnedBuffer : IDisposable
+internal sealed unsafe class PinnedBuffer : IDisposable
 {
     private readonly PinnedMemoryHandle _handle;
 

@@ -5,7 +5,7 @@ namespace Rain.Engine.Backends.Cuda;
 /// step's stream, reading and writing device buffers whose addresses were fixed when it was built, and never
 /// synchronising with the host, so that the step can be captured into one CUDA graph.
 /// </summary>
-public interface IPartRunner
+internal interface IPartRunner
 {
     /// <summary>A name for traces and errors.</summary>
     string Name { get; }

@@ -3,7 +3,7 @@ using Rain.Kernels;
 namespace Rain.Engine.Backends.Cuda;
 
 /// <summary>A plan node that runs one of our kernels with arguments fixed when the plan is built (e.g. an attention core between two network parts).</summary>
-public sealed class KernelNode : IPartRunner
+internal sealed class KernelNode : IPartRunner
 {
     private readonly CudaKernels _kernels;
     private readonly KernelLaunch _launch;
@@ -29,7 +29,7 @@ public sealed class KernelNode : IPartRunner
 }
 
 /// <summary>A plan node that copies bytes between two device buffers.</summary>
-public sealed class DeviceCopyNode : IPartRunner
+internal sealed class DeviceCopyNode : IPartRunner
 {
     private readonly DeviceBuffer _source;
     private readonly DeviceBuffer _destination;

@@ -16,7 +16,8 @@ namespace Rain.Engine.Backends.TensorRt;
 /// </summary>
 /// <remarks>
 /// The UNet runs in the plan folder's form (<see cref="UNetLayout"/>): one engine, or the cut parts with our attention
-/// kernel between them. Not yet run on a GPU: <c>Rain.Bench.Gpu --tensorrt</c> compares it with the CPU streamer. Not
+/// kernel between them. Verified against the CPU streamer on the fake CUDA driver with engines that run ONNX Runtime
+/// (FakeCudaDriverTests); on a real GPU with TensorRT, <c>Rain.Bench.Gpu --tensorrt</c> makes the same comparison. Not
 /// thread-safe; dispose before the engine set, the kernels and the device.
 /// </remarks>
 internal sealed class TrtPipeline : IStreamer, IDisposable
@@ -51,54 +52,54 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
 
             // The UNet reads the driver's latent window and writes its model output directly; the pose window is ours.
             UNet = Own(new TrtUNet(unet.Plan, unet.Parts, engines, device, kernels,
-                new Dictionary<string, DeviceBuffer>(StringComparer.Ordinal) { ["sample"] = Driver.Latents, ["model_output"] = Driver.ModelOutput }));
-            _poseWindow = UNet.Buffer("pose_cond_fea");
+                new Dictionary<string, DeviceBuffer>(StringComparer.Ordinal) { [TensorNames.Sample] = Driver.Latents, [TensorNames.ModelOutput] = Driver.ModelOutput }));
+            _poseWindow = UNet.Buffer(TensorNames.PoseCondFeatures);
             long poseChunk = _poseWindow.Bytes / m.Levels;
             _poseRoll = Own(device.Allocate(_poseWindow.Bytes - poseChunk));
             // As the CPU pipeline: the manifest's per-frame timesteps, zero beyond them.
             int frameCount = m.FramesPerLevel * m.Levels;
-            UNet.Buffer("timestep").Upload<long>([.. Enumerable.Range(0, frameCount).Select(i => i < m.Timesteps.Length ? (long)m.Timesteps[i] : 0L)]);
-            UNet.Buffer("timestep_cond").Upload<float>(m.GuidanceEmbedding);
+            UNet.Buffer(TensorNames.Timestep).Upload<long>([.. Enumerable.Range(0, frameCount).Select(i => i < m.Timesteps.Length ? (long)m.Timesteps[i] : 0L)]);
+            UNet.Buffer(TensorNames.TimestepCond).Upload<float>(m.GuidanceEmbedding);
 
-            var pose = engines["pose_guider"];
-            var poseOut = Own(device.Allocate(Bytes(pose.Tensors.Single(t => t.Name == bundle.Part("pose_guider").Outputs[0].Name))));
+            var pose = engines[NetworkNames.PoseGuider];
+            var poseOut = Own(device.Allocate(Bytes(pose.Tensors.Single(t => t.Name == bundle.Part(NetworkNames.PoseGuider).Outputs[0].Name))));
             if (poseOut.Bytes != poseChunk)
                 throw new BundleException($"{bundle.PathOf("pose_guider")}: its output ({poseOut.Bytes} bytes) is not one chunk of the UNet's pose_cond_fea ({poseChunk} bytes).");
-            pose.Bind(new Dictionary<string, ulong> { [bundle.Part("pose_guider").Inputs[0].Name] = Driver.PoseImages.Address, [bundle.Part("pose_guider").Outputs[0].Name] = poseOut.Address });
+            pose.Bind(new Dictionary<string, ulong> { [bundle.Part(NetworkNames.PoseGuider).Inputs[0].Name] = Driver.PoseImages.Address, [bundle.Part(NetworkNames.PoseGuider).Outputs[0].Name] = poseOut.Address });
 
             // Decoder: latents from the driver, frames to the driver; memories read from one set, written to the other and
             // copied back after each decode (a context's addresses are fixed, so the sets cannot swap as on the CPU).
-            var decoder = engines["taesdv_decoder"];
-            var decoderPart = bundle.Part("taesdv_decoder");
-            var pmem = decoderPart.Inputs.Where(c => c.Name.StartsWith("pmem", StringComparison.Ordinal)).ToArray();
+            var decoder = engines[NetworkNames.TaesdvDecoder];
+            var decoderPart = bundle.Part(NetworkNames.TaesdvDecoder);
+            var pmem = decoderPart.Inputs.Where(c => c.Name.StartsWith(TensorNames.MemoryInPrefix, StringComparison.Ordinal)).ToArray();
             _memories = [.. pmem.Select(c => Own(device.Allocate(Bytes(c))))];
             _memoriesOut = [.. pmem.Select(c => Own(device.Allocate(Bytes(c))))];
-            var decoderAddresses = new Dictionary<string, ulong>(StringComparer.Ordinal) { ["latents"] = Driver.DecodeInput.Address, ["images"] = Driver.Frames.Address };
+            var decoderAddresses = new Dictionary<string, ulong>(StringComparer.Ordinal) { [TensorNames.Latents] = Driver.DecodeInput.Address, [TensorNames.Images] = Driver.Frames.Address };
             for (int i = 0; i < pmem.Length; i++)
             {
                 string index = pmem[i].Name[4..];
                 decoderAddresses[pmem[i].Name] = _memories[i].Address;
-                decoderAddresses["omem" + index] = _memoriesOut[i].Address;
+                decoderAddresses[TensorNames.MemoryOutPrefix + index] = _memoriesOut[i].Address;
             }
 
             decoder.Bind(decoderAddresses);
 
             // Reference networks: inputs uploaded per session, outputs into the UNet's constant inputs.
-            var clip = engines["clip_vision"];
-            var clipPart = bundle.Part("clip_vision");
+            var clip = engines[NetworkNames.ClipVision];
+            var clipPart = bundle.Part(NetworkNames.ClipVision);
             _clipPixels = Own(device.Allocate(Bytes(clipPart.Inputs[0])));
             foreach (var output in clipPart.Outputs)
                 _clipOut[output.Name] = Own(device.Allocate(Bytes(output)));
             clip.Bind(new Dictionary<string, ulong>(_clipOut.Select(p => KeyValuePair.Create(p.Key, p.Value.Address)), StringComparer.Ordinal) { [clipPart.Inputs[0].Name] = _clipPixels.Address });
-            if (!_clipOut.TryGetValue("image_embeds", out var embeds) || embeds.Bytes != UNet.Buffer("encoder_hidden_states").Bytes)
+            if (!_clipOut.TryGetValue(TensorNames.ImageEmbeds, out var embeds) || embeds.Bytes != UNet.Buffer(TensorNames.EncoderHiddenStates).Bytes)
                 throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds' of the UNet's encoder_hidden_states size.");
-            var vaePart = bundle.Part("vae_encoder");
+            var vaePart = bundle.Part(NetworkNames.VaeEncoder);
             _vaePixels = Own(device.Allocate(Bytes(vaePart.Inputs[0])));
             var vaeOut = Own(device.Allocate(Bytes(vaePart.Outputs[0])));
-            engines["vae_encoder"].Bind(new Dictionary<string, ulong> { [vaePart.Inputs[0].Name] = _vaePixels.Address, [vaePart.Outputs[0].Name] = vaeOut.Address });
-            var reference = bundle.Part("reference_unet");
-            engines["reference_unet"].Bind(reference.Inputs.Concat(reference.Outputs)
-                .ToDictionary(c => c.Name, c => c.Name == "latents" ? vaeOut.Address : UNet.Buffer(c.Name).Address, StringComparer.Ordinal));
+            engines[NetworkNames.VaeEncoder].Bind(new Dictionary<string, ulong> { [vaePart.Inputs[0].Name] = _vaePixels.Address, [vaePart.Outputs[0].Name] = vaeOut.Address });
+            var reference = bundle.Part(NetworkNames.ReferenceUNet);
+            engines[NetworkNames.ReferenceUNet].Bind(reference.Inputs.Concat(reference.Outputs)
+                .ToDictionary(c => c.Name, c => c.Name == TensorNames.Latents ? vaeOut.Address : UNet.Buffer(c.Name).Address, StringComparer.Ordinal));
 
             var denoiser = new List<IPartRunner> { pose, new DeviceRangeCopyNode(poseOut, 0, _poseWindow, _poseWindow.Bytes - poseChunk, poseChunk) };
             denoiser.AddRange(UNet.Nodes);
@@ -139,10 +140,10 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
         var m = _bundle.Manifest;
         _clipPixels.Upload<float>(Preprocess.ClipPixels(reference, m.ClipImageSize));
         _vaePixels.Upload<float>(Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight));
-        _engines["clip_vision"].Enqueue(_stream);
-        _stream.Copy(_clipOut["image_embeds"], 0, UNet.Buffer("encoder_hidden_states"), 0, _clipOut["image_embeds"].Bytes);
-        _engines["vae_encoder"].Enqueue(_stream);
-        _engines["reference_unet"].Enqueue(_stream);
+        _engines[NetworkNames.ClipVision].Enqueue(_stream);
+        _stream.Copy(_clipOut[TensorNames.ImageEmbeds], 0, UNet.Buffer(TensorNames.EncoderHiddenStates), 0, _clipOut[TensorNames.ImageEmbeds].Bytes);
+        _engines[NetworkNames.VaeEncoder].Enqueue(_stream);
+        _engines[NetworkNames.ReferenceUNet].Enqueue(_stream);
         _stream.Synchronize();
         ResetStream();
     }

@@ -11,7 +11,7 @@ namespace Rain.Engine.Backends.TensorRt;
 /// where it applies; float32 in FP32 plans). <see cref="Nodes"/> is the ordered list the step
 /// driver enqueues as its denoiser.
 /// </summary>
-/// <remarks>Verified here only in its pieces (layout, part runners, kernel); the whole runs on a GPU with TensorRT. Not thread-safe.</remarks>
+/// <remarks>Verified whole, in both forms, on the fake CUDA driver with engines that run ONNX Runtime (FakeCudaDriverTests, through <see cref="TrtPipeline"/>); TensorRT's own arithmetic needs a GPU. Not thread-safe.</remarks>
 internal sealed class TrtUNet : IDisposable
 {
     private readonly List<DeviceBuffer> _buffers = [];

@@ -30,7 +30,7 @@ public enum UNetForm
 internal sealed class UNetLayout
 {
     /// <summary>The engine of the whole UNet.</summary>
-    public const string WholePart = "unet";
+    public const string WholePart = NetworkNames.UNet;
 
     /// <summary>Bumped whenever the rewriting of a form changes, so that plans of an older rewrite are rebuilt.</summary>
     public const int RewriteVersion = 1;

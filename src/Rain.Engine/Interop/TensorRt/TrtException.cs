@@ -1,7 +1,7 @@
 namespace Rain.Engine.Interop.TensorRt;
 
 /// <summary>A TensorRT call failed, TensorRT is missing, or its version is not one the binding supports.</summary>
-public sealed class TrtException : RainException
+internal sealed class TrtException : RainException
 {
     /// <summary>Creates the exception.</summary>
     public TrtException(string message)

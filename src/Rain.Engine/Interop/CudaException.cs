@@ -1,7 +1,11 @@
-namespace Rain.Engine.Backends.Cuda;
+namespace Rain.Engine.Interop;
 
-/// <summary>A CUDA driver call failed; the message names the call, the error and its description.</summary>
-public sealed class CudaException : RainException
+/// <summary>
+/// A CUDA driver call failed; the message names the call, the error and its description. Thrown by the raw layer's choke
+/// point (<see cref="CudaDriver.ThrowIfFailed"/>); callers see a <see cref="RainException"/> of category
+/// <see cref="RainErrorCategory.DeviceFault"/>.
+/// </summary>
+internal sealed class CudaException : RainException
 {
     /// <summary>Creates the exception for a failed driver call.</summary>
     public CudaException(int result, string errorName, string call, string description)
@@ -33,7 +37,7 @@ public sealed class CudaException : RainException
     {
     }
 
-    /// <summary>The CUresult, or −1 when the failure was not one call's result.</summary>
+    /// <summary>The CUresult (<see cref="CudaResult"/>), or −1 when the failure was not one call's result.</summary>
     public int Result { get; }
 
     /// <summary>The CUresult's name (<c>CUDA_ERROR_…</c>), empty when not a call's result.</summary>
