@@ -9,7 +9,7 @@ namespace Rain.Engine.Backends.Cpu;
 /// <param name="Anonymous">RssAnon: heap, arenas, pre-packed weights — memory that only the process can give back.</param>
 /// <param name="FileBacked">RssFile: pages of mapped files (memory-mapped weights, libraries), which the kernel can drop and re-read.</param>
 /// <param name="Peak">VmHWM: the most resident bytes so far.</param>
-public readonly record struct ProcessMemory(long Resident, long Anonymous, long FileBacked, long Peak)
+internal readonly record struct ProcessMemory(long Resident, long Anonymous, long FileBacked, long Peak)
 {
     /// <summary>Reads the counters now (allocates a little: do not call inside a timed step).</summary>
     public static ProcessMemory Now()
@@ -54,7 +54,7 @@ public readonly record struct ProcessMemory(long Resident, long Anonymous, long 
 /// Where one network's memory goes, as measured around its loads and first run (resident-set deltas of the whole
 /// process, so concurrent allocation by other threads shows up too; one network at a time is loaded).
 /// </summary>
-public sealed class NetworkMemory
+internal sealed class NetworkMemory
 {
     internal NetworkMemory(string name, string group, long weightBytes)
     {
@@ -104,7 +104,7 @@ public sealed class NetworkMemory
 /// <param name="KeepReferenceNetworks">Whether the reference networks stay loaded (<see cref="Api.EngineOptions.KeepReferenceNetworks"/>).</param>
 /// <param name="SharedArena">Whether every session allocates from one arena registered with the ONNX Runtime environment.</param>
 /// <param name="Now">The process's memory when the ledger was taken.</param>
-public sealed record CpuMemoryLedger(IReadOnlyList<NetworkMemory> Networks, long BufferBytes, bool PrepackWeights, bool KeepReferenceNetworks, bool SharedArena, ProcessMemory Now)
+internal sealed record CpuMemoryLedger(IReadOnlyList<NetworkMemory> Networks, long BufferBytes, bool PrepackWeights, bool KeepReferenceNetworks, bool SharedArena, ProcessMemory Now)
 {
     /// <summary>Weights of every part as stored in the bundle.</summary>
     public long WeightBytes => Networks.Sum(n => n.WeightBytes);
