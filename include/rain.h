@@ -80,7 +80,8 @@ RAIN_API const char *rain_status_name(rain_status status);
  * options_json may be NULL: keys as EngineOptions in snake_case, all optional, e.g.
  *   {"seed": 7, "threads": 0, "backend": "cpu", "input_capacity": 64, "output_capacity": 64,
  *    "latest_frame_wins": false, "verify_bundle_hashes": true, "use_cuda_graph": true,
- *    "parallel_attention": true, "tensorrt_directory": "/opt/tensorrt/lib"}
+ *    "parallel_attention": true, "tensorrt_directory": "/opt/tensorrt/lib",
+ *    "keep_reference_networks": false, "prepack_weights": true}
  * ("backend": "cpu" or "tensorrt"). An unknown key or a value of the wrong type is RAIN_ERR_ARGUMENT.
  */
 RAIN_API rain_status rain_engine_load(const char *bundle_path, const char *options_json, rain_engine **out);

@@ -260,8 +260,9 @@ internal static class TensorRtCheck
         using var arena = device.Allocate(Math.Max(engines.ArenaBytes, 256));
         engines.UseArena(arena.Address, arena.Bytes);
         using var unet = new TrtUNet(plan, layout.Parts, engines, device, kernels);
-        using var options = new SessionOptions { IntraOpNumThreads = 0 };
-        using var cpu = new CpuPlan(bundle, options, Environment.ProcessorCount - 1);
+        using var sessions = new CpuSessionFactory(bundle, threads: 0, prepackWeights: true);
+        using var cpu = new CpuPlan(bundle, sessions, Environment.ProcessorCount - 1);
+        cpu.Load();
         var random = new Random(11);
         foreach (string input in plan.Inputs)
         {

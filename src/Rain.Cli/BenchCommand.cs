@@ -25,7 +25,7 @@ internal static class BenchCommand
     {
         var bundle = new Option<string>("--bundle") { Description = "model bundle folder", Required = true };
         var steps = new Option<int>("--steps") { Description = "measured steps", DefaultValueFactory = _ => 50 };
-        var warmup = new Option<int>("--warmup") { Description = "steps run before measuring (at least L-1 so that decoding is included)", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "steps run before measuring; at least L are run whatever is asked (the filler steps skip the decoder and the first step is cold), reported apart", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var serial = new Option<bool>("--serial-attention") { Description = "run the attention kernels on the step thread only (no attention worker threads)" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON" };
@@ -33,9 +33,12 @@ internal static class BenchCommand
         var soak = new Option<double?>("--soak") { Description = "soak run instead: stream the demo scene through a session for this many minutes, sampling RSS, heap, step time and frame latency; report the drift (JSON with --json, plot with --chart)" };
         var sample = new Option<double>("--sample-seconds") { Description = "seconds between soak samples", DefaultValueFactory = _ => 10 };
         var noCheck = new Option<bool>("--no-numeric-check") { Description = "skip the per-step NaN/inf check of the UNet output and the frames (EngineOptions.CheckNumerics), to time the bare step" };
+        var noPrepack = new Option<bool>("--no-prepack") { Description = "CPU: ONNX Runtime does not pre-pack the weights (EngineOptions.PrepackWeights = false): weights held once, slower GEMMs" };
+        var keepReference = new Option<bool>("--keep-reference-networks") { Description = "CPU: keep CLIP, the VAE encoder and the ReferenceNet loaded (EngineOptions.KeepReferenceNetworks)" };
+        var gemm = new Option<double>("--gemm-seconds") { Description = "CPU: seconds per shape of the GEMM baseline measured after the steps (ONNX Runtime MatMul at the UNet's shapes); 0 skips it", DefaultValueFactory = _ => 1 };
         var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
         {
-            bundle, steps, warmup, threads, serial, json, chart, noCheck, soak, sample,
+            bundle, steps, warmup, threads, serial, json, chart, noCheck, noPrepack, keepReference, gemm, soak, sample,
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
@@ -43,7 +46,8 @@ internal static class BenchCommand
         trace.AddTo(command);
         command.SetAction(r => r.GetValue(soak) is { } minutes
             ? Soak(r.GetValue(bundle)!, minutes, r.GetValue(sample), r.GetValue(threads), r.GetValue(serial), !r.GetValue(noCheck), r.GetValue(json), r.GetValue(chart), backend.Get(r), Console.Out, Console.Error)
-            : Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), trace.Get(r), !r.GetValue(noCheck)));
+            : Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), trace.Get(r), !r.GetValue(noCheck),
+                new MemoryChoice(!r.GetValue(noPrepack), r.GetValue(keepReference)), r.GetValue(gemm)));
         return command;
     }
 
@@ -61,7 +65,13 @@ internal static class BenchCommand
             jsonPath, chartPath, o, e));
     }
 
-    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null, bool checkNumerics = true)
+    /// <summary>The CPU memory options a bench runs with.</summary>
+    internal sealed record MemoryChoice(bool PrepackWeights = true, bool KeepReferenceNetworks = false);
+
+    /// <summary>Warm-up steps actually run: what was asked, but at least L (the L − 1 filler steps skip the decoder, and the first decode is cold).</summary>
+    internal static int WarmupSteps(int requested, int levels) => Math.Max(requested, levels);
+
+    internal static int Run(string bundlePath, int steps, int warmup, int threads, bool serialAttention, string? jsonPath, string? chartPath, TextWriter o, TextWriter e, BackendChoice? backend = null, TraceRequest? trace = null, bool checkNumerics = true, MemoryChoice? memory = null, double gemmSeconds = 0)
     {
         if (steps is < 1 or > MaxSteps || warmup is < 0 or > MaxSteps)
         {
@@ -69,13 +79,25 @@ internal static class BenchCommand
             return CliErrors.BadInput;
         }
 
+        if (!(gemmSeconds >= 0 && gemmSeconds <= 600))
+        {
+            e.WriteLine("rain bench: --gemm-seconds must be 0 to 600.");
+            return CliErrors.BadInput;
+        }
+
+        memory ??= new MemoryChoice();
+
         return CliErrors.Run("bench", e, () =>
         {
             var ci = CultureInfo.InvariantCulture;
             trace ??= TraceRequest.None;
             var traceWriter = trace.CreateWriter("bench");
             var load = Stopwatch.StartNew();
-            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions { Threads = threads, ParallelAttention = !serialAttention, CheckNumerics = checkNumerics });
+            var options = (backend ?? BackendChoice.Cpu).Apply(new EngineOptions
+            {
+                Threads = threads, ParallelAttention = !serialAttention, CheckNumerics = checkNumerics,
+                PrepackWeights = memory.PrepackWeights, KeepReferenceNetworks = memory.KeepReferenceNetworks,
+            });
             var (bundle, engineBackend) = RainEngine.CreateBackend(bundlePath, options);
             using var pipe = engineBackend;
             var m = bundle.Manifest;
@@ -83,29 +105,42 @@ internal static class BenchCommand
             string backendBefore = pipe.Description;
             o.WriteLine($"backend: {backendBefore}");
             o.WriteLine($"machine: {LatencyReport.Machine()}");
+            double loadSeconds = load.Elapsed.TotalSeconds;
+            var referenceClock = Stopwatch.StartNew();
             var streamer = pipe.Start(DemoScene.Reference(m.Width, m.Height), new StageTimings());
+            double referenceSeconds = referenceClock.Elapsed.TotalSeconds;
+            o.WriteLine(string.Create(ci, $"reference fused in {referenceSeconds:F1} s{(pipe is Engine.Backends.Cpu.CpuBackend { Pipeline.KeepReferenceNetworks: false } ? " (reference networks loaded, run and released; the UNet loaded after them)" : "")}"));
             int p = m.FramesPerLevel;
             var poses = Enumerable.Range(0, 4 * p).Select(i => DemoScene.Pose(i, m.Width, m.Height)).ToArray();
             var frames = Enumerable.Range(0, p).Select(_ => new byte[m.Width * m.Height * 3]).ToArray();
             long k = 0;
-            void Step() => streamer.Step(poses.AsSpan((int)(k++ % 4) * p, p), frames);
+            bool Step() => streamer.Step(poses.AsSpan((int)(k++ % 4) * p, p), frames).Emit;
 
-            for (int i = 0; i < warmup; i++)
+            // Steady state only: the first L − 1 steps are fillers (no decode) and the first decode is cold, so at least L
+            // warm-up steps run whatever was asked; they are reported apart.
+            int warmupRun = WarmupSteps(warmup, m.Levels);
+            var warmupMs = new double[warmupRun];
+            var warmupEmitted = new bool[warmupRun];
+            for (int i = 0; i < warmupRun; i++)
             {
-                Step();
-                e.Write(string.Create(ci, $"\rwarm-up {i + 1}/{warmup}"));
+                long t = Stopwatch.GetTimestamp();
+                warmupEmitted[i] = Step();
+                warmupMs[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+                e.Write(string.Create(ci, $"\rwarm-up {i + 1}/{warmupRun}"));
             }
 
             streamer.Timings = new StageTimings(Math.Max(steps, 1)) { Trace = traceWriter };
             var stepMs = new double[steps];
             var allocated = new long[steps];
             var rss = new long[steps];
+            int notEmitted = 0;
             var wall = Stopwatch.StartNew();
             for (int i = 0; i < steps; i++)
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 long t = Stopwatch.GetTimestamp();
-                Step();
+                if (!Step())
+                    notEmitted++;
                 stepMs[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
                 allocated[i] = GC.GetAllocatedBytesForCurrentThread() - before;
 
@@ -116,8 +151,10 @@ internal static class BenchCommand
 
             double seconds = wall.Elapsed.TotalSeconds;
             e.WriteLine();
+            if (notEmitted > 0)
+                throw new InvalidOperationException($"{notEmitted} of the measured steps decoded no frames; the warm-up did not reach the steady state.");
             var measured = streamer.Timings;
-            var tracing = traceWriter is null ? null : TracingCost(streamer, Step, Math.Clamp(steps, 4, 30), e);
+            var tracing = traceWriter is null ? null : TracingCost(streamer, () => Step(), Math.Clamp(steps, 4, 30), e);
             streamer.Timings = measured;
             string described = pipe.Description;
             if (described != backendBefore)
@@ -138,7 +175,16 @@ internal static class BenchCommand
                 ["threads"] = threads,
                 ["parallel_attention"] = !serialAttention,
                 ["numeric_check"] = checkNumerics,
-                ["warmup_steps"] = warmup,
+                ["warmup_steps_requested"] = warmup,
+                ["warmup_steps"] = warmupRun,
+                ["warmup"] = new JsonObject
+                {
+                    ["step_ms"] = new JsonArray([.. warmupMs.Select(v => (JsonNode?)Math.Round(v, 3))]),
+                    ["decoded"] = new JsonArray([.. warmupEmitted.Select(v => (JsonNode?)v)]),
+                    ["note"] = "steps before the measured ones: L - 1 filler steps (no decode), the cold first decode, then any further warm-up",
+                },
+                ["load_seconds"] = Math.Round(loadSeconds, 3),
+                ["reference_seconds"] = Math.Round(referenceSeconds, 3),
                 ["steps"] = steps,
                 ["fps"] = steps * p / seconds,
                 ["step_ms"] = LatencyReport.Summary(step),
@@ -153,6 +199,44 @@ internal static class BenchCommand
                 ["step_ms_series"] = new JsonArray([.. stepMs.Select(v => (JsonNode?)Math.Round(v, 3))]),
                 ["rss_bytes_series"] = new JsonArray([.. rss.Select(v => (JsonNode?)v)]),
             };
+            long peakRss = LatencyReport.PeakRssBytes();
+            var ledger = (pipe as Engine.Backends.Cpu.CpuBackend)?.Pipeline.Ledger;
+            if (ledger is not null)
+                result["memory"] = MemoryJson(ledger);
+            if (gemmSeconds > 0 && pipe is Engine.Backends.Cpu.CpuBackend cpuBackend)
+            {
+                // The engine is released first, so that the baseline's sessions add nothing to the stream's peak.
+                cpuBackend.Dispose();
+                Engine.Backends.Cpu.NativeHeap.Trim();
+                e.WriteLine("GEMM baseline: ONNX Runtime MatMul at the UNet's shapes ...");
+                var gemm = GemmBaseline.Measure(GemmBaseline.ShapesFor(m.UNetPlan), threads, gemmSeconds);
+                double rate = GemmBaseline.Rate(gemm);
+                result["gemm_baseline"] = new JsonObject
+                {
+                    ["gflops_per_s"] = Math.Round(rate, 3),
+                    ["note"] = "ONNX Runtime float32 MatMul (constant pre-packed weight) with the engine's thread settings, measured after the steps in this process; rate = total FLOPs / total time, every shape once",
+                    ["shapes"] = new JsonArray([.. gemm.Select(g => (JsonNode?)new JsonObject { ["m"] = g.M, ["k"] = g.K, ["n"] = g.N, ["runs"] = g.Runs, ["gflops_per_s"] = Math.Round(g.GflopsPerSecond, 3) })]),
+                };
+                o.WriteLine(string.Create(ci, $"GEMM baseline (ONNX Runtime MatMul, {gemm.Count} UNet shapes): {rate:F1} GFLOP/s ({string.Join(", ", gemm.Select(g => $"{g.M}x{g.K}x{g.N} {g.GflopsPerSecond:F1}"))})"));
+
+                // The step's work: MatMul and Conv FLOPs of every part it runs, from the parts' ONNX graphs.
+                double unetFlops = m.UNetPlan.Steps.Where(x => x.Kind == Engine.Bundle.PlanStep.RunPart).Sum(x => Models.Onnx.OnnxFlops.Count(bundle.PathOf(x.Part!)).Total);
+                double otherFlops = Models.Onnx.OnnxFlops.Count(bundle.PathOf("pose_guider")).Total + Models.Onnx.OnnxFlops.Count(bundle.PathOf("taesdv_decoder")).Total;
+                double unetRate = unetFlops / (stages[Stage.UNetParts].Mean / 1e3) / 1e9;
+                double stepRate = (unetFlops + otherFlops) / (step.Mean / 1e3) / 1e9;
+                result["flops"] = new JsonObject
+                {
+                    ["note"] = "MatMul and Conv FLOPs (2 per multiply-add) from the parts' ONNX graphs; the C# cross-noise attention is not counted",
+                    ["unet_parts_per_step"] = unetFlops,
+                    ["pose_guider_and_decoder_per_step"] = otherFlops,
+                    ["unet_parts_gflops_per_s"] = Math.Round(unetRate, 3),
+                    ["unet_parts_fraction_of_gemm_rate"] = Math.Round(unetRate / rate, 4),
+                    ["step_gflops_per_s"] = Math.Round(stepRate, 3),
+                    ["step_fraction_of_gemm_rate"] = Math.Round(stepRate / rate, 4),
+                };
+                o.WriteLine(string.Create(ci, $"work per step: UNet parts {unetFlops / 1e9:F1} GFLOP, pose guider + decoder {otherFlops / 1e9:F1} GFLOP; UNet parts run at {unetRate:F1} GFLOP/s = {unetRate / rate:P1} of the GEMM rate, the whole step at {stepRate:F1} GFLOP/s = {stepRate / rate:P1}"));
+            }
+
             if (tracing is { } cost)
             {
                 traceWriter!.SetMetadata("backend", described);
@@ -174,7 +258,10 @@ internal static class BenchCommand
             o.WriteLine(string.Create(ci, $"managed allocation per step: mean {allocated.Average():F0} B, max {allocated.Max()} B"));
             if (tracing is { } c)
                 o.WriteLine(string.Create(ci, $"tracing cost: step time on/off {c.Ratio:F4} (mean of {c.StepsEach} interleaved steps each: on {c.OnMean:F3} ms, off {c.OffMean:F3} ms; medians {c.OnMedian:F3} / {c.OffMedian:F3} ms); allocation per step on {c.OnAllocatedMax} B, off {c.OffAllocatedMax} B (max)"));
-            o.WriteLine(string.Create(ci, $"peak RSS {LatencyReport.PeakRssBytes() / 1e6:F0} MB; engine buffers {pipe.BufferBytes / 1e6:F0} MB"));
+            o.WriteLine(string.Create(ci, $"warm-up: {warmupRun} steps (asked {warmup}, at least L = {m.Levels}), ms [{string.Join(", ", warmupMs.Select(v => v.ToString("F0", ci)))}], decoded [{string.Join(", ", warmupEmitted.Select(v => v ? "y" : "n"))}]; measured steps all decoded"));
+            o.WriteLine(string.Create(ci, $"peak RSS {peakRss / 1e6:F0} MB (before the GEMM baseline); engine buffers {result["buffer_bytes"]!.GetValue<long>() / 1e6:F0} MB"));
+            if (ledger is not null)
+                WriteLedger(o, ledger);
             int tenth = Math.Max(1, steps / 10);
             o.WriteLine(string.Create(ci, $"drift: first {tenth} steps mean {stepMs[..tenth].Average():F2} ms, RSS {rss[tenth - 1] / 1e6:F0} MB; last {tenth} steps mean {stepMs[^tenth..].Average():F2} ms, RSS {rss[^1] / 1e6:F0} MB"));
             if (jsonPath is not null)
@@ -184,6 +271,53 @@ internal static class BenchCommand
             trace.Finish(traceWriter, string.Create(ci, $"rain bench, {m.Width}x{m.Height}, p={p}, {options.Backend}: {steps * p / seconds:F2} fps, step p50 {step.P50:F0} ms"), o);
             return 0;
         });
+    }
+
+    /// <summary>The memory ledger as JSON: per group and per part, weights as stored, what each load and first run added to the resident set.</summary>
+    internal static JsonObject MemoryJson(Engine.Backends.Cpu.CpuMemoryLedger ledger)
+    {
+        var groups = new JsonObject();
+        foreach (var (group, (weights, loadDelta, firstRun)) in ledger.ByGroup.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            groups[group] = new JsonObject { ["weight_bytes"] = weights, ["load_rss_delta_bytes"] = loadDelta, ["first_run_rss_delta_bytes"] = firstRun };
+        return new JsonObject
+        {
+            ["note"] = "weight_bytes: the part's files in the bundle; load_rss_delta_bytes: what its last session creation added to the process's resident set (weights as ONNX Runtime holds them, pre-packed copies); first_run_rss_delta_bytes: what its first run added (arena, memory patterns); released parts are not resident",
+            ["prepack_weights"] = ledger.PrepackWeights,
+            ["keep_reference_networks"] = ledger.KeepReferenceNetworks,
+            ["shared_arena"] = ledger.SharedArena,
+            ["weight_bytes"] = ledger.WeightBytes,
+            ["loaded_weight_bytes"] = ledger.LoadedWeightBytes,
+            ["loaded_rss_delta_bytes"] = ledger.LoadedResidentBytes,
+            ["buffer_bytes"] = ledger.BufferBytes,
+            ["rss_bytes"] = ledger.Now.Resident,
+            ["rss_anonymous_bytes"] = ledger.Now.Anonymous,
+            ["rss_file_bytes"] = ledger.Now.FileBacked,
+            ["peak_rss_bytes"] = ledger.Now.Peak,
+            ["groups"] = groups,
+            ["networks"] = new JsonArray([.. ledger.Networks.Select(n => (JsonNode?)new JsonObject
+            {
+                ["name"] = n.Name,
+                ["group"] = n.Group,
+                ["weight_bytes"] = n.WeightBytes,
+                ["loaded"] = n.Loaded,
+                ["loads"] = n.Loads,
+                ["releases"] = n.Releases,
+                ["load_seconds"] = Math.Round(n.LoadSeconds, 3),
+                ["load_rss_delta_bytes"] = n.LoadResidentDelta,
+                ["load_anonymous_delta_bytes"] = n.LoadAnonymousDelta,
+                ["first_run_rss_delta_bytes"] = n.FirstRunResidentDelta,
+            })]),
+        };
+    }
+
+    private static void WriteLedger(TextWriter o, Engine.Backends.Cpu.CpuMemoryLedger ledger)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        o.WriteLine(string.Create(ci, $"memory (pre-packing {(ledger.PrepackWeights ? "on" : "off")}, reference networks {(ledger.KeepReferenceNetworks ? "kept" : "released")}, {(ledger.SharedArena ? "one shared arena" : "per-session arenas")}): RSS now {ledger.Now.Resident / 1e6:F0} MB (anonymous {ledger.Now.Anonymous / 1e6:F0}, mapped files {ledger.Now.FileBacked / 1e6:F0}), peak {ledger.Now.Peak / 1e6:F0} MB"));
+        o.WriteLine("  group       weights MB   load +RSS MB   first run +RSS MB");
+        foreach (var (group, (weights, loadDelta, firstRun)) in ledger.ByGroup.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            o.WriteLine(string.Create(ci, $"  {group,-10} {weights / 1e6,11:F0} {loadDelta / 1e6,14:F0} {firstRun / 1e6,19:F0}"));
+        o.WriteLine(string.Create(ci, $"  engine buffers {ledger.BufferBytes / 1e6:F0} MB; loaded now: weights {ledger.LoadedWeightBytes / 1e6:F0} MB, their load + first-run deltas {ledger.LoadedResidentBytes / 1e6:F0} MB"));
     }
 
     /// <summary>

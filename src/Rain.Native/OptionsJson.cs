@@ -12,7 +12,7 @@ internal static class OptionsJson
     private static readonly string[] Keys =
     [
         "backend", "seed", "threads", "input_capacity", "output_capacity", "latest_frame_wins", "verify_bundle_hashes",
-        "use_cuda_graph", "parallel_attention", "tensorrt_directory",
+        "use_cuda_graph", "parallel_attention", "tensorrt_directory", "keep_reference_networks", "prepack_weights",
     ];
 
     public static EngineOptions Parse(string? json)
@@ -56,6 +56,8 @@ internal static class OptionsJson
                 "verify_bundle_hashes" => o with { VerifyBundleHashes = Bool(key, v) },
                 "use_cuda_graph" => o with { UseCudaGraph = Bool(key, v) },
                 "parallel_attention" => o with { ParallelAttention = Bool(key, v) },
+                "keep_reference_networks" => o with { KeepReferenceNetworks = Bool(key, v) },
+                "prepack_weights" => o with { PrepackWeights = Bool(key, v) },
                 "tensorrt_directory" => o with { TensorRtDirectory = v.ValueKind == JsonValueKind.Null ? null : String(key, v) },
                 _ => throw new ArgumentException($"options_json: unknown key \"{key}\"; the keys are {string.Join(", ", Keys)}."),
             };

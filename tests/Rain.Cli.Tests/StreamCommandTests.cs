@@ -131,16 +131,17 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     {
         string bundle = Bundle(), json = Path.Combine(_folder, "bench.json"), chart = Path.Combine(_folder, "bench.png"), trace = Path.Combine(_folder, "trace", "bench.trace.json");
         Assert.Equal(0, Cli.Invoke(output, out string text, out _, "bench", "--bundle", bundle, "--steps", "3", "--warmup", "3", "--threads", "1", "--serial-attention", "--json", json, "--chart", chart,
-            "--trace", trace, "--trace-png", Path.Combine(_folder, "trace", "bench.trace.png")));
+            "--gemm-seconds", "0.05", "--trace", trace, "--trace-png", Path.Combine(_folder, "trace", "bench.trace.png")));
         Assert.Contains("engine overhead", text, StringComparison.Ordinal);
         Assert.Contains("tracing cost: step time on/off ", text, StringComparison.Ordinal);
 
-        // The trace holds the measured steps only (not the warm-up, not the steps that measured the tracing cost), each
-        // chunk's flow from its pose input to its frame output, and the UNet's 43 parts per step.
+        // The trace holds the measured steps only (not the warm-up — L = 4 steps although 3 were asked, so that every
+        // measured step decodes —, not the steps that measured the tracing cost), each chunk's flow from its pose input to
+        // its frame output, and the UNet's 43 parts per step.
         using (var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(trace)))
         {
             var events = document.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
-            Assert.Equal([3L, 4L, 5L], events.Where(e => e.GetProperty("name").GetString() == "step").Select(e => e.GetProperty("args").GetProperty("step").GetInt64()));
+            Assert.Equal([4L, 5L, 6L], events.Where(e => e.GetProperty("name").GetString() == "step").Select(e => e.GetProperty("args").GetProperty("step").GetInt64()));
             Assert.Equal(3 * 43, events.Count(e => e.TryGetProperty("cat", out var c) && c.GetString() == "unet"));
             Assert.Equal(3, events.Count(e => e.GetProperty("ph").GetString() == "s" && e.GetProperty("cat").GetString() == "chunk"));
         }
@@ -158,6 +159,31 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
         Assert.InRange(compute, 0, step);
         Assert.Equal(0, report["allocated_bytes_per_step_max"]!.GetValue<long>());
         Assert.True(report["peak_rss_bytes"]!.GetValue<long>() > 0);
+
+        // Steady state: the warm-up is the L − 1 filler steps (no decode), the cold first decode, reported apart.
+        Assert.Equal(3, report["warmup_steps_requested"]!.GetValue<int>());
+        Assert.Equal(4, report["warmup_steps"]!.GetValue<int>());
+        Assert.Equal([false, false, false, true], report["warmup"]!["decoded"]!.AsArray().Select(d => d!.GetValue<bool>()));
+        Assert.Equal(4, report["warmup"]!["step_ms"]!.AsArray().Count);
+
+        // The memory ledger: every part's weights are its files in the bundle; the groups add up to the parts.
+        var memory = report["memory"]!;
+        var networks = memory["networks"]!.AsArray();
+        Assert.Equal(48, networks.Count);
+        long onDisk = Directory.EnumerateFiles(bundle, "*.onnx").Concat(Directory.EnumerateFiles(bundle, "*.onnx.data")).Sum(f => new FileInfo(f).Length);
+        Assert.Equal(onDisk, memory["weight_bytes"]!.GetValue<long>());
+        Assert.Equal(onDisk, networks.Sum(n => n!["weight_bytes"]!.GetValue<long>()));
+        Assert.Equal(onDisk, memory["groups"]!.AsObject().Sum(g => g.Value!["weight_bytes"]!.GetValue<long>()));
+        Assert.All(networks.Where(n => n!["group"]!.GetValue<string>() == "reference"), n => Assert.False(n!["loaded"]!.GetValue<bool>()));
+        Assert.Equal(onDisk - networks.Where(n => n!["group"]!.GetValue<string>() == "reference").Sum(n => n!["weight_bytes"]!.GetValue<long>()), memory["loaded_weight_bytes"]!.GetValue<long>());
+
+        // The GEMM baseline ran at the UNet's shapes: three per distinct attention size of the plan.
+        var gemm = report["gemm_baseline"]!;
+        Assert.True(gemm["gflops_per_s"]!.GetValue<double>() > 0);
+        Assert.Equal(12, gemm["shapes"]!.AsArray().Count);
+        var flops = report["flops"]!;
+        Assert.True(flops["unet_parts_per_step"]!.GetValue<double>() > 0);
+        Assert.True(flops["unet_parts_fraction_of_gemm_rate"]!.GetValue<double>() > 0);
         var image = ImageCodec.Load(chart);
         Assert.Equal(900, image.Width);
     }

@@ -43,6 +43,11 @@ public sealed class ManagedSideTests
         Assert.Equal(EngineBackend.TensorRt, o.Backend);
         Assert.True(o.LatestFrameWins);
         Assert.Equal(9, o.InputCapacity);
+        var memory = OptionsJson.Parse("""{"keep_reference_networks": true, "prepack_weights": false}""");
+        Assert.True(memory.KeepReferenceNetworks);
+        Assert.False(memory.PrepackWeights);
+        Assert.False(OptionsJson.Parse("{}").KeepReferenceNetworks);
+        Assert.True(OptionsJson.Parse("{}").PrepackWeights);
         Assert.Equal(new EngineOptions(), OptionsJson.Parse(null));
         Assert.Equal(new EngineOptions(), OptionsJson.Parse("{}"));
         Assert.Contains("\"seeed\"", Assert.Throws<ArgumentException>(() => OptionsJson.Parse("""{"seeed": 1}""")).Message, StringComparison.Ordinal);

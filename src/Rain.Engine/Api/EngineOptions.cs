@@ -137,4 +137,21 @@ public sealed record EngineOptions
     /// for previews and side-by-side recordings. Costs a copy per pose and one pose buffer per pooled frame; off by default.
     /// </summary>
     public bool AttachPoseImages { get; init; }
+
+    /// <summary>
+    /// CPU backend: keep the networks that run once per reference (CLIP vision, the VAE encoder, the ReferenceNet) loaded
+    /// between references. Off (the default), they are loaded for a reference change, run, and released — their outputs
+    /// (the CLIP embedding and the ReferenceNet taps) are all a stream needs — and the UNet is released while they run, so
+    /// the two are never in memory together: peak memory is the larger of the two instead of their sum, and a reference
+    /// change costs loading both again (seconds at RAIN's widths). On, every network stays loaded for the engine's life:
+    /// reference changes are fast, memory is the sum.
+    /// </summary>
+    public bool KeepReferenceNetworks { get; init; }
+
+    /// <summary>
+    /// CPU backend: let ONNX Runtime pre-pack constant weights (MatMul, Gemm, Conv) into its own layouts when a part is
+    /// loaded. On (the default) the step is faster but ONNX Runtime holds a packed copy of those weights; off, the weights
+    /// are held once and every run reads them unpacked. <c>rain bench</c> measures both (<c>--no-prepack</c>).
+    /// </summary>
+    public bool PrepackWeights { get; init; } = true;
 }

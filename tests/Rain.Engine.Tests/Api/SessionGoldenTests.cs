@@ -16,14 +16,17 @@ namespace Rain.Engine.Tests.Api;
 /// </summary>
 public sealed class SessionGoldenTests(GoldenBundle bundle, ITestOutputHelper output) : IClassFixture<GoldenBundle>
 {
-    [Fact]
-    public void The_session_step_reproduces_golden_stream_06()
+    // Pre-packed weights (the default) and unpacked ones (EngineOptions.PrepackWeights = false) both reproduce it.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_session_step_reproduces_golden_stream_06(bool prepack)
     {
         var b = ModelBundle.Load(bundle.Folder, verifyHashes: false);
         var m = b.Manifest;
         int p = m.FramesPerLevel, frames = p * m.Levels, c0 = m.PoseChannels, h = m.Height / 8, w = m.Width / 8, plane = h * w;
         var golden = GoldenData.Open("06_stream.safetensors");
-        using var pipe = new CpuPipeline(b, threads: 1, parallelAttention: false);
+        using var pipe = new CpuPipeline(b, threads: 1, parallelAttention: false, prepackWeights: prepack);
 
         // 06 records the reference's constants directly (the outputs of vectors 07 and 03), so they go where the
         // reference networks would write them; timestep and guidance embedding are the bundle's own.

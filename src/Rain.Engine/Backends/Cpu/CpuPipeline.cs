@@ -7,47 +7,46 @@ using Rain.Engine.Media;
 namespace Rain.Engine.Backends.Cpu;
 
 /// <summary>
-/// Every network of a bundle loaded on the CPU with its buffers, wired as RAIN's pipeline: the reference networks write
-/// the UNet's constant inputs (the CLIP embedding and the ReferenceNet taps go straight into the UNet's buffers), the pose
+/// Every network of a bundle on the CPU with its buffers, wired as RAIN's pipeline: the reference networks write the
+/// UNet's constant inputs (the CLIP embedding and the ReferenceNet taps go straight into the UNet's buffers), the pose
 /// guider, the UNet plan and the TAESDV decoder (its 10 memories ping-pong between two buffer sets, so the decoder
-/// never reads and writes one buffer). Not thread-safe; one stream at a time.
+/// never reads and writes one buffer). Every buffer is allocated here; the pose guider and the decoder are loaded here.
+/// Unless <c>keepReferenceNetworks</c>, the reference networks (CLIP vision, VAE encoder, ReferenceNet) are loaded for
+/// each reference and released after it, with the UNet released while they run, so the two are never in memory
+/// together; the UNet is loaded when a reference has been fused (or by the first step that needs it). Not thread-safe;
+/// one stream at a time.
 /// </summary>
 internal sealed class CpuPipeline : IDisposable
 {
-    private readonly SessionOptions _options;
+    internal static readonly string[] ReferenceNetworkNames = ["clip_vision", "vae_encoder", "reference_unet"];
+
+    private readonly CpuSessionFactory _sessions;
     private readonly RunOptions _run = new();
-    private readonly List<OrtNetwork> _networks = [];
     private readonly List<CpuTensor> _owned = [];
-    private readonly OrtNetwork _clip, _vae, _reference, _poseGuider, _decoder;
+    private readonly OrtNetwork _poseGuider, _decoder;
+    private readonly Dictionary<string, CpuTensor> _clipTensors = [], _vaeTensors = [];
     private readonly CpuTensor[][] _memories = new CpuTensor[2][];
+    private OrtNetwork? _clip, _vae, _reference;
     private int _memoryBinding;
 
-    public CpuPipeline(ModelBundle bundle, int threads, bool parallelAttention)
+    public CpuPipeline(ModelBundle bundle, int threads, bool parallelAttention, bool keepReferenceNetworks = false, bool prepackWeights = true)
     {
         Bundle = bundle;
-        _options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
-
-        // ONNX Runtime's workers spin after each run by default; between the 43 UNet parts that steals the cores the C#
-        // attention needs, so they sleep instead.
-        _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        KeepReferenceNetworks = keepReferenceNetworks;
+        _sessions = new CpuSessionFactory(bundle, threads, prepackWeights);
         try
         {
             var m = bundle.Manifest;
             // The attention shares the cores ONNX Runtime uses for the parts (they never run at the same time).
             int cores = threads > 0 ? threads : Environment.ProcessorCount;
-            UNet = new CpuPlan(bundle, _options, parallelAttention ? cores - 1 : 0);
-            _clip = Load("clip_vision");
-            var clip = BindOwn(_clip);
-            _vae = Load("vae_encoder");
-            var vae = BindOwn(_vae);
-
-            // The ReferenceNet reads the VAE latents and the UNet's encoder_hidden_states and writes the UNet's taps.
-            _reference = Load("reference_unet");
-            var vaeOut = vae[_vae.Manifest.Outputs[0].Name];
-            _reference.Bind(c => c.Name == "latents" ? vaeOut : UNet.Buffer(c.Name));
-            _poseGuider = Load("pose_guider");
+            UNet = new CpuPlan(bundle, _sessions, parallelAttention ? cores - 1 : 0);
+            foreach (var c in bundle.Part("clip_vision").Inputs.Concat(bundle.Part("clip_vision").Outputs))
+                _clipTensors[c.Name] = New(c);
+            foreach (var c in bundle.Part("vae_encoder").Inputs.Concat(bundle.Part("vae_encoder").Outputs))
+                _vaeTensors[c.Name] = New(c);
+            _poseGuider = _sessions.Load("pose_guider", "stream");
             var pose = BindOwn(_poseGuider);
-            _decoder = Load("taesdv_decoder");
+            _decoder = _sessions.Load("taesdv_decoder", "stream");
             var decoderTensors = new Dictionary<string, CpuTensor>(StringComparer.Ordinal);
             int memoryCount = _decoder.Manifest.Inputs.Count(c => c.Name.StartsWith("pmem", StringComparison.Ordinal));
             for (int s = 0; s < 2; s++)
@@ -69,10 +68,10 @@ internal sealed class CpuPipeline : IDisposable
             Images = decoderTensors["images"];
             PoseU8 = pose[_poseGuider.Manifest.Inputs[0].Name];
             PoseFeatures = pose[_poseGuider.Manifest.Outputs[0].Name];
-            ClipPixels = clip[_clip.Manifest.Inputs[0].Name];
-            ClipEmbeds = clip.TryGetValue("image_embeds", out var e) ? e : throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds'.");
-            VaeImages = vae[_vae.Manifest.Inputs[0].Name];
-            ReferenceLatents = vaeOut;
+            ClipPixels = _clipTensors[bundle.Part("clip_vision").Inputs[0].Name];
+            ClipEmbeds = _clipTensors.TryGetValue("image_embeds", out var e) ? e : throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds'.");
+            VaeImages = _vaeTensors[bundle.Part("vae_encoder").Inputs[0].Name];
+            ReferenceLatents = _vaeTensors[bundle.Part("vae_encoder").Outputs[0].Name];
             // The manifest's sizes drive the host-side loops; the parts' contracts must agree with them.
             int p = m.FramesPerLevel, f = p * m.Levels, h = m.Height / 8, w = m.Width / 8;
             Expect(PoseU8, [p, 3, m.Height, m.Width]);
@@ -88,6 +87,12 @@ internal sealed class CpuPipeline : IDisposable
             for (int i = 0; i < m.Timesteps.Length; i++)
                 UNet.Buffer("timestep").I64[i] = m.Timesteps[i];
             m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F);
+            if (keepReferenceNetworks)
+            {
+                // Everything now, as one process holds it for its life.
+                LoadReferenceNetworks();
+                UNet.Load();
+            }
         }
         catch
         {
@@ -95,6 +100,15 @@ internal sealed class CpuPipeline : IDisposable
             throw;
         }
     }
+
+    /// <summary>Whether the reference networks stay loaded between references.</summary>
+    public bool KeepReferenceNetworks { get; }
+
+    /// <summary>Whether CLIP vision, the VAE encoder and the ReferenceNet are loaded now.</summary>
+    public bool ReferenceNetworksLoaded => _reference is not null;
+
+    /// <summary>Where the memory goes: every part loaded so far, and the engine's buffers.</summary>
+    public CpuMemoryLedger Ledger => new(_sessions.Ledger, BufferBytes, _sessions.PrepackWeights, KeepReferenceNetworks, _sessions.SharedArena, ProcessMemory.Now());
 
     public ModelBundle Bundle { get; }
 
@@ -125,30 +139,89 @@ internal sealed class CpuPipeline : IDisposable
     /// <summary>Bytes of every engine-held buffer.</summary>
     public long BufferBytes => UNet.BufferBytes + _owned.Sum(t => t.Bytes64);
 
-    /// <summary>Fuses a reference image: CLIP embedding → the UNet's encoder_hidden_states; VAE latents → ReferenceNet → the UNet's taps.</summary>
+    /// <summary>
+    /// Fuses a reference image: CLIP embedding → the UNet's encoder_hidden_states; VAE latents → ReferenceNet → the UNet's
+    /// taps. Unless the reference networks are kept, the UNet is released first, the reference networks are loaded, run
+    /// and released, and the UNet is loaded again: the two are never in memory together.
+    /// </summary>
     public void SetReference(RgbImage reference)
     {
         var m = Bundle.Manifest;
-        float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
-        clip.CopyTo(ClipPixels.F);
-        _clip.Run(_run);
-        var ehs = UNet.Buffer("encoder_hidden_states").F;
-        if (ClipEmbeds.F.Length != ehs.Length)
-            throw new BundleException($"{Bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the UNet's encoder_hidden_states ({UNet.Buffer("encoder_hidden_states").Contract}).");
-        ClipEmbeds.F.CopyTo(ehs);
-        Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F);
-        _vae.Run(_run);
-        _reference.Run(_run);
+        if (!KeepReferenceNetworks && UNet.IsLoaded)
+        {
+            UNet.Unload();
+            NativeHeap.Trim();
+        }
+
+        LoadReferenceNetworks();
+        try
+        {
+            float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
+            clip.CopyTo(ClipPixels.F);
+            _clip!.Run(_run);
+            var ehs = UNet.Buffer("encoder_hidden_states").F;
+            if (ClipEmbeds.F.Length != ehs.Length)
+                throw new BundleException($"{Bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the UNet's encoder_hidden_states ({UNet.Buffer("encoder_hidden_states").Contract}).");
+            ClipEmbeds.F.CopyTo(ehs);
+            Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F);
+            _vae!.Run(_run);
+            _reference!.Run(_run);
+        }
+        finally
+        {
+            if (!KeepReferenceNetworks)
+            {
+                ReleaseReferenceNetworks();
+                NativeHeap.Trim();
+            }
+        }
+
+        UNet.Load();
+    }
+
+    /// <summary>Loads CLIP vision, the VAE encoder and the ReferenceNet (a no-op when loaded).</summary>
+    public void LoadReferenceNetworks()
+    {
+        if (_reference is not null)
+            return;
+        try
+        {
+            _clip = _sessions.Load("clip_vision", "reference");
+            _clip.Bind(c => _clipTensors[c.Name]);
+            _vae = _sessions.Load("vae_encoder", "reference");
+            _vae.Bind(c => _vaeTensors[c.Name]);
+
+            // The ReferenceNet reads the VAE latents and the UNet's encoder_hidden_states and writes the UNet's taps.
+            var reference = _sessions.Load("reference_unet", "reference");
+            _reference = reference;
+            reference.Bind(c => c.Name == "latents" ? ReferenceLatents : UNet.Buffer(c.Name));
+        }
+        catch
+        {
+            ReleaseReferenceNetworks();
+            throw;
+        }
+    }
+
+    /// <summary>Releases the reference networks' sessions (their outputs stay in the UNet's buffers).</summary>
+    public void ReleaseReferenceNetworks()
+    {
+        _clip?.Dispose();
+        _vae?.Dispose();
+        _reference?.Dispose();
+        (_clip, _vae, _reference) = (null, null, null);
     }
 
     /// <summary>Runs one whole network by name on its bound buffers (replay of recorded inputs); the decoder advances its memories.</summary>
     public void RunNetwork(string name)
     {
+        if (ReferenceNetworkNames.Contains(name))
+            LoadReferenceNetworks();
         var n = name switch
         {
-            "clip_vision" => _clip,
-            "vae_encoder" => _vae,
-            "reference_unet" => _reference,
+            "clip_vision" => _clip!,
+            "vae_encoder" => _vae!,
+            "reference_unet" => _reference!,
             "pose_guider" => _poseGuider,
             "taesdv_decoder" => _decoder,
             _ => throw new ArgumentException($"no whole network '{name}'.", nameof(name)),
@@ -166,7 +239,13 @@ internal sealed class CpuPipeline : IDisposable
         timings?.Add(Stage.PoseGuider, start);
     }
 
-    public void RunUNet(StageTimings? timings) => UNet.Run(_run, timings);
+    /// <summary>Runs the UNet plan (loading its parts first if they are not loaded: replay without a reference).</summary>
+    public void RunUNet(StageTimings? timings)
+    {
+        if (!UNet.IsLoaded)
+            UNet.Load();
+        UNet.Run(_run, timings);
+    }
 
     /// <summary>Decodes <see cref="DecoderLatents"/> into <see cref="Images"/>, reading and then advancing the memories.</summary>
     public void RunDecoder(StageTimings? timings)
@@ -191,20 +270,14 @@ internal sealed class CpuPipeline : IDisposable
 
     public void Dispose()
     {
-        foreach (var n in _networks)
-            n.Dispose();
+        ReleaseReferenceNetworks();
+        _poseGuider?.Dispose();
+        _decoder?.Dispose();
         UNet?.Dispose();
         foreach (var t in _owned)
             t.Dispose();
         _run.Dispose();
-        _options.Dispose();
-    }
-
-    private OrtNetwork Load(string part)
-    {
-        var n = new OrtNetwork(Bundle, part, _options);
-        _networks.Add(n);
-        return n;
+        _sessions.Dispose();
     }
 
     private CpuTensor New(TensorContract c)

@@ -15,19 +15,24 @@ namespace Rain.Engine.Backends.Cpu;
 internal sealed class CpuPlan : IDisposable
 {
     private readonly List<Action<RunOptions, StageTimings?>> _steps = [];
-    private readonly List<OrtNetwork> _parts = [];
+    private readonly List<(int Index, string Part)> _partSteps = [];
+    private readonly OrtNetwork?[] _networks;
     private readonly Dictionary<string, CpuTensor> _buffers = new(StringComparer.Ordinal);
     private readonly List<CpuTensor> _owned = [];
+    private readonly CpuSessionFactory _sessions;
 
     private readonly AttentionWorkers _attention;
 
+    /// <summary>Allocates every buffer; the parts' sessions are created by <see cref="Load"/>.</summary>
     /// <param name="bundle">The bundle.</param>
-    /// <param name="options">Session options of every part.</param>
+    /// <param name="sessions">Creates every part's session (options, ledger).</param>
     /// <param name="attentionWorkers">Threads besides the step thread that share the attention kernels (0: none).</param>
-    public CpuPlan(ModelBundle bundle, SessionOptions options, int attentionWorkers)
+    public CpuPlan(ModelBundle bundle, CpuSessionFactory sessions, int attentionWorkers)
     {
+        _sessions = sessions;
         _attention = new AttentionWorkers(attentionWorkers);
         var plan = bundle.Manifest.UNetPlan;
+        _networks = new OrtNetwork?[plan.Steps.Count];
         try
         {
             var contracts = new Dictionary<string, TensorContract>(StringComparer.Ordinal);
@@ -47,18 +52,18 @@ internal sealed class CpuPlan : IDisposable
 
             AssignBuffers(plan, contracts);
             int attentionCores = 0;
-            foreach (var step in plan.Steps)
+            for (int i = 0; i < plan.Steps.Count; i++)
             {
+                var step = plan.Steps[i];
                 if (step.Kind == PlanStep.RunPart)
                 {
-                    var network = new OrtNetwork(bundle, step.Part!, options);
-                    _parts.Add(network);
-                    network.Bind(c => _buffers[c.Name]);
+                    int index = i;
                     string name = step.Part!;
+                    _partSteps.Add((index, name));
                     _steps.Add((ro, t) =>
                     {
                         long start = Stopwatch.GetTimestamp();
-                        network.Run(ro);
+                        _networks[index]!.Run(ro);
                         t?.Add(Stage.UNetParts, start, name);
                     });
                 }
@@ -88,6 +93,44 @@ internal sealed class CpuPlan : IDisposable
         }
     }
 
+    /// <summary>Whether every part's session is loaded (<see cref="Run"/> needs it).</summary>
+    public bool IsLoaded { get; private set; }
+
+    /// <summary>Creates every part's session and binds it to the plan's buffers (a no-op when loaded).</summary>
+    public void Load()
+    {
+        if (IsLoaded)
+            return;
+        try
+        {
+            foreach (var (index, part) in _partSteps)
+            {
+                var network = _sessions.Load(part, "unet");
+                _networks[index] = network;
+                network.Bind(c => _buffers[c.Name]);
+            }
+        }
+        catch
+        {
+            Unload();
+            throw;
+        }
+
+        IsLoaded = true;
+    }
+
+    /// <summary>Releases every part's session (the buffers, and what they hold, stay).</summary>
+    public void Unload()
+    {
+        for (int i = 0; i < _networks.Length; i++)
+        {
+            _networks[i]?.Dispose();
+            _networks[i] = null;
+        }
+
+        IsLoaded = false;
+    }
+
     /// <summary>Bytes held by the plan's buffers.</summary>
     public long BufferBytes => _owned.Sum(b => b.Bytes64);
 
@@ -98,6 +141,8 @@ internal sealed class CpuPlan : IDisposable
     /// <summary>Runs every step in order.</summary>
     public void Run(RunOptions runOptions, StageTimings? timings)
     {
+        if (!IsLoaded)
+            throw new InvalidOperationException("the UNet's parts are not loaded.");
         long start = Stopwatch.GetTimestamp();
         foreach (var step in _steps)
             step(runOptions, timings);
@@ -107,11 +152,9 @@ internal sealed class CpuPlan : IDisposable
     public void Dispose()
     {
         _attention.Dispose();
-        foreach (var p in _parts)
-            p.Dispose();
+        Unload();
         foreach (var b in _owned)
             b.Dispose();
-        _parts.Clear();
         _owned.Clear();
     }
 

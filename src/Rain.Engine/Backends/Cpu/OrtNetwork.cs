@@ -12,10 +12,13 @@ internal sealed class OrtNetwork : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly List<OrtIoBinding> _bindings = [];
+    private readonly NetworkMemory? _memory;
+    private bool _ran;
 
-    public OrtNetwork(ModelBundle bundle, string part, SessionOptions options)
+    public OrtNetwork(ModelBundle bundle, string part, SessionOptions options, NetworkMemory? memory = null)
     {
         Name = part;
+        _memory = memory;
         Manifest = bundle.Part(part);
         string path = bundle.PathOf(part);
         try
@@ -64,13 +67,33 @@ internal sealed class OrtNetwork : IDisposable
         return _bindings.Count - 1;
     }
 
-    public void Run(RunOptions runOptions, int binding = 0) => _session.RunWithBinding(runOptions, _bindings[binding]);
+    public void Run(RunOptions runOptions, int binding = 0)
+    {
+        if (_ran)
+        {
+            _session.RunWithBinding(runOptions, _bindings[binding]);
+            return;
+        }
+
+        // The first run after a load: what ONNX Runtime allocates then (arena, memory patterns) goes into the ledger.
+        long before = _memory is null ? 0 : ProcessMemory.Now().Resident;
+        _session.RunWithBinding(runOptions, _bindings[binding]);
+        _ran = true;
+        if (_memory is not null)
+            _memory.FirstRunResidentDelta = ProcessMemory.Now().Resident - before;
+    }
 
     public void Dispose()
     {
         foreach (var b in _bindings)
             b.Dispose();
+        _bindings.Clear();
         _session.Dispose();
+        if (_memory is { Loaded: true })
+        {
+            _memory.Loaded = false;
+            _memory.Releases++;
+        }
     }
 
     private OrtValue Checked(CpuTensor tensor, TensorContract c)
