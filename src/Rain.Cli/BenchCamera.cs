@@ -86,10 +86,10 @@ internal static class BenchCamera
                 }
                 finally
                 {
-                    feed.Stop();
-                    stats = session.Statistics;
-                    session.Dispose(); // unblocks a feeder waiting on a full queue
+                    feed.Stop(); // wakes a feeder waiting on the source or a full queue
                     feeder.Join();
+                    stats = session.Statistics; // every frame read was pushed or not counted
+                    session.Dispose();
                 }
             }
 
@@ -227,7 +227,8 @@ internal static class BenchCamera
 
                 try
                 {
-                    session.CompleteInput(); // the reader gets the frames under way, then the end
+                    // After an error the reader gets the frames under way, then the end; stopped, the window is not drained.
+                    session.CompleteInput(drain: !_stop.IsCancellationRequested);
                 }
                 catch (Exception x)
                 {
