@@ -31,7 +31,7 @@ public sealed class MutationFuzzTests(FuzzTargets targets, ITestOutputHelper out
     {
         // Peak-RSS growth may exceed the managed bound by what the runtime commits for it and what a mutant maps.
         var report = MutationFuzzer.Run(targets.Create(target), seed, maxMutants: 4000, budget: TimeSpan.FromSeconds(2), deadline: TimeSpan.FromSeconds(30),
-            rssBound: managed => (2 * managed) + (256L << 20));
+            rssBound: managed => (2 * managed) + (256L << 20), minMutants: 50);
         output.WriteLine(report.ToString());
         Assert.True(report.Mutants >= 50, $"only {report.Mutants} mutants ran");
         Assert.True(report.Refused > 0, "no mutant was refused: the mutations do not reach the parser");

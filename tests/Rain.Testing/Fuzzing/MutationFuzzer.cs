@@ -47,9 +47,12 @@ public static class MutationFuzzer
 {
     private static readonly long[] Interesting = [0, 1, 7, 8, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, long.MaxValue, -1];
 
-    /// <summary>Runs up to <paramref name="maxMutants"/> mutants (or until <paramref name="budget"/> is spent).</summary>
+    /// <summary>
+    /// Runs up to <paramref name="maxMutants"/> mutants, or until <paramref name="budget"/> is spent and at least
+    /// <paramref name="minMutants"/> ran (so a loaded machine gives a slower run, not a smaller sample).
+    /// </summary>
     /// <exception cref="FuzzFailureException">A mutant hung past <paramref name="deadline"/>, threw something other than a refusal, or exceeded the memory bound.</exception>
-    public static FuzzReport Run(FuzzTarget target, int seed, int maxMutants, TimeSpan budget, TimeSpan deadline, Func<long, long>? rssBound = null)
+    public static FuzzReport Run(FuzzTarget target, int seed, int maxMutants, TimeSpan budget, TimeSpan deadline, Func<long, long>? rssBound = null, int minMutants = 0)
     {
         ArgumentNullException.ThrowIfNull(target);
         var rng = new Random(seed);
@@ -58,7 +61,7 @@ public static class MutationFuzzer
         long worstManaged = 0, worstRss = PeakRss.Supported ? 0 : -1;
         double slowest = 0;
         using var worker = new Worker(target.Read);
-        while (runs < maxMutants && clock.Elapsed < budget)
+        while (runs < maxMutants && (clock.Elapsed < budget || runs < minMutants))
         {
             byte[] mutant = Mutate(target.Original, target.HotStart, target.HotLength, rng);
             long rssBefore = PeakRss.Reset();
