@@ -62,7 +62,7 @@ internal sealed class TrtUNet : IDisposable
             var nodes = new List<IPartRunner>(plan.Steps.Count);
             foreach (var step in plan.Steps)
             {
-                if (step.Kind == PlanStep.RunPart)
+                if (step.StepKind == PlanStepKind.RunPart)
                 {
                     var runner = engines[step.Part!];
                     runner.Bind(addresses);
