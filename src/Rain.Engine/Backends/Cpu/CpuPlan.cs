@@ -28,14 +28,20 @@ internal sealed class CpuPlan : IDisposable
     /// <param name="sessions">Creates every part's session (options, ledger).</param>
     /// <param name="attentionWorkers">Threads besides the step thread that share the attention kernels (0: none).</param>
     public CpuPlan(ModelBundle bundle, CpuSessionFactory sessions, int attentionWorkers)
+        : this(bundle.Manifest.UNetPlan, bundle.Manifest.Parts, sessions, attentionWorkers)
+    {
+    }
+
+    /// <summary>Allocates every buffer of <paramref name="plan"/> over the contracts of <paramref name="parts"/>.</summary>
+    /// <exception cref="BundleException">The plan is refused by <see cref="PlanBufferLayout"/> (a read before any write, …).</exception>
+    internal CpuPlan(StepPlan plan, IReadOnlyDictionary<string, PartManifest> parts, CpuSessionFactory sessions, int attentionWorkers)
     {
         _sessions = sessions;
         _attention = new AttentionWorkers(attentionWorkers);
-        var plan = bundle.Manifest.UNetPlan;
         _networks = new OrtNetwork?[plan.Steps.Count];
         try
         {
-            var layout = new PlanBufferLayout(plan, bundle.Manifest.Parts);
+            var layout = new PlanBufferLayout(plan, parts);
             var slots = new CpuTensor[layout.Slots.Count];
             foreach (var (name, slot) in layout.Tensors)
             {
@@ -80,7 +86,7 @@ internal sealed class CpuPlan : IDisposable
                     }
 
                     default:
-                        throw new BundleException($"{bundle.Folder}: the UNet plan has a step of unknown kind '{step.Kind}'.");
+                        throw new BundleException($"the UNet plan has a step of unknown kind '{step.Kind}'.");
                 }
             }
         }
