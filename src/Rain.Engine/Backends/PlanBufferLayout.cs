@@ -8,7 +8,11 @@ namespace Rain.Engine.Backends;
 /// <param name="DType">Element type ("float32", "int64", …).</param>
 /// <param name="Shape">Shape of every tensor placed in it.</param>
 /// <param name="Bytes">Size in bytes.</param>
-internal sealed record PlanSlot(int Index, string DType, long[] Shape, long Bytes);
+internal sealed record PlanSlot(int Index, string DType, long[] Shape, long Bytes)
+{
+    /// <summary><see cref="DType"/> as a <see cref="TensorDType"/> (the layout accepts only known types).</summary>
+    public TensorDType ElementType => TensorDTypes.TryParseOnnxName(DType, out var t) ? t : throw new BundleException($"unknown element type '{DType}'.");
+}
 
 /// <summary>
 /// Where every tensor of a UNet <see cref="StepPlan"/> lives, decided once from the parts' contracts, for both

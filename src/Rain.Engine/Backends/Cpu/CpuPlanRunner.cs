@@ -50,12 +50,17 @@ internal sealed class CpuPlanRunner : IDisposable
         for (int i = 0; i < _plan.Steps.Count; i++)
         {
             var step = _plan.Steps[i];
-            if (step.StepKind == PlanStepKind.RunPart)
-                RunPart(step, buffers);
-            else if (step.StepKind == PlanStepKind.CrossNoiseAttention)
-                RunAttention(step, buffers);
-            else
-                throw new InvalidDataException($"{_plan.Network}: unknown step kind '{step.Kind}'.");
+            switch (step.StepKind)
+            {
+                case PlanStepKind.RunPart:
+                    RunPart(step, buffers);
+                    break;
+                case PlanStepKind.CrossNoiseAttention:
+                    RunAttention(step, buffers);
+                    break;
+                default:
+                    throw new InvalidDataException($"{_plan.Network}: unknown step kind '{step.Kind}'.");
+            }
             foreach (var name in step.Inputs.Where(n => lastUse[n] == i && !_plan.Outputs.Contains(n)))
                 buffers.Remove(name);
         }
