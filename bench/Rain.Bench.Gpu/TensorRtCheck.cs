@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using Rain.Engine.Backends;
 using Rain.Engine.Backends.Cpu;
 using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Interop;

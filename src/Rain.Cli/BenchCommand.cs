@@ -236,7 +236,7 @@ internal static class BenchCommand
                 o.WriteLine(string.Create(ci, $"GEMM baseline (ONNX Runtime MatMul, {gemm.Count} UNet shapes): {rate:F1} GFLOP/s ({string.Join(", ", gemm.Select(g => $"{g.M}x{g.K}x{g.N} {g.GflopsPerSecond:F1}"))})"));
 
                 // The step's work: MatMul and Conv FLOPs of every part it runs, from the parts' ONNX graphs.
-                double unetFlops = m.UNetPlan.Steps.Where(x => x.Kind == Engine.Bundle.PlanStep.RunPart).Sum(x => Models.Onnx.OnnxFlops.Count(bundle.PathOf(x.Part!)).Total);
+                double unetFlops = m.UNetPlan.Steps.Where(x => x.StepKind == Engine.Bundle.PlanStepKind.RunPart).Sum(x => Models.Onnx.OnnxFlops.Count(bundle.PathOf(x.Part!)).Total);
                 double otherFlops = Models.Onnx.OnnxFlops.Count(bundle.PathOf("pose_guider")).Total + Models.Onnx.OnnxFlops.Count(bundle.PathOf("taesdv_decoder")).Total;
                 double unetRate = unetFlops / (stages[Stage.UNetParts].Mean / 1e3) / 1e9;
                 double stepRate = (unetFlops + otherFlops) / (step.Mean / 1e3) / 1e9;

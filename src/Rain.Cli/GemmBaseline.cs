@@ -26,7 +26,7 @@ internal static class GemmBaseline
     /// attentions, the projection (c→c), the GEGLU's input (c→8c) and the feed-forward's output (4c→c).
     /// </summary>
     internal static IReadOnlyList<(int M, int K, int N)> ShapesFor(StepPlan plan) =>
-        plan.Steps.Where(s => s.Kind == PlanStep.CrossNoiseAttention)
+        plan.Steps.Where(s => s.StepKind == PlanStepKind.CrossNoiseAttention)
             .Select(s => (M: s.Frames!.Value * s.Tokens!.Value, C: s.Channels!.Value))
             .Distinct()
             .OrderByDescending(x => x.M)

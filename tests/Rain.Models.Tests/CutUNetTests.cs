@@ -19,7 +19,7 @@ public sealed class CutUNetTests(ITestOutputHelper output)
         var cut = UNetNetwork.BuildDenoising(UNetTests.Config, UNetTests.Motion, weights, 16, 8, 16, cut: true);
         var (parts, plan) = CutExport.Write(cut, ort.Folder);
         Assert.Equal(43, parts.Count);
-        Assert.Equal(42, plan.Steps.Count(s => s.Kind == PlanStep.CrossNoiseAttention));
+        Assert.Equal(42, plan.Steps.Count(s => s.StepKind == PlanStepKind.CrossNoiseAttention));
         output.WriteLine(OnnxReport.Read(Path.Combine(ort.Folder, parts[1].Name + ".onnx")).ToString());
 
         using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 };
@@ -48,7 +48,7 @@ public sealed class CutUNetTests(ITestOutputHelper output)
         {
             Assert.All(step.Inputs, n => Assert.Contains(n, written));
             written.UnionWith(step.Outputs);
-            if (step.Kind == PlanStep.CrossNoiseAttention)
+            if (step.StepKind == PlanStepKind.CrossNoiseAttention)
             {
                 Assert.Equal(16, step.Frames);
                 Assert.Equal(8, step.Heads);
@@ -62,7 +62,7 @@ public sealed class CutUNetTests(ITestOutputHelper output)
 
         var back = StepPlan.FromJson(plan.ToJson());
         Assert.Equal(plan.ToJson(), back.ToJson());
-        Assert.Equal(parts.Select(p => p.Name), back.Steps.Where(s => s.Kind == PlanStep.RunPart).Select(s => s.Part));
+        Assert.Equal(parts.Select(p => p.Name), back.Steps.Where(s => s.StepKind == PlanStepKind.RunPart).Select(s => s.Part));
         foreach (var part in parts)
             output.WriteLine($"{part.Name}: {part.Inputs.Count} in, {part.Outputs.Count} out; {string.Join(", ", part.OperatorTypes)}");
     }

@@ -111,7 +111,7 @@ public sealed class FullSizeKeyTests(ITestOutputHelper output)
         Assert.Equal([16L, 4, 64, 64], g.Shape("model_output"));
         var (parts, plan) = GraphPartitioner.Split(g);
         Assert.Equal(43, parts.Count);
-        var channels = plan.Steps.Where(s => s.Kind == PlanStep.CrossNoiseAttention).GroupBy(s => (s.Tokens, s.Channels)).ToDictionary(x => x.Key, x => x.Count());
+        var channels = plan.Steps.Where(s => s.StepKind == PlanStepKind.CrossNoiseAttention).GroupBy(s => (s.Tokens, s.Channels)).ToDictionary(x => x.Key, x => x.Count());
         Assert.Equal(10, channels[(4096, 320)]);
         Assert.Equal(10, channels[(1024, 640)]);
         Assert.Equal(10, channels[(256, 1280)]);

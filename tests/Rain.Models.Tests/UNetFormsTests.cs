@@ -116,7 +116,7 @@ public sealed class UNetFormsTests(GoldenBundleFixture fixture, ITestOutputHelpe
         using var options = new SessionOptions { IntraOpNumThreads = 1 };
         foreach (var step in layout.Plan.Steps)
         {
-            if (step.Kind == PlanStep.RunPart)
+            if (step.StepKind == PlanStepKind.RunPart)
             {
                 var part = layout.Parts[step.Part!];
                 using var session = new InferenceSession(UNetLayout.OnnxPath(bundle, part), options);

@@ -214,6 +214,12 @@ public sealed record TensorContract(
     [JsonIgnore]
     public long ElementCount => Shape.Aggregate(1L, (a, b) => checked(a * b));
 
+    /// <summary><see cref="DType"/> as a <see cref="Tensors.TensorDType"/>.</summary>
+    /// <exception cref="BundleException">An element type outside <see cref="Tensors.TensorDType"/>.</exception>
+    [JsonIgnore]
+    public Tensors.TensorDType ElementType => Tensors.TensorDTypes.TryParseOnnxName(DType, out var t) ? t
+        : throw new BundleException($"tensor {Name}: unknown element type '{DType}'.");
+
     /// <summary>"name float32 [a, b]".</summary>
     public override string ToString() => $"{Name} {DType} [{string.Join(", ", Shape)}]";
 }

@@ -65,7 +65,7 @@ public sealed class ModelBundle
 
         foreach (var step in manifest.UNetPlan.Steps)
         {
-            if (step.Kind == PlanStep.RunPart && !manifest.Parts.ContainsKey(step.Part!))
+            if (step.StepKind == PlanStepKind.RunPart && !manifest.Parts.ContainsKey(step.Part!))
                 throw new BundleException($"{manifestPath}: the UNet plan runs part '{step.Part}', which the manifest does not list.");
         }
 
@@ -137,7 +137,7 @@ public sealed class ModelBundle
         for (int i = 0; i < m.UNetPlan.Steps.Count; i++)
         {
             var step = m.UNetPlan.Steps[i];
-            if (step.Kind == PlanStep.CrossNoiseAttention && step.Frames != frames)
+            if (step.StepKind == PlanStepKind.CrossNoiseAttention && step.Frames != frames)
                 throw new BundleException($"{manifestPath}: 'unet_plan.steps[{i}].frames' is {step.Frames}, but the window holds frames_per_level × levels = {frames}.");
         }
     }

@@ -42,9 +42,28 @@ public sealed class PlanStep
     /// <summary>Kind of a step that runs the cross-noise attention kernel.</summary>
     public const string CrossNoiseAttention = "cross_noise_attention";
 
-    /// <summary><see cref="RunPart"/> or <see cref="CrossNoiseAttention"/>.</summary>
+    private readonly string _kind = "";
+
+    /// <summary><see cref="RunPart"/> or <see cref="CrossNoiseAttention"/>; parsed into <see cref="StepKind"/> when set.</summary>
     [JsonPropertyName("kind")]
-    public required string Kind { get; init; }
+    public required string Kind
+    {
+        get => _kind;
+        init
+        {
+            _kind = value;
+            StepKind = value switch
+            {
+                RunPart => PlanStepKind.RunPart,
+                CrossNoiseAttention => PlanStepKind.CrossNoiseAttention,
+                _ => PlanStepKind.Unknown,
+            };
+        }
+    }
+
+    /// <summary><see cref="Kind"/> as an enum (parsed once, when the plan is read); <see cref="PlanStepKind.Unknown"/> for any other string.</summary>
+    [JsonIgnore]
+    public PlanStepKind StepKind { get; private init; }
 
     /// <summary>Part name (file stem) for <see cref="RunPart"/>.</summary>
     [JsonPropertyName("part")]
@@ -77,4 +96,17 @@ public sealed class PlanStep
     /// <summary>Heads for the attention.</summary>
     [JsonPropertyName("heads")]
     public int? Heads { get; init; }
+}
+
+/// <summary>What a <see cref="PlanStep"/> does (its JSON <c>kind</c>).</summary>
+public enum PlanStepKind
+{
+    /// <summary>A kind this engine does not know (a bundle from a newer exporter); backends reject it.</summary>
+    Unknown,
+
+    /// <summary><c>run_part</c>: runs an ONNX part.</summary>
+    RunPart,
+
+    /// <summary><c>cross_noise_attention</c>: runs the cross-noise attention kernel.</summary>
+    CrossNoiseAttention,
 }

@@ -68,4 +68,36 @@ public static class TensorDTypes
             default: dtype = default; return false;
         }
     }
+
+    /// <summary>The ONNX / bundle-contract spelling ("float32", "int64", "bool", ...).</summary>
+    public static string ToOnnxName(this TensorDType dtype) => dtype switch
+    {
+        TensorDType.F64 => "float64",
+        TensorDType.F32 => "float32",
+        TensorDType.F16 => "float16",
+        TensorDType.BF16 => "bfloat16",
+        TensorDType.I64 => "int64",
+        TensorDType.I32 => "int32",
+        TensorDType.I16 => "int16",
+        TensorDType.I8 => "int8",
+        TensorDType.U8 => "uint8",
+        TensorDType.Bool => "bool",
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype."),
+    };
+
+    /// <summary>Parses a bundle contract's element type ("float32", ...); false for anything outside <see cref="TensorDType"/>.</summary>
+    public static bool TryParseOnnxName(string name, out TensorDType dtype)
+    {
+        foreach (var t in Enum.GetValues<TensorDType>())
+        {
+            if (t.ToOnnxName() == name)
+            {
+                dtype = t;
+                return true;
+            }
+        }
+
+        dtype = default;
+        return false;
+    }
 }

@@ -127,7 +127,7 @@ public static class UNetForms
         ModelProto? first = null;
         foreach (var step in plan.Steps)
         {
-            if (step.Kind != PlanStep.RunPart)
+            if (step.StepKind != PlanStepKind.RunPart)
             {
                 AddAttention(graph, step);
                 continue;

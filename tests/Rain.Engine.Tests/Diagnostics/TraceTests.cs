@@ -78,7 +78,7 @@ public sealed class TraceTests(GoldenBundle bundle, ITestOutputHelper output) : 
         Assert.Equal(Enumerable.Range(0, Steps).Select(k => (long)k), steps.Select(s => s.Arg("step")));
 
         var plan = ModelBundle.Load(bundle.Folder, verifyHashes: false).Manifest.UNetPlan.Steps;
-        string[] expectedUNet = [.. plan.Select((s, i) => s.Kind == PlanStep.RunPart ? s.Part! : $"attention {plan.Take(i).Count(x => x.Kind == PlanStep.CrossNoiseAttention)}")];
+        string[] expectedUNet = [.. plan.Select((s, i) => s.StepKind == PlanStepKind.RunPart ? s.Part! : $"attention {plan.Take(i).Count(x => x.StepKind == PlanStepKind.CrossNoiseAttention)}")];
         foreach (var step in steps)
         {
             long k = step.Arg("step");
@@ -100,7 +100,7 @@ public sealed class TraceTests(GoldenBundle bundle, ITestOutputHelper output) : 
             var unet = stages.Single(s => s.Name == "UNet");
             var inside = slices.Where(s => s.Cat is "unet" or "attention" && unet.Encloses(s)).OrderBy(s => s.Ts).ToList();
             Assert.Equal(expectedUNet, inside.Select(s => s.Name));
-            Assert.Equal(plan.Select(s => s.Kind == PlanStep.RunPart ? "unet" : "attention"), inside.Select(s => s.Cat));
+            Assert.Equal(plan.Select(s => s.StepKind == PlanStepKind.RunPart ? "unet" : "attention"), inside.Select(s => s.Cat));
             Assert.InRange(inside.Sum(s => s.Dur), unet.Dur * 0.95, unet.Dur + 0.01);
         }
 

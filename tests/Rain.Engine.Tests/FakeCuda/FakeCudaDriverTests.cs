@@ -202,7 +202,7 @@ public sealed class FakeCudaDriverTests(ITestOutputHelper output, GoldenBundle b
             ("RAIN_TENSORRT_DIR", FakeTensorRt.Directory), ("FAKE_CUDA_DEVICES", "2"));
         output.WriteLine(text);
         Assert.Equal(0, code);
-        Assert.Contains($"backend: TensorRT {FakeTensorRt.Version} FP16 plans, UNet cut ({manifest.UNetPlan.Steps.Count(s => s.Kind == PlanStep.RunPart)} engines, fp16 cut tensors, our attention kernel between them) (", text, StringComparison.Ordinal);
+        Assert.Contains($"backend: TensorRT {FakeTensorRt.Version} FP16 plans, UNet cut ({manifest.UNetPlan.Steps.Count(s => s.StepKind == PlanStepKind.RunPart)} engines, fp16 cut tensors, our attention kernel between them) (", text, StringComparison.Ordinal);
         Assert.Contains("on CUDA device 1, Fake CUDA device 1 (CPU host emulation) (SM 9.0, host waits: blocking sync)", text, StringComparison.Ordinal);
         Assert.Contains("backend after the run: ", text, StringComparison.Ordinal);
         Assert.Contains("each step replays one captured CUDA graph", text, StringComparison.Ordinal);

@@ -1,4 +1,4 @@
-using Rain.Engine.Backends.TensorRt;
+using Rain.Engine.Backends;
 using Rain.Engine.Bundle;
 using Rain.Engine.Tests.Api;
 
@@ -19,7 +19,7 @@ public sealed class PlanBufferLayoutTests(GoldenBundle bundle) : IClassFixture<G
         var layout = new PlanBufferLayout(plan, manifest.Parts);
 
         // Each contract tensor sits in a slot of its exact type, shape and size.
-        foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.RunPart))
+        foreach (var step in plan.Steps.Where(s => s.StepKind == PlanStepKind.RunPart))
         {
             var part = manifest.Parts[step.Part!];
             foreach (var c in part.Inputs.Concat(part.Outputs))
@@ -61,7 +61,7 @@ public sealed class PlanBufferLayoutTests(GoldenBundle bundle) : IClassFixture<G
     {
         var manifest = ModelBundle.Load(bundle.Folder, verifyHashes: false).Manifest;
         var plan = manifest.UNetPlan;
-        var attention = plan.Steps.First(s => s.Kind == PlanStep.CrossNoiseAttention);
+        var attention = plan.Steps.First(s => s.StepKind == PlanStepKind.CrossNoiseAttention);
         var broken = new StepPlan
         {
             Network = plan.Network,

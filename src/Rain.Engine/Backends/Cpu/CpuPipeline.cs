@@ -18,7 +18,7 @@ namespace Rain.Engine.Backends.Cpu;
 /// </summary>
 internal sealed class CpuPipeline : IDisposable
 {
-    internal static readonly string[] ReferenceNetworkNames = ["clip_vision", "vae_encoder", "reference_unet"];
+    internal static readonly string[] ReferenceNetworkNames = [NetworkNames.ClipVision, NetworkNames.VaeEncoder, NetworkNames.ReferenceUNet];
 
     private readonly CpuSessionFactory _sessions;
     private readonly RunOptions _run = new();
@@ -40,17 +40,17 @@ internal sealed class CpuPipeline : IDisposable
             // The attention shares the cores ONNX Runtime uses for the parts (they never run at the same time).
             int cores = threads > 0 ? threads : Environment.ProcessorCount;
             UNet = new CpuPlan(bundle, _sessions, parallelAttention ? cores - 1 : 0);
-            foreach (var c in bundle.Part("clip_vision").Inputs.Concat(bundle.Part("clip_vision").Outputs))
+            foreach (var c in bundle.Part(NetworkNames.ClipVision).Inputs.Concat(bundle.Part(NetworkNames.ClipVision).Outputs))
                 _clipTensors[c.Name] = New(c);
-            foreach (var c in bundle.Part("vae_encoder").Inputs.Concat(bundle.Part("vae_encoder").Outputs))
+            foreach (var c in bundle.Part(NetworkNames.VaeEncoder).Inputs.Concat(bundle.Part(NetworkNames.VaeEncoder).Outputs))
                 _vaeTensors[c.Name] = New(c);
-            _poseGuider = _sessions.Load("pose_guider", "stream");
+            _poseGuider = _sessions.Load(NetworkNames.PoseGuider, "stream");
             var pose = BindOwn(_poseGuider);
-            _decoder = _sessions.Load("taesdv_decoder", "stream");
+            _decoder = _sessions.Load(NetworkNames.TaesdvDecoder, "stream");
             var decoderTensors = new Dictionary<string, CpuTensor>(StringComparer.Ordinal);
-            int memoryCount = _decoder.Manifest.Inputs.Count(c => c.Name.StartsWith("pmem", StringComparison.Ordinal));
+            int memoryCount = _decoder.Manifest.Inputs.Count(c => c.Name.StartsWith(TensorNames.MemoryInPrefix, StringComparison.Ordinal));
             for (int s = 0; s < 2; s++)
-                _memories[s] = _decoder.Manifest.Inputs.Where(c => c.Name.StartsWith("pmem", StringComparison.Ordinal)).Select(New).ToArray();
+                _memories[s] = _decoder.Manifest.Inputs.Where(c => c.Name.StartsWith(TensorNames.MemoryInPrefix, StringComparison.Ordinal)).Select(New).ToArray();
             foreach (var c in _decoder.Manifest.Inputs.Concat(_decoder.Manifest.Outputs).Where(c => !c.Name.Contains("mem", StringComparison.Ordinal)))
                 decoderTensors[c.Name] = New(c);
 
@@ -58,35 +58,35 @@ internal sealed class CpuPipeline : IDisposable
             for (int s = 0; s < 2; s++)
             {
                 int read = s;
-                _decoder.Bind(c => c.Name.StartsWith("pmem", StringComparison.Ordinal) ? _memories[read][int.Parse(c.Name[4..], System.Globalization.CultureInfo.InvariantCulture)]
-                    : c.Name.StartsWith("omem", StringComparison.Ordinal) ? _memories[1 - read][int.Parse(c.Name[4..], System.Globalization.CultureInfo.InvariantCulture)]
+                _decoder.Bind(c => c.Name.StartsWith(TensorNames.MemoryInPrefix, StringComparison.Ordinal) ? _memories[read][int.Parse(c.Name[4..], System.Globalization.CultureInfo.InvariantCulture)]
+                    : c.Name.StartsWith(TensorNames.MemoryOutPrefix, StringComparison.Ordinal) ? _memories[1 - read][int.Parse(c.Name[4..], System.Globalization.CultureInfo.InvariantCulture)]
                     : decoderTensors[c.Name]);
             }
 
             MemoryCount = memoryCount;
-            DecoderLatents = decoderTensors["latents"];
-            Images = decoderTensors["images"];
+            DecoderLatents = decoderTensors[TensorNames.Latents];
+            Images = decoderTensors[TensorNames.Images];
             PoseU8 = pose[_poseGuider.Manifest.Inputs[0].Name];
             PoseFeatures = pose[_poseGuider.Manifest.Outputs[0].Name];
-            ClipPixels = _clipTensors[bundle.Part("clip_vision").Inputs[0].Name];
-            ClipEmbeds = _clipTensors.TryGetValue("image_embeds", out var e) ? e : throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds'.");
-            VaeImages = _vaeTensors[bundle.Part("vae_encoder").Inputs[0].Name];
-            ReferenceLatents = _vaeTensors[bundle.Part("vae_encoder").Outputs[0].Name];
+            ClipPixels = _clipTensors[bundle.Part(NetworkNames.ClipVision).Inputs[0].Name];
+            ClipEmbeds = _clipTensors.TryGetValue(TensorNames.ImageEmbeds, out var e) ? e : throw new BundleException($"{bundle.PathOf(NetworkNames.ClipVision)}: no output 'image_embeds'.");
+            VaeImages = _vaeTensors[bundle.Part(NetworkNames.VaeEncoder).Inputs[0].Name];
+            ReferenceLatents = _vaeTensors[bundle.Part(NetworkNames.VaeEncoder).Outputs[0].Name];
             // The manifest's sizes drive the host-side loops; the parts' contracts must agree with them.
             int p = m.FramesPerLevel, f = p * m.Levels, h = m.Height / 8, w = m.Width / 8;
             Expect(PoseU8, [p, 3, m.Height, m.Width]);
             Expect(PoseFeatures, [p, m.PoseChannels, h, w]);
             Expect(DecoderLatents, [p, 4, h, w]);
             Expect(Images, [p, 3, m.Height, m.Width]);
-            Expect(UNet.Buffer("sample"), [f, 4, h, w]);
-            Expect(UNet.Buffer("pose_cond_fea"), [f, m.PoseChannels, h, w]);
-            Expect(UNet.Buffer("model_output"), [f, 4, h, w]);
-            Expect(UNet.Buffer("timestep"), [f]);
-            Expect(UNet.Buffer("timestep_cond"), [1, m.GuidanceEmbedding.Length]);
-            UNet.Buffer("timestep").I64.Clear();
+            Expect(UNet.Buffer(TensorNames.Sample), [f, 4, h, w]);
+            Expect(UNet.Buffer(TensorNames.PoseCondFeatures), [f, m.PoseChannels, h, w]);
+            Expect(UNet.Buffer(TensorNames.ModelOutput), [f, 4, h, w]);
+            Expect(UNet.Buffer(TensorNames.Timestep), [f]);
+            Expect(UNet.Buffer(TensorNames.TimestepCond), [1, m.GuidanceEmbedding.Length]);
+            UNet.Buffer(TensorNames.Timestep).I64.Clear();
             for (int i = 0; i < m.Timesteps.Length; i++)
-                UNet.Buffer("timestep").I64[i] = m.Timesteps[i];
-            m.GuidanceEmbedding.CopyTo(UNet.Buffer("timestep_cond").F);
+                UNet.Buffer(TensorNames.Timestep).I64[i] = m.Timesteps[i];
+            m.GuidanceEmbedding.CopyTo(UNet.Buffer(TensorNames.TimestepCond).F);
             if (keepReferenceNetworks)
             {
                 // Everything now, as one process holds it for its life.
@@ -159,7 +159,7 @@ internal sealed class CpuPipeline : IDisposable
             float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
             clip.CopyTo(ClipPixels.F);
             _clip!.Run(_run);
-            var ehs = UNet.Buffer("encoder_hidden_states").F;
+            var ehs = UNet.Buffer(TensorNames.EncoderHiddenStates).F;
             if (ClipEmbeds.F.Length != ehs.Length)
                 throw new BundleException($"{Bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the UNet's encoder_hidden_states ({UNet.Buffer("encoder_hidden_states").Contract}).");
             ClipEmbeds.F.CopyTo(ehs);
@@ -186,15 +186,15 @@ internal sealed class CpuPipeline : IDisposable
             return;
         try
         {
-            _clip = _sessions.Load("clip_vision", "reference");
+            _clip = _sessions.Load(NetworkNames.ClipVision, "reference");
             _clip.Bind(c => _clipTensors[c.Name]);
-            _vae = _sessions.Load("vae_encoder", "reference");
+            _vae = _sessions.Load(NetworkNames.VaeEncoder, "reference");
             _vae.Bind(c => _vaeTensors[c.Name]);
 
             // The ReferenceNet reads the VAE latents and the UNet's encoder_hidden_states and writes the UNet's taps.
-            var reference = _sessions.Load("reference_unet", "reference");
+            var reference = _sessions.Load(NetworkNames.ReferenceUNet, "reference");
             _reference = reference;
-            reference.Bind(c => c.Name == "latents" ? ReferenceLatents : UNet.Buffer(c.Name));
+            reference.Bind(c => c.Name == TensorNames.Latents ? ReferenceLatents : UNet.Buffer(c.Name));
         }
         catch
         {
@@ -219,11 +219,11 @@ internal sealed class CpuPipeline : IDisposable
             LoadReferenceNetworks();
         var n = name switch
         {
-            "clip_vision" => _clip!,
-            "vae_encoder" => _vae!,
-            "reference_unet" => _reference!,
-            "pose_guider" => _poseGuider,
-            "taesdv_decoder" => _decoder,
+            NetworkNames.ClipVision => _clip!,
+            NetworkNames.VaeEncoder => _vae!,
+            NetworkNames.ReferenceUNet => _reference!,
+            NetworkNames.PoseGuider => _poseGuider,
+            NetworkNames.TaesdvDecoder => _decoder,
             _ => throw new ArgumentException($"no whole network '{name}'.", nameof(name)),
         };
         if (n == _decoder)

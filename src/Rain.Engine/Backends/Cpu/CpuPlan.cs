@@ -9,8 +9,8 @@ namespace Rain.Engine.Backends.Cpu;
 /// <summary>
 /// Runs a bundle's UNet <see cref="StepPlan"/> on the CPU: one ONNX Runtime session per part, the C# cross-noise
 /// attention between parts. Every buffer is allocated when the plan is loaded; intermediate buffers of equal shape
-/// whose lifetimes do not overlap share memory (a buffer freed at step i is reused from step i+1 on, so no step reads
-/// and writes the same memory). A run allocates nothing. Not thread-safe.
+/// whose lifetimes do not overlap share memory, as <see cref="PlanBufferLayout"/> places them (the layout the TensorRT
+/// backend uses too). A run allocates nothing. Not thread-safe.
 /// </summary>
 internal sealed class CpuPlan : IDisposable
 {
@@ -28,61 +28,65 @@ internal sealed class CpuPlan : IDisposable
     /// <param name="sessions">Creates every part's session (options, ledger).</param>
     /// <param name="attentionWorkers">Threads besides the step thread that share the attention kernels (0: none).</param>
     public CpuPlan(ModelBundle bundle, CpuSessionFactory sessions, int attentionWorkers)
+        : this(bundle.Manifest.UNetPlan, bundle.Manifest.Parts, sessions, attentionWorkers)
+    {
+    }
+
+    /// <summary>Allocates every buffer of <paramref name="plan"/> over the contracts of <paramref name="parts"/>.</summary>
+    /// <exception cref="BundleException">The plan is refused by <see cref="PlanBufferLayout"/> (a read before any write, …).</exception>
+    internal CpuPlan(StepPlan plan, IReadOnlyDictionary<string, PartManifest> parts, CpuSessionFactory sessions, int attentionWorkers)
     {
         _sessions = sessions;
         _attention = new AttentionWorkers(attentionWorkers);
-        var plan = bundle.Manifest.UNetPlan;
         _networks = new OrtNetwork?[plan.Steps.Count];
         try
         {
-            var contracts = new Dictionary<string, TensorContract>(StringComparer.Ordinal);
-            foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.RunPart))
+            var layout = new PlanBufferLayout(plan, parts);
+            var slots = new CpuTensor[layout.Slots.Count];
+            foreach (var (name, slot) in layout.Tensors)
             {
-                var part = bundle.Part(step.Part!);
-                foreach (var c in part.Inputs.Concat(part.Outputs))
-                    contracts.TryAdd(c.Name, c);
+                // A slot's tensor carries the contract of the first tensor placed in it (every later one has its type and shape).
+                slots[slot.Index] ??= New(new TensorContract(name, slot.DType, slot.Shape));
+                _buffers[name] = slots[slot.Index];
             }
 
-            foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.CrossNoiseAttention))
-            {
-                var out0 = step.Outputs[0];
-                if (!contracts.ContainsKey(out0))
-                    contracts[out0] = new TensorContract(out0, "float32", [step.Frames!.Value, step.Tokens!.Value, step.Channels!.Value]);
-            }
-
-            AssignBuffers(plan, contracts);
             int attentionCores = 0;
             for (int i = 0; i < plan.Steps.Count; i++)
             {
                 var step = plan.Steps[i];
-                if (step.Kind == PlanStep.RunPart)
+                switch (step.StepKind)
                 {
-                    int index = i;
-                    string name = step.Part!;
-                    _partSteps.Add((index, name));
-                    _steps.Add((ro, t) =>
+                    case PlanStepKind.RunPart:
                     {
-                        long start = Stopwatch.GetTimestamp();
-                        _networks[index]!.Run(ro);
-                        t?.Add(Stage.UNetParts, start, name);
-                    });
-                }
-                else if (step.Kind == PlanStep.CrossNoiseAttention)
-                {
-                    CpuTensor q = Buffer(step.Inputs[0]), k = Buffer(step.Inputs[1]), v = Buffer(step.Inputs[2]), o = Buffer(step.Outputs[0]);
-                    int f = step.Frames!.Value, n = step.Tokens!.Value, c = step.Channels!.Value, heads = step.Heads!.Value;
-                    CrossNoiseAttention.Validate(f, n, c, heads, q.F.Length, k.F.Length, v.F.Length, o.F.Length);
-                    string name = $"attention {attentionCores++}";
-                    _steps.Add((_, t) =>
+                        int index = i;
+                        string name = step.Part!;
+                        _partSteps.Add((index, name));
+                        _steps.Add((ro, t) =>
+                        {
+                            long start = Stopwatch.GetTimestamp();
+                            _networks[index]!.Run(ro);
+                            t?.Add(Stage.UNetParts, start, name);
+                        });
+                        break;
+                    }
+
+                    case PlanStepKind.CrossNoiseAttention:
                     {
-                        long start = Stopwatch.GetTimestamp();
-                        _attention.Run(q, k, v, o, f, n, c, heads);
-                        t?.Add(Stage.Attention, start, name);
-                    });
-                }
-                else
-                {
-                    throw new BundleException($"{bundle.Folder}: the UNet plan has a step of unknown kind '{step.Kind}'.");
+                        CpuTensor q = Buffer(step.Inputs[0]), k = Buffer(step.Inputs[1]), v = Buffer(step.Inputs[2]), o = Buffer(step.Outputs[0]);
+                        int f = step.Frames!.Value, n = step.Tokens!.Value, c = step.Channels!.Value, heads = step.Heads!.Value;
+                        CrossNoiseAttention.Validate(f, n, c, heads, q.F.Length, k.F.Length, v.F.Length, o.F.Length);
+                        string name = $"attention {attentionCores++}";
+                        _steps.Add((_, t) =>
+                        {
+                            long start = Stopwatch.GetTimestamp();
+                            _attention.Run(q, k, v, o, f, n, c, heads);
+                            t?.Add(Stage.Attention, start, name);
+                        });
+                        break;
+                    }
+
+                    default:
+                        throw new BundleException($"the UNet plan has a step of unknown kind '{step.Kind}'.");
                 }
             }
         }
@@ -156,45 +160,6 @@ internal sealed class CpuPlan : IDisposable
         foreach (var b in _owned)
             b.Dispose();
         _owned.Clear();
-    }
-
-    private void AssignBuffers(StepPlan plan, Dictionary<string, TensorContract> contracts)
-    {
-        var lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < plan.Steps.Count; i++)
-        {
-            foreach (var name in plan.Steps[i].Inputs)
-                lastUse[name] = i;
-        }
-
-        var pinned = plan.Inputs.Concat(plan.Outputs).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in pinned)
-            _buffers[name] = New(contracts.TryGetValue(name, out var c) ? c : throw new BundleException($"the UNet plan's tensor '{name}' is read or written by no part."));
-
-        var free = new Dictionary<string, Stack<CpuTensor>>(StringComparer.Ordinal);
-        var releaseAfter = new List<(int Step, string Name)>();
-        for (int i = 0; i < plan.Steps.Count; i++)
-        {
-            foreach (var name in plan.Steps[i].Outputs.Where(n => !pinned.Contains(n)))
-            {
-                var c = contracts[name];
-                string key = c.DType + "[" + string.Join(",", c.Shape) + "]";
-                _buffers[name] = free.TryGetValue(key, out var stack) && stack.Count > 0 ? stack.Pop() : New(c with { Name = name });
-                if (!lastUse.TryGetValue(name, out int last))
-                    throw new BundleException($"the UNet plan writes '{name}' at step {i} but no later step reads it.");
-                releaseAfter.Add((last, name));
-            }
-
-            // Buffers whose last reader is step i become free for step i+1's outputs.
-            foreach (var (_, name) in releaseAfter.Where(r => r.Step == i))
-            {
-                var c = contracts[name];
-                string key = c.DType + "[" + string.Join(",", c.Shape) + "]";
-                if (!free.TryGetValue(key, out var stack))
-                    free[key] = stack = new Stack<CpuTensor>();
-                stack.Push(_buffers[name]);
-            }
-        }
     }
 
     private CpuTensor New(TensorContract contract)

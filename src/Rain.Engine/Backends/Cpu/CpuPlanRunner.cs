@@ -22,7 +22,7 @@ internal sealed class CpuPlanRunner : IDisposable
         _plan = plan;
         try
         {
-            foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.RunPart))
+            foreach (var step in plan.Steps.Where(s => s.StepKind == PlanStepKind.RunPart))
             {
                 string part = step.Part ?? throw new InvalidDataException($"{plan.Network}: a run_part step has no part name.");
                 string path = Path.Combine(folder, part + ".onnx");
@@ -50,12 +50,17 @@ internal sealed class CpuPlanRunner : IDisposable
         for (int i = 0; i < _plan.Steps.Count; i++)
         {
             var step = _plan.Steps[i];
-            if (step.Kind == PlanStep.RunPart)
-                RunPart(step, buffers);
-            else if (step.Kind == PlanStep.CrossNoiseAttention)
-                RunAttention(step, buffers);
-            else
-                throw new InvalidDataException($"{_plan.Network}: unknown step kind '{step.Kind}'.");
+            switch (step.StepKind)
+            {
+                case PlanStepKind.RunPart:
+                    RunPart(step, buffers);
+                    break;
+                case PlanStepKind.CrossNoiseAttention:
+                    RunAttention(step, buffers);
+                    break;
+                default:
+                    throw new InvalidDataException($"{_plan.Network}: unknown step kind '{step.Kind}'.");
+            }
             foreach (var name in step.Inputs.Where(n => lastUse[n] == i && !_plan.Outputs.Contains(n)))
                 buffers.Remove(name);
         }

@@ -1,3 +1,4 @@
+using Rain.Engine.Bundle;
 using Rain.Engine.Streaming;
 using Rain.Engine.Tensors;
 
@@ -21,14 +22,14 @@ internal static class CpuReplay
         int h = m.Height / 8, w = m.Width / 8, plane = h * w, latentFrame = 4 * plane, poseFrame = c0 * plane;
         var schedule = new LcmSchedule(pipe.Bundle.Stream);
         var unet = pipe.UNet;
-        Read(input, "encoder_hidden_states", unet.Buffer("encoder_hidden_states").F);
+        Read(input, TensorNames.EncoderHiddenStates, unet.Buffer(TensorNames.EncoderHiddenStates).F);
         foreach (string tap in m.Taps)
             Read(input, tap, unet.Buffer(tap).F);
-        Read(input, "timestep_cond", unet.Buffer("timestep_cond").F);
+        Read(input, TensorNames.TimestepCond, unet.Buffer(TensorNames.TimestepCond).F);
         var timesteps = new float[frames];
-        Read(input, "timestep", timesteps);
+        Read(input, TensorNames.Timestep, timesteps);
         for (int f = 0; f < frames; f++)
-            unet.Buffer("timestep").I64[f] = (long)timesteps[f];
+            unet.Buffer(TensorNames.Timestep).I64[f] = (long)timesteps[f];
 
         var sample = new float[frames * latentFrame];
         ReadLayout(input, "init.sample", sample, 4, frames, plane);
@@ -47,7 +48,7 @@ internal static class CpuReplay
         var addNoise = new float[frames * latentFrame];
         var newNoise = new float[p * latentFrame];
         var poseU8 = new float[p * 3 * m.Height * m.Width];
-        var poseAllTensor = unet.Buffer("pose_cond_fea");
+        var poseAllTensor = unet.Buffer(TensorNames.PoseCondFeatures);
         for (int step = 0; input.TryGet($"step{step:D2}.pose_u8", out _); step++)
         {
             string k = $"step{step:D2}";
@@ -65,10 +66,10 @@ internal static class CpuReplay
             var poseAll = poseAllTensor.F;
             poseCache.CopyTo(poseAll);
             pipe.PoseFeatures.F.CopyTo(poseAll[poseCache.Length..]);
-            sample.CopyTo(unet.Buffer("sample").F);
+            sample.CopyTo(unet.Buffer(TensorNames.Sample).F);
             pipe.RunUNet(null);
             var next = new float[sample.Length];
-            LcmStep.StepRoll(schedule, unet.Buffer("model_output").F, sample, addNoise, newNoise, next, pipe.DecoderLatents.F, latentFrame);
+            LcmStep.StepRoll(schedule, unet.Buffer(TensorNames.ModelOutput).F, sample, addNoise, newNoise, next, pipe.DecoderLatents.F, latentFrame);
             pipe.RunDecoder(null);
             output.Add((k + ".image", [1, p, 3, m.Height, m.Width], pipe.Images.F.ToArray()));
             output.Add((k + ".latents", [1, 4, frames, h, w], ToLayout(next, 4, frames, plane)));
@@ -95,24 +96,24 @@ internal static class CpuReplay
         var output = new List<(string, long[], float[])>();
         switch (network)
         {
-            case "clip_vision":
+            case NetworkNames.ClipVision:
                 Read(input, "pixel_values", pipe.ClipPixels.F);
                 pipe.RunNetwork(network);
-                output.Add(("image_embeds", pipe.ClipEmbeds.Contract.Shape, pipe.ClipEmbeds.F.ToArray()));
+                output.Add((TensorNames.ImageEmbeds, pipe.ClipEmbeds.Contract.Shape, pipe.ClipEmbeds.F.ToArray()));
                 break;
-            case "vae_encoder":
-                Read(input, "images", pipe.VaeImages.F);
+            case NetworkNames.VaeEncoder:
+                Read(input, TensorNames.Images, pipe.VaeImages.F);
                 pipe.RunNetwork(network);
-                output.Add(("latents", pipe.ReferenceLatents.Contract.Shape, pipe.ReferenceLatents.F.ToArray()));
+                output.Add((TensorNames.Latents, pipe.ReferenceLatents.Contract.Shape, pipe.ReferenceLatents.F.ToArray()));
                 break;
-            case "reference_unet":
-                Read(input, "latents", pipe.ReferenceLatents.F);
-                Read(input, "clip_embeds", unet.Buffer("encoder_hidden_states").F);
+            case NetworkNames.ReferenceUNet:
+                Read(input, TensorNames.Latents, pipe.ReferenceLatents.F);
+                Read(input, "clip_embeds", unet.Buffer(TensorNames.EncoderHiddenStates).F);
                 pipe.RunNetwork(network);
                 foreach (string tap in m.Taps)
                     output.Add((tap, unet.Buffer(tap).Contract.Shape, unet.Buffer(tap).F.ToArray()));
                 break;
-            case "pose_guider":
+            case NetworkNames.PoseGuider:
             {
                 int p = m.FramesPerLevel;
                 var u8 = new float[pipe.PoseU8.U8.Length];
@@ -120,28 +121,28 @@ internal static class CpuReplay
                 for (int i = 0; i < u8.Length; i++)
                     pipe.PoseU8.U8[i] = (byte)Math.Clamp(u8[i], 0, 255);
                 pipe.RunNetwork(network);
-                output.Add(("pose_cond_fea", [1, m.PoseChannels, p, m.Height / 8, m.Width / 8], ToLayout(pipe.PoseFeatures.F, m.PoseChannels, p, plane)));
+                output.Add((TensorNames.PoseCondFeatures, [1, m.PoseChannels, p, m.Height / 8, m.Width / 8], ToLayout(pipe.PoseFeatures.F, m.PoseChannels, p, plane)));
                 break;
             }
 
-            case "unet":
+            case NetworkNames.UNet:
             {
-                ReadLayout(input, "sample", unet.Buffer("sample").F, 4, frames, plane);
-                ReadLayout(input, "pose_cond_fea", unet.Buffer("pose_cond_fea").F, m.PoseChannels, frames, plane);
-                Read(input, "encoder_hidden_states", unet.Buffer("encoder_hidden_states").F);
-                Read(input, "timestep_cond", unet.Buffer("timestep_cond").F);
+                ReadLayout(input, TensorNames.Sample, unet.Buffer(TensorNames.Sample).F, 4, frames, plane);
+                ReadLayout(input, TensorNames.PoseCondFeatures, unet.Buffer(TensorNames.PoseCondFeatures).F, m.PoseChannels, frames, plane);
+                Read(input, TensorNames.EncoderHiddenStates, unet.Buffer(TensorNames.EncoderHiddenStates).F);
+                Read(input, TensorNames.TimestepCond, unet.Buffer(TensorNames.TimestepCond).F);
                 var t = new float[frames];
-                Read(input, "timestep", t);
+                Read(input, TensorNames.Timestep, t);
                 for (int f = 0; f < frames; f++)
-                    unet.Buffer("timestep").I64[f] = (long)t[f];
+                    unet.Buffer(TensorNames.Timestep).I64[f] = (long)t[f];
                 foreach (string tap in m.Taps)
                     Read(input, tap, unet.Buffer(tap).F);
                 pipe.RunUNet(null);
-                output.Add(("model_output", [1, 4, frames, m.Height / 8, m.Width / 8], ToLayout(unet.Buffer("model_output").F, 4, frames, plane)));
+                output.Add((TensorNames.ModelOutput, [1, 4, frames, m.Height / 8, m.Width / 8], ToLayout(unet.Buffer(TensorNames.ModelOutput).F, 4, frames, plane)));
                 break;
             }
 
-            case "taesdv_decoder":
+            case NetworkNames.TaesdvDecoder:
             {
                 int p = m.FramesPerLevel;
                 Read(input, "latents_ntchw", pipe.DecoderLatents.F);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Rain.Engine.Api;
+using Rain.Engine.Bundle;
 using Rain.Engine.Media;
 using Rain.Engine.Streaming;
 using Rain.Kernels;
@@ -68,13 +69,13 @@ internal sealed class CpuStreamer : IStreamer
         t = Stopwatch.GetTimestamp();
         Enter(Stage.Copies);
         _pipe.PoseFeatures.F.CopyTo(State.NewPoseFeatureSlots());
-        State.Latents.CopyTo(_pipe.UNet.Buffer("sample").F);
-        State.PoseFeatures.CopyTo(_pipe.UNet.Buffer("pose_cond_fea").F);
+        State.Latents.CopyTo(_pipe.UNet.Buffer(TensorNames.Sample).F);
+        State.PoseFeatures.CopyTo(_pipe.UNet.Buffer(TensorNames.PoseCondFeatures).F);
         Timings.Add(Stage.Copies, t);
 
         Enter(Stage.UNetParts);
         _pipe.RunUNet(Timings);
-        var modelOutput = _pipe.UNet.Buffer("model_output").F;
+        var modelOutput = _pipe.UNet.Buffer(TensorNames.ModelOutput).F;
         if (_checkNumerics)
             NumericCheck.ThrowIfNonFinite(modelOutput, Stage.UNetParts, "the UNet's output (model_output, every frame of the window)");
 

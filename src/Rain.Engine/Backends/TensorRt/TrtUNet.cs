@@ -1,5 +1,6 @@
 using Rain.Engine.Backends.Cuda;
 using Rain.Engine.Bundle;
+using Rain.Engine.Tensors;
 using Rain.Kernels;
 
 namespace Rain.Engine.Backends.TensorRt;
@@ -62,18 +63,21 @@ internal sealed class TrtUNet : IDisposable
             var nodes = new List<IPartRunner>(plan.Steps.Count);
             foreach (var step in plan.Steps)
             {
-                if (step.Kind == PlanStep.RunPart)
+                switch (step.StepKind)
                 {
-                    var runner = engines[step.Part!];
-                    runner.Bind(addresses);
-                    nodes.Add(runner);
-                }
-                else
-                {
-                    var storage = Layout[step.Inputs[0]].DType == "float16" ? TensorStorage.Fp16 : TensorStorage.Fp32;
-                    nodes.Add(new KernelNode(kernels, CrossNoiseAttention.Launch(
-                        addresses[step.Inputs[0]], addresses[step.Inputs[1]], addresses[step.Inputs[2]], addresses[step.Outputs[0]],
-                        step.Frames!.Value, step.Tokens!.Value, step.Channels!.Value, step.Heads!.Value, storage)));
+                    case PlanStepKind.RunPart:
+                        var runner = engines[step.Part!];
+                        runner.Bind(addresses);
+                        nodes.Add(runner);
+                        break;
+                    case PlanStepKind.CrossNoiseAttention:
+                        var storage = Layout[step.Inputs[0]].ElementType == TensorDType.F16 ? TensorStorage.Fp16 : TensorStorage.Fp32;
+                        nodes.Add(new KernelNode(kernels, CrossNoiseAttention.Launch(
+                            addresses[step.Inputs[0]], addresses[step.Inputs[1]], addresses[step.Inputs[2]], addresses[step.Outputs[0]],
+                            step.Frames!.Value, step.Tokens!.Value, step.Channels!.Value, step.Heads!.Value, storage)));
+                        break;
+                    default:
+                        throw new BundleException($"the UNet plan has a step of unknown kind '{step.Kind}'.");
                 }
             }
 

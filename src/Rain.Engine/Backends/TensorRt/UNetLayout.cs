@@ -87,7 +87,7 @@ internal sealed class UNetLayout
     {
         ArgumentNullException.ThrowIfNull(plan);
         var own = plan.Inputs.Concat(plan.Outputs).ToHashSet(StringComparer.Ordinal);
-        return plan.Steps.Where(s => s.Kind == PlanStep.RunPart).SelectMany(s => s.Inputs.Concat(s.Outputs)).Where(n => !own.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        return plan.Steps.Where(s => s.StepKind == PlanStepKind.RunPart).SelectMany(s => s.Inputs.Concat(s.Outputs)).Where(n => !own.Contains(n)).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>The UNet of <paramref name="manifest"/> in <paramref name="form"/>, for FP16 or FP32 plans.</summary>
@@ -95,7 +95,7 @@ internal sealed class UNetLayout
     {
         ArgumentNullException.ThrowIfNull(manifest);
         var plan = manifest.UNetPlan;
-        var unetParts = plan.Steps.Where(s => s.Kind == PlanStep.RunPart).Select(s => s.Part!).ToList();
+        var unetParts = plan.Steps.Where(s => s.StepKind == PlanStepKind.RunPart).Select(s => s.Part!).ToList();
         foreach (string name in unetParts.Where(p => !manifest.Parts.ContainsKey(p)))
             throw new BundleException($"the UNet plan runs part '{name}', which the bundle does not have.");
         if (form == UNetForm.Cut && !fp16)
@@ -144,7 +144,7 @@ internal sealed class UNetLayout
     public IEnumerable<(string Part, PartManifest Contract)> Engines(BundleManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        var unet = manifest.UNetPlan.Steps.Where(s => s.Kind == PlanStep.RunPart).Select(s => s.Part!).ToHashSet(StringComparer.Ordinal);
+        var unet = manifest.UNetPlan.Steps.Where(s => s.StepKind == PlanStepKind.RunPart).Select(s => s.Part!).ToHashSet(StringComparer.Ordinal);
         return manifest.Parts.Where(p => !unet.Contains(p.Key)).Select(p => (p.Key, p.Value)).Concat(Parts.Select(p => (p.Key, p.Value)))
             .OrderBy(p => p.Item1, StringComparer.Ordinal);
     }

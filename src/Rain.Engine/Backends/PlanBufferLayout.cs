@@ -1,20 +1,26 @@
 using Rain.Engine.Bundle;
+using Rain.Engine.Tensors;
 
-namespace Rain.Engine.Backends.TensorRt;
+namespace Rain.Engine.Backends;
 
-/// <summary>One device buffer of a <see cref="PlanBufferLayout"/>: its element type, shape and size.</summary>
+/// <summary>One buffer of a <see cref="PlanBufferLayout"/>: its element type, shape and size.</summary>
 /// <param name="Index">Position in <see cref="PlanBufferLayout.Slots"/>.</param>
 /// <param name="DType">Element type ("float32", "int64", …).</param>
 /// <param name="Shape">Shape of every tensor placed in it.</param>
 /// <param name="Bytes">Size in bytes.</param>
-internal sealed record PlanSlot(int Index, string DType, long[] Shape, long Bytes);
+internal sealed record PlanSlot(int Index, string DType, long[] Shape, long Bytes)
+{
+    /// <summary><see cref="DType"/> as a <see cref="TensorDType"/> (the layout accepts only known types).</summary>
+    public TensorDType ElementType => TensorDTypes.TryParseOnnxName(DType, out var t) ? t : throw new BundleException($"unknown element type '{DType}'.");
+}
 
 /// <summary>
-/// Where every tensor of a UNet <see cref="StepPlan"/> lives on the device, decided once from the parts' contracts: the
-/// plan's inputs and outputs get buffers of their own; an intermediate tensor reuses a buffer of the same type and
-/// shape whose last reader ran at an earlier step (so no step reads and writes one buffer), as the CPU plan does.
-/// Pure bookkeeping, no device: the TensorRT backend allocates one device buffer per slot and binds each part's
-/// tensors to the slot of their name.
+/// Where every tensor of a UNet <see cref="StepPlan"/> lives, decided once from the parts' contracts, for both
+/// backends: the plan's inputs and outputs get buffers of their own; an intermediate tensor reuses a buffer of the same
+/// type and shape whose last reader ran at an earlier step (so no step reads and writes one buffer). A step that reads a
+/// tensor before any step writes it, or a tensor written and never read later, is refused. Pure bookkeeping: the CPU
+/// plan allocates one host tensor per slot, the TensorRT backend one device buffer, and each binds a part's tensors to
+/// the slot of their name.
 /// </summary>
 internal sealed class PlanBufferLayout
 {
@@ -31,27 +37,29 @@ internal sealed class PlanBufferLayout
         var contracts = new Dictionary<string, TensorContract>(StringComparer.Ordinal);
         foreach (var step in plan.Steps)
         {
-            if (step.Kind == PlanStep.RunPart)
+            switch (step.StepKind)
             {
-                if (step.Part is null || !parts.TryGetValue(step.Part, out var part))
-                    throw new BundleException($"the UNet plan runs part '{step.Part}', which the bundle does not have.");
-                foreach (var c in part.Inputs.Concat(part.Outputs))
-                    contracts.TryAdd(c.Name, c);
-            }
-            else if (step.Kind != PlanStep.CrossNoiseAttention)
-            {
-                throw new BundleException($"the UNet plan has a step of unknown kind '{step.Kind}'.");
+                case PlanStepKind.RunPart:
+                    if (step.Part is null || !parts.TryGetValue(step.Part, out var part))
+                        throw new BundleException($"the UNet plan runs part '{step.Part}', which the bundle does not have.");
+                    foreach (var c in part.Inputs.Concat(part.Outputs))
+                        contracts.TryAdd(c.Name, c);
+                    break;
+                case PlanStepKind.CrossNoiseAttention:
+                    break;
+                default:
+                    throw new BundleException($"the UNet plan has a step of unknown kind '{step.Kind}'.");
             }
         }
 
-        foreach (var step in plan.Steps.Where(s => s.Kind == PlanStep.CrossNoiseAttention))
+        foreach (var step in plan.Steps.Where(s => s.StepKind == PlanStepKind.CrossNoiseAttention))
         {
             long elements = (long)step.Frames!.Value * step.Tokens!.Value * step.Channels!.Value;
-            contracts.TryAdd(step.Outputs[0], new TensorContract(step.Outputs[0], "float32", [step.Frames.Value, step.Tokens.Value, step.Channels.Value]));
-            string dtype = contracts.TryGetValue(step.Inputs[0], out var q) ? q.DType : "float32";
+            contracts.TryAdd(step.Outputs[0], new TensorContract(step.Outputs[0], TensorDType.F32.ToOnnxName(), [step.Frames.Value, step.Tokens.Value, step.Channels.Value]));
+            var dtype = contracts.TryGetValue(step.Inputs[0], out var q) ? q.ElementType : TensorDType.F32;
             foreach (string name in step.Inputs.Concat(step.Outputs))
             {
-                if (!contracts.TryGetValue(name, out var c) || c.ElementCount != elements || c.DType is not ("float32" or "float16") || c.DType != dtype)
+                if (!contracts.TryGetValue(name, out var c) || c.ElementCount != elements || c.ElementType is not (TensorDType.F32 or TensorDType.F16) || c.ElementType != dtype)
                     throw new BundleException($"the UNet plan's attention '{step.Name}' needs q, k, v and output of one float type (float32 or float16) and F·N·C = {elements} elements; '{name}' is {(c is null ? "none" : c.ToString())}.");
             }
         }
@@ -73,14 +81,8 @@ internal sealed class PlanBufferLayout
     public IReadOnlyDictionary<string, PlanSlot> Tensors => _byName;
 
     /// <summary>Bytes per element of a contract's element type.</summary>
-    public static int ElementBytes(string dtype) => dtype switch
-    {
-        "float32" or "int32" => 4,
-        "float16" or "bfloat16" => 2,
-        "int64" => 8,
-        "uint8" or "int8" or "bool" => 1,
-        _ => throw new BundleException($"unknown element type '{dtype}' in a part's contract."),
-    };
+    public static int ElementBytes(string dtype) => TensorDTypes.TryParseOnnxName(dtype, out var t) ? t.SizeOf()
+        : throw new BundleException($"unknown element type '{dtype}' in a part's contract.");
 
     private void Assign(StepPlan plan, Dictionary<string, TensorContract> contracts)
     {
