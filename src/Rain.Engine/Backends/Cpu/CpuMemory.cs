@@ -147,7 +147,6 @@ internal sealed class CpuSessionFactory : IDisposable
     {
         Bundle = bundle;
         PrepackWeights = prepackWeights;
-        NativeHeap.LimitArenas();
         Options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
 
         // ONNX Runtime's workers spin after each run by default; between the 43 UNet parts that steals the cores the C#
@@ -268,36 +267,6 @@ internal static partial class NativeHeap
             // musl has no malloc_trim
         }
     }
-
-    private static int _arenasLimited;
-
-    /// <summary>
-    /// At most two glibc malloc arenas (mallopt M_ARENA_MAX): by default every thread that allocates (ONNX Runtime's
-    /// workers, the attention workers, the runtime's) may get its own arena, each keeping its free pages.
-    /// Called before the first session is created; later calls do nothing.
-    /// </summary>
-    public static void LimitArenas()
-    {
-        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _arenasLimited, 1) != 0)
-            return;
-        try
-        {
-            _ = MallOpt(MArenaMax, 2);
-        }
-        catch (DllNotFoundException)
-        {
-            // not glibc
-        }
-        catch (EntryPointNotFoundException)
-        {
-            // no mallopt
-        }
-    }
-
-    private const int MArenaMax = -8;
-
-    [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "mallopt")]
-    private static partial int MallOpt(int param, int value);
 
     [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
