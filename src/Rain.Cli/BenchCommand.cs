@@ -16,7 +16,7 @@ namespace Rain.Cli;
 internal static class BenchCommand
 {
     // The per-step series are kept in memory; a million steps is days of a large model.
-    private const int MaxSteps = 1_000_000;
+    internal const int MaxSteps = 1_000_000;
 
     /// <summary>Stages whose time is spent inside ONNX Runtime runs or the attention kernels, or (GPU) in the device step; the rest is engine overhead.</summary>
     internal static readonly Stage[] ComputeStages = [Stage.PoseGuider, Stage.UNetParts, Stage.Attention, Stage.Decode, Stage.Device];
@@ -36,19 +36,35 @@ internal static class BenchCommand
         var noPrepack = new Option<bool>("--no-prepack") { Description = "CPU: ONNX Runtime does not pre-pack the weights (EngineOptions.PrepackWeights = false): weights held once, slower GEMMs" };
         var keepReference = new Option<bool>("--keep-reference-networks") { Description = "CPU: keep CLIP, the VAE encoder and the ReferenceNet loaded (EngineOptions.KeepReferenceNetworks)" };
         var gemm = new Option<double>("--gemm-seconds") { Description = "CPU: seconds per shape of the GEMM baseline measured after the steps (ONNX Runtime MatMul at the UNet's shapes); 0 skips it", DefaultValueFactory = _ => 1 };
-        var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS.")
+        var input = new Option<string?>("--input") { Description = "camera mode: push camera frames from a video file, a V4L2 camera, a stream URL or a folder of images (any rain live input; a bundle with pose models) through the pose front end instead of pose images, and report glass-to-glass latency (p50/p95/p99/max) and the pose stage's timings after the warm-up; a file or folder is read as fast as the engine takes frames, again from its start until enough were measured" };
+        var command = new Command("bench", "Benchmark the stream step (CPU or TensorRT backend): fps, percentiles, stage breakdown, overhead, allocations, peak RSS; with --input, glass-to-glass latency from camera frames.")
         {
-            bundle, steps, warmup, threads, serial, json, chart, noCheck, noPrepack, keepReference, gemm, soak, sample,
+            bundle, steps, warmup, threads, serial, json, chart, noCheck, noPrepack, keepReference, gemm, soak, sample, input,
         };
         var backend = new BackendOptions();
         backend.AddTo(command);
         var trace = new TraceOptions();
         trace.AddTo(command);
-        command.SetAction(r => r.GetValue(soak) is { } minutes
+        command.SetAction(r => r.GetValue(input) is { } source
+            ? Camera(source, r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), !r.GetValue(noCheck), r.GetValue(json), backend.Get(r), Console.Out, Console.Error,
+                r.GetValue(soak) is not null, r.GetValue(chart) is not null, trace.Get(r) is { JsonPath: not null } or { PngPath: not null })
+            : r.GetValue(soak) is { } minutes
             ? Soak(r.GetValue(bundle)!, minutes, r.GetValue(sample), r.GetValue(threads), r.GetValue(serial), !r.GetValue(noCheck), r.GetValue(json), r.GetValue(chart), backend.Get(r), Console.Out, Console.Error)
             : Run(r.GetValue(bundle)!, r.GetValue(steps), r.GetValue(warmup), r.GetValue(threads), r.GetValue(serial), r.GetValue(json), r.GetValue(chart), Console.Out, Console.Error, backend.Get(r), trace.Get(r), !r.GetValue(noCheck),
                 new MemoryChoice(!r.GetValue(noPrepack), r.GetValue(keepReference)), r.GetValue(gemm)));
         return command;
+    }
+
+    /// <summary><c>rain bench --input SRC</c> (see <see cref="BenchCamera"/>): the step bench's extras do not combine with it.</summary>
+    internal static int Camera(string input, string bundlePath, int steps, int warmup, int threads, bool serialAttention, bool checkNumerics, string? jsonPath, BackendChoice backend, TextWriter o, TextWriter e, bool soak, bool chart, bool trace)
+    {
+        if (soak || chart || trace)
+        {
+            e.WriteLine($"rain bench: --input (camera mode) does not combine with {(soak ? "--soak" : chart ? "--chart" : "--trace")}; run them without --input.");
+            return CliErrors.BadInput;
+        }
+
+        return BenchCamera.Run(bundlePath, input, steps, warmup, threads, serialAttention, checkNumerics, jsonPath, o, e, backend);
     }
 
     /// <summary><c>rain bench --soak MINUTES</c> (see <see cref="SoakRun"/>).</summary>

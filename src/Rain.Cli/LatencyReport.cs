@@ -44,6 +44,38 @@ internal static class LatencyReport
         };
     }
 
+    /// <summary>Glass-to-glass latency (camera frame read → its animated frame out), ms: the summary and every frame's value.</summary>
+    public static JsonObject GlassToGlass(IReadOnlyList<double> perFrame) => SummaryWithFrames(perFrame);
+
+    /// <summary>A summary of <paramref name="perFrame"/> (ms) with the values themselves as <c>per_frame</c>.</summary>
+    public static JsonObject SummaryWithFrames(IReadOnlyList<double> perFrame)
+    {
+        var json = Summary(LatencyRecorder.Summarize([.. perFrame]));
+        json["per_frame"] = new JsonArray([.. perFrame.Select(v => (JsonNode)JsonValue.Create(Math.Round(v, 3)))]);
+        return json;
+    }
+
+    /// <summary>The pose stage's own timings per camera frame (detector, pose model, the rest, total), or null without camera frames.</summary>
+    public static JsonObject? PoseStage(CameraStatistics? camera) => camera is null ? null : new JsonObject
+    {
+        ["detector"] = Summary(camera.Detector),
+        ["estimator"] = Summary(camera.Estimator),
+        ["other"] = Summary(camera.Other),
+        ["total"] = Summary(camera.Total),
+    };
+
+    /// <summary>The console lines of glass-to-glass latency (a <see cref="GlassToGlass"/> object) and the pose stage.</summary>
+    public static void PrintGlassToGlass(TextWriter o, JsonObject glassToGlass, CameraStatistics? camera)
+    {
+        var g2g = glassToGlass;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"glass to glass  {g2g["p50"]} ms p50, {g2g["p95"]} ms p95, {g2g["p99"]} ms p99, {g2g["max"]} ms max over {g2g["count"]} frames (frame read → animated frame out)"));
+        if (camera is not null)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"pose stage (mean ms per frame, {camera.Total.Count} frames): detector {camera.Detector.Mean:F2}, pose model {camera.Estimator.Mean:F2}, the rest {camera.Other.Mean:F2}, total {camera.Total.Mean:F2}"));
+        }
+    }
+
     public static void Write(string path, JsonNode report) =>
         File.WriteAllText(path, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 

@@ -120,19 +120,12 @@ internal static class LiveCommand
                 ["frames_written"] = result.Written,
             };
             json["ended"] = result.Ended;
-            var g2g = LatencyReport.Summary(LatencyRecorder.Summarize([.. result.GlassToGlass]));
-            g2g["per_frame"] = new JsonArray([.. result.GlassToGlass.Select(v => (JsonNode)JsonValue.Create(Math.Round(v, 3)))]);
+            var g2g = LatencyReport.GlassToGlass(result.GlassToGlass);
             json["glass_to_glass_ms"] = g2g;
             var camera = stats.Camera;
             json["camera_frames_in"] = camera?.FramesIn ?? 0;
             json["camera_frames_dropped"] = camera?.Dropped ?? 0;
-            json["pose_stage_ms"] = camera is null ? null : new JsonObject
-            {
-                ["detector"] = LatencyReport.Summary(camera.Detector),
-                ["estimator"] = LatencyReport.Summary(camera.Estimator),
-                ["other"] = LatencyReport.Summary(camera.Other),
-                ["total"] = LatencyReport.Summary(camera.Total),
-            };
+            json["pose_stage_ms"] = LatencyReport.PoseStage(camera);
             string? folder = Path.GetDirectoryName(Path.GetFullPath(reportPath));
             if (folder is not null)
                 Directory.CreateDirectory(folder);
@@ -143,12 +136,7 @@ internal static class LiveCommand
                 $"{result.Ended}: read {source.FramesRead} frames ({source.Dropped} dropped at the source, {camera?.Dropped ?? 0} before the pose front end, {stats.DroppedPoses} poses dropped), " +
                 $"wrote {result.Written} frames{(a.Out is null ? "" : $" to {a.Out}")}; {reportPath}"));
             LatencyReport.Print(info, stats);
-            info.WriteLine(string.Create(CultureInfo.InvariantCulture, $"glass to glass  {g2g["p50"]} ms p50, {g2g["p95"]} ms p95, {g2g["p99"]} ms p99 (frame read → animated frame out)"));
-            if (camera is not null)
-            {
-                info.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"pose stage (mean ms per frame): detector {camera.Detector.Mean:F2}, pose model {camera.Estimator.Mean:F2}, the rest {camera.Other.Mean:F2}, total {camera.Total.Mean:F2}"));
-            }
+            LatencyReport.PrintGlassToGlass(info, g2g, camera);
 
             if (result.Failure is not null)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(result.Failure);

@@ -32,6 +32,14 @@ public sealed class AnimatedFrame : IDisposable
     public double LatencyMilliseconds { get; internal set; }
 
     /// <summary>
+    /// Time from its pose image being queued for the stream steps to this frame leaving the session, in ms: the engine's
+    /// own latency (pose in → frame out). For a pushed pose image the same as <see cref="LatencyMilliseconds"/>; for a
+    /// camera frame it leaves out the wait for the pose front end and the front end itself, which
+    /// <see cref="LatencyMilliseconds"/> (glass to glass) includes.
+    /// </summary>
+    public double EngineLatencyMilliseconds { get; internal set; }
+
+    /// <summary>
     /// When its pose entered the session, as a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> value: the push of a
     /// pose image, or the capture timestamp given with a camera frame (so a host can find the camera frame it came from).
     /// </summary>

@@ -37,10 +37,11 @@ public sealed partial class AnimationSession : IDisposable
     private readonly IStreamer _streamer;
     private readonly EngineOptions _options;
     private readonly object _gate = new(); // Monitor.Wait/Pulse need a monitor object, not a System.Threading.Lock.
-    private readonly (RgbImage Pose, long Entered)[] _input;
+    private readonly (RgbImage Pose, long Entered, long Queued)[] _input;
     private readonly AnimatedFrame?[] _output;
     private readonly Stack<AnimatedFrame> _pool = new();
     private readonly long[][] _enteredByLevel;
+    private readonly long[][] _queuedByLevel; // when each pose image was queued (for a camera frame: after the pose front end)
     private readonly byte[][][]? _posesByLevel; // copies of each level's pose images (AttachPoseImages)
     private readonly LatencyRecorder _frameLatency = new();
     private readonly Thread _thread;
@@ -62,9 +63,10 @@ public sealed partial class AnimationSession : IDisposable
         _p = engine.FramesPerStep;
         _levels = engine.Bundle.Manifest.Levels;
         _stepTimeoutTicks = options.StepTimeout == Timeout.InfiniteTimeSpan ? 0 : (long)(options.StepTimeout.TotalSeconds * Stopwatch.Frequency);
-        _input = new (RgbImage, long)[Math.Max(options.InputCapacity, _p)]; // fewer than p could never make a step
+        _input = new (RgbImage, long, long)[Math.Max(options.InputCapacity, _p)]; // fewer than p could never make a step
         _output = new AnimatedFrame?[Math.Max(options.OutputCapacity, _p)];
         _enteredByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
+        _queuedByLevel = [.. Enumerable.Range(0, _levels).Select(_ => new long[_p])];
         if (options.AttachPoseImages)
             _posesByLevel = [.. Enumerable.Range(0, _levels).Select(_ => Enumerable.Range(0, _p).Select(_ => new byte[engine.Width * engine.Height * 3]).ToArray())];
         for (int i = 0; i < _output.Length + _p; i++)
@@ -165,7 +167,7 @@ public sealed partial class AnimationSession : IDisposable
             _trace?.Dropped(now);
         }
 
-        _input[(_inHead + _inCount) % _input.Length] = (pose, entered);
+        _input[(_inHead + _inCount) % _input.Length] = (pose, entered, now);
         _inCount++;
         _trace?.PoseIn(entered, now, _inCount);
         Monitor.PulseAll(_gate);
@@ -345,7 +347,7 @@ public sealed partial class AnimationSession : IDisposable
     // Under _gate: moves the next chunk's poses into `poses` (and their entry times into `entered`). A full chunk when one is
     // queued; after CompleteInput with drain, the partial rest padded with the last pose, then chunks of the last pose until
     // the last real chunk has left the window. False when there is nothing (more) to step.
-    private bool TakeChunk(RgbImage[] poses, long[] entered)
+    private bool TakeChunk(RgbImage[] poses, long[] entered, long[] queued)
     {
         int real = Math.Min(_inCount, _p);
         if (real < _p)
@@ -358,7 +360,7 @@ public sealed partial class AnimationSession : IDisposable
 
         for (int i = 0; i < real; i++)
         {
-            (poses[i], entered[i]) = _input[_inHead];
+            (poses[i], entered[i], queued[i]) = _input[_inHead];
             _input[_inHead] = default;
             _inHead = (_inHead + 1) % _input.Length;
         }
@@ -368,7 +370,10 @@ public sealed partial class AnimationSession : IDisposable
         if (real > 0)
             _lastPose = poses[real - 1];
         for (int i = real; i < _p; i++)
+        {
             (poses[i], entered[i]) = (_lastPose!, Stopwatch.GetTimestamp());
+            queued[i] = entered[i];
+        }
         return true;
     }
 
@@ -386,7 +391,7 @@ public sealed partial class AnimationSession : IDisposable
                 {
                     while (_inCount < _p && !_inputComplete && !_disposed && _fault is null)
                         Monitor.Wait(_gate);
-                    if (_disposed || _fault is not null || !TakeChunk(poses, _enteredByLevel[_steps % _levels]))
+                    if (_disposed || _fault is not null || !TakeChunk(poses, _enteredByLevel[_steps % _levels], _queuedByLevel[_steps % _levels]))
                         break;
                     if (_posesByLevel is { } kept)
                     {
@@ -432,6 +437,7 @@ public sealed partial class AnimationSession : IDisposable
 
                     // The emitted chunk entered L−1 steps ago; its poses' entry times are kept per level slot.
                     long[] entered = _enteredByLevel[outcome.DecodedChunk % _levels];
+                    long[] queued = _queuedByLevel[outcome.DecodedChunk % _levels];
                     for (int i = 0; i < _p; i++)
                     {
                         var f = frames[i];
@@ -450,6 +456,7 @@ public sealed partial class AnimationSession : IDisposable
                         long now = Stopwatch.GetTimestamp();
                         f.LatencyMilliseconds = Stopwatch.GetElapsedTime(entered[i], now).TotalMilliseconds;
                         f.EnteredTimestamp = entered[i];
+                        f.EngineLatencyMilliseconds = Stopwatch.GetElapsedTime(queued[i], now).TotalMilliseconds;
                         _posesByLevel?[outcome.DecodedChunk % _levels][i].CopyTo(f.Pose!.Pixels, 0);
                         f.Lent = true;
                         _frameLatency.Record(f.LatencyMilliseconds);
