@@ -19,18 +19,7 @@ public sealed record OnnxFlops(double MatMul, double Conv)
     /// <summary>Counts a model file.</summary>
     public static OnnxFlops Count(string path)
     {
-        ModelProto model;
-        using (var stream = File.OpenRead(path))
-        {
-            try
-            {
-                model = ModelProto.Parser.ParseFrom(stream);
-            }
-            catch (Google.Protobuf.InvalidProtocolBufferException e)
-            {
-                throw new InvalidDataException($"{path}: not an ONNX model ({e.Message})", e);
-            }
-        }
+        var model = OnnxReport.ReadModel(path);
 
         try
         {

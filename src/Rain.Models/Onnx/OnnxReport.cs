@@ -24,18 +24,7 @@ public sealed record OnnxReport(
     /// <summary>Reads the model file (not its external data) and summarises it.</summary>
     public static OnnxReport Read(string path)
     {
-        ModelProto model;
-        using (var stream = File.OpenRead(path))
-        {
-            try
-            {
-                model = ModelProto.Parser.ParseFrom(stream);
-            }
-            catch (Google.Protobuf.InvalidProtocolBufferException e)
-            {
-                throw new InvalidDataException($"{path}: not an ONNX model ({e.Message})", e);
-            }
-        }
+        var model = ReadModel(path);
 
         var g = model.Graph;
         return new OnnxReport(
@@ -65,4 +54,18 @@ public sealed record OnnxReport(
 
     private static string Describe(ValueInfoProto v) =>
         $"{v.Name} [{string.Join(", ", v.Type?.TensorType?.Shape?.Dim.Select(d => d.DimValue) ?? [])}]";
+
+    /// <summary>Parses an ONNX model file (not its external data); a file that is not one is an <see cref="InvalidDataException"/> naming it.</summary>
+    internal static ModelProto ReadModel(string path)
+    {
+        using var stream = File.OpenRead(path);
+        try
+        {
+            return ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"{path}: not an ONNX model ({e.Message})", e);
+        }
+    }
 }
