@@ -1,5 +1,6 @@
 using Rain.Engine.Backends.Cpu;
 using Rain.Engine.Bundle;
+using SafetensorsReader = Rain.Engine.Tensors.SafetensorsReader;
 using Rain.Models.Networks;
 using Rain.Models.Onnx;
 using Rain.Testing;
@@ -7,26 +8,27 @@ using Xunit.Abstractions;
 
 namespace Rain.Models.Tests;
 
-public sealed class CutUNetTests(ITestOutputHelper output)
+/// <summary>
+/// The exported bundle's cut UNet, run by the engine's own plan interpreter (<see cref="CpuPlan"/> with the C# attention
+/// between the parts), against golden 04 and against the uncut UNet built from the same weights.
+/// </summary>
+public sealed class CutUNetTests(GoldenBundleFixture bundle, ITestOutputHelper output) : IClassFixture<GoldenBundleFixture>
 {
     [Fact]
     public void Cut_unet_with_csharp_attention_matches_golden_04_and_the_uncut_unet()
     {
         var golden = GoldenData.Open("04_denoising_unet.safetensors");
-        var weights = new GoldenWeights("weights/denoising_unet.safetensors");
-        using var ort = new OrtHarness();
-
-        var cut = UNetNetwork.BuildDenoising(UNetTests.Config, UNetTests.Motion, weights, 16, 8, 16, cut: true);
-        var (parts, plan) = CutExport.Write(cut, ort.Folder);
-        Assert.Equal(43, parts.Count);
+        var plan = bundle.Bundle.Manifest.UNetPlan;
+        Assert.Equal(43, plan.Steps.Count(s => s.StepKind == PlanStepKind.RunPart));
         Assert.Equal(42, plan.Steps.Count(s => s.StepKind == PlanStepKind.CrossNoiseAttention));
-        output.WriteLine(OnnxReport.Read(Path.Combine(ort.Folder, parts[1].Name + ".onnx")).ToString());
+        output.WriteLine(OnnxReport.Read(bundle.Bundle.PathOf("unet.part01")).ToString());
 
-        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 };
-        using var runner = new CpuPlanRunner(ort.Folder, StepPlan.FromJson(File.ReadAllText(Path.Combine(ort.Folder, "unet.plan.json"))), options);
-        var cutOutput = runner.Run(UNetTests.DenoisingInputs(golden))["model_output"].Buffer.ToArray();
+        using var pipe = new CpuPipeline(bundle.Bundle, threads: 1, parallelAttention: false);
+        using var recorded = SafetensorsReader.Open(GoldenData.PathOf("04_denoising_unet.safetensors"));
+        var cutOutput = Layouts.BcfhwToFchw(CpuReplay.Network(pipe, NetworkNames.UNet, recorded).Single(t => t.Name == "model_output").Data, 4, 16, 8 * 16);
 
-        var whole = UNetNetwork.BuildDenoising(UNetTests.Config, UNetTests.Motion, weights, 16, 8, 16, cut: false);
+        using var ort = new OrtHarness();
+        var whole = UNetNetwork.BuildDenoising(UNetTests.Config, UNetTests.Motion, new GoldenWeights("weights/denoising_unet.safetensors"), 16, 8, 16, cut: false);
         var uncutOutput = OrtHarness.Run(ort.Write(GraphPart.Whole(whole)), UNetTests.DenoisingInputs(golden))["model_output"];
 
         var expected = Layouts.BcfhwToFchw(golden.Floats("model_output"), 4, 16, 8 * 16);
@@ -58,7 +60,7 @@ public sealed class CutUNetTests(ITestOutputHelper output)
 
         Assert.Contains("model_output", written);
         Assert.Equal("down_blocks.0.motion_modules.0.temporal_transformer.transformer_blocks.0.attention_blocks.0.attention", plan.Steps[1].Name);
-        Assert.Equal(["sample", "timestep", "encoder_hidden_states", "pose_cond_fea", "timestep_cond", .. UNetTests.Taps], plan.Inputs);
+        Assert.Equal(["sample", "timestep", "pose_cond_fea", "timestep_cond", .. UNetTests.Taps.SelectMany(t => (string[])[t + ".k", t + ".v", t + ".cross"])], plan.Inputs);
 
         var back = StepPlan.FromJson(plan.ToJson());
         Assert.Equal(plan.ToJson(), back.ToJson());

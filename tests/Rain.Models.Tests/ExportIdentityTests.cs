@@ -61,7 +61,7 @@ public sealed class ExportIdentityTests(ITestOutputHelper output)
 
         string outFolder = Path.Combine(root, "out");
         var parts = RainExport.Write(RainConfig.Load(Path.Combine(root, "configs", "rain_morpher.yaml")), outFolder);
-        Assert.Equal(5 + 43, parts.Count);
+        Assert.Equal(6 + 43, parts.Count);
         return outFolder;
     }
 }

@@ -13,8 +13,12 @@ namespace Rain.Engine.Bundle;
 /// </summary>
 public sealed class BundleManifest
 {
-    /// <summary>The format version this engine reads and writes.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// The format version this engine reads and writes. 2: the reference fold (<c>reference_fold</c>, run once per
+    /// reference) writes the UNet's reference keys, values and cross-attention rows; version 1's UNet took the taps and
+    /// the CLIP embedding and is refused (re-export).
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>Format version of the file.</summary>
     [JsonPropertyName("format_version")]
@@ -72,7 +76,7 @@ public sealed class BundleManifest
     [JsonPropertyName("guidance_embedding")]
     public required float[] GuidanceEmbedding { get; init; }
 
-    /// <summary>Names of the ReferenceNet taps (outputs of <c>reference_unet</c>, inputs of the UNet), in order.</summary>
+    /// <summary>Names of the ReferenceNet taps (outputs of <c>reference_unet</c>, inputs of <c>reference_fold</c>), in order.</summary>
     [JsonPropertyName("taps")]
     public required string[] Taps { get; init; }
 

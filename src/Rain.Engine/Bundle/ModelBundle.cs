@@ -17,7 +17,7 @@ public sealed class ModelBundle
     public const string ManifestFileName = "bundle.json";
 
     /// <summary>Networks every bundle must hold (the UNet comes as the parts of <see cref="BundleManifest.UNetPlan"/>).</summary>
-    public static IReadOnlyList<string> WholeNetworks { get; } = [NetworkNames.ClipVision, NetworkNames.VaeEncoder, NetworkNames.ReferenceUNet, NetworkNames.PoseGuider, NetworkNames.TaesdvDecoder];
+    public static IReadOnlyList<string> WholeNetworks { get; } = [NetworkNames.ClipVision, NetworkNames.VaeEncoder, NetworkNames.ReferenceUNet, NetworkNames.ReferenceFold, NetworkNames.PoseGuider, NetworkNames.TaesdvDecoder];
 
     private ModelBundle(string folder, BundleManifest manifest, StreamConfig stream)
     {
@@ -122,15 +122,29 @@ public sealed class ModelBundle
         return manifest;
     }
 
-    // Relations between fields that each passed ManifestValidation: the plan against the parts, the taps against both.
+    // Relations between fields that each passed ManifestValidation: the plan against the parts, the reference chain
+    // (ReferenceNet → taps → fold → the UNet's inputs) against both.
     private static void CheckRelations(BundleManifest m, string manifestPath)
     {
         var reference = m.Parts[NetworkNames.ReferenceUNet];
-        var planInputs = m.UNetPlan.Inputs.ToHashSet(StringComparer.Ordinal);
+        var fold = m.Parts[NetworkNames.ReferenceFold];
         foreach (string tap in m.Taps)
         {
-            if (!reference.Outputs.Any(o => o.Name == tap) || !planInputs.Contains(tap))
-                throw new BundleException($"{manifestPath}: tap '{tap}' (taps) must be an output of reference_unet and an input of unet_plan.");
+            if (!reference.Outputs.Any(o => o.Name == tap) || !fold.Inputs.Any(i => i.Name == tap))
+                throw new BundleException($"{manifestPath}: tap '{tap}' (taps) must be an output of reference_unet and an input of reference_fold.");
+        }
+
+        foreach (var part in (PartManifest[])[reference, fold])
+        {
+            if (!part.Inputs.Any(i => i.Name == TensorNames.EncoderHiddenStates))
+                throw new BundleException($"{manifestPath}: part '{(part == fold ? NetworkNames.ReferenceFold : NetworkNames.ReferenceUNet)}' has no input '{TensorNames.EncoderHiddenStates}' (the CLIP embedding).");
+        }
+
+        var planInputs = m.UNetPlan.Inputs.ToHashSet(StringComparer.Ordinal);
+        foreach (var output in fold.Outputs)
+        {
+            if (!planInputs.Contains(output.Name))
+                throw new BundleException($"{manifestPath}: reference_fold's output '{output.Name}' is not an input of unet_plan.");
         }
 
         int frames = m.FramesPerLevel * m.Levels;

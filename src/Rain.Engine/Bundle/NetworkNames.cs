@@ -15,6 +15,12 @@ internal static class NetworkNames
     /// <summary>The ReferenceNet (run once per reference image).</summary>
     public const string ReferenceUNet = "reference_unet";
 
+    /// <summary>
+    /// The reference fold (run once per reference image, after the ReferenceNet): the taps' attn1 keys and values and
+    /// the cross-attention's constant row of every spatial transformer of the denoising UNet.
+    /// </summary>
+    public const string ReferenceFold = "reference_fold";
+
     /// <summary>The pose guider (run on every chunk of pose images).</summary>
     public const string PoseGuider = "pose_guider";
 
@@ -43,7 +49,7 @@ internal static class TensorNames
     /// <summary>UNet input: the pose features of the window.</summary>
     public const string PoseCondFeatures = "pose_cond_fea";
 
-    /// <summary>UNet and ReferenceNet input: the CLIP image embedding.</summary>
+    /// <summary>ReferenceNet and reference-fold input: the CLIP image embedding.</summary>
     public const string EncoderHiddenStates = "encoder_hidden_states";
 
     /// <summary>CLIP vision output.</summary>
@@ -54,6 +60,15 @@ internal static class TensorNames
 
     /// <summary>Decoder output: the frames.</summary>
     public const string Images = "images";
+
+    /// <summary>Reference-fold output and UNet input: the tap's keys in the spatial self-attention of its transformer.</summary>
+    public static string ReferenceKeys(string tap) => tap + ".k";
+
+    /// <summary>Reference-fold output and UNet input: the tap's values in the spatial self-attention of its transformer.</summary>
+    public static string ReferenceValues(string tap) => tap + ".v";
+
+    /// <summary>Reference-fold output and UNet input: the cross-attention's output row (the same for every token).</summary>
+    public static string ReferenceCross(string tap) => tap + ".cross";
 
     /// <summary>Prefix of the decoder's memory inputs (<c>pmem0</c> …).</summary>
     public const string MemoryInPrefix = "pmem";

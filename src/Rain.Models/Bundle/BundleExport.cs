@@ -74,8 +74,8 @@ public static class BundleExport
                 });
         }
 
-        // 5 whole networks + one part per temporal attention core + 1.
-        int expected = 5 + CountCuts(unet, motion) + 1, done = 0;
+        // 6 whole networks + one part per temporal attention core + 1.
+        int expected = 6 + CountCuts(unet, motion) + 1, done = 0;
         Directory.CreateDirectory(folder);
         // The pose models first: a model that cannot be used stops the export before the long part.
         var pose = poseModels is { } pm ? PoseModelExport.Write(folder, pm.Detector, pm.Estimator) : null;
@@ -182,10 +182,15 @@ public static class BundleExport
         var clip = JsonConfig.Load(Path.Combine(rain.ResolvePath("image_encoder_path"), "config.json"));
         if (clip.GetInt("image_size") is < 1 or > ManifestValidation.MaxClipSide)
             throw new ModelExportException($"{clip.Path}: 'image_size' is {clip.GetInt("image_size")}; expected 1 to {ManifestValidation.MaxClipSide}.");
-        foreach (string key in (string[])["reference_image_height", "reference_image_width"])
+        foreach (var (key, streamSide) in (ReadOnlySpan<(string, int)>)[("reference_image_height", stream.Height), ("reference_image_width", stream.Width)])
         {
-            if (RainConfig.Has(rain.RootMap, key) && rain.GetInt(rain.RootMap, key) is var side && (side < 8 || side > ManifestValidation.MaxSide || side % 8 != 0))
+            if (!RainConfig.Has(rain.RootMap, key))
+                continue;
+            int side = rain.GetInt(rain.RootMap, key);
+            if (side < 8 || side > ManifestValidation.MaxSide || side % 8 != 0)
                 throw new ModelExportException($"{rain.Path}: '{key}' is {side}; expected a multiple of 8 from 8 to {ManifestValidation.MaxSide} (the VAE's factor).");
+            if (side != streamSide)
+                throw new ModelExportException($"{rain.Path}: '{key}' is {side}, but the stream's side is {streamSide}; the UNet's reference attention takes as many reference tokens as each frame has, so the reference is encoded at the stream's size.");
         }
 
         return stream;

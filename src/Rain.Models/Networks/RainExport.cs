@@ -8,7 +8,8 @@ namespace Rain.Models.Networks;
 /// Exports every RAIN network from a RAIN checkout: <c>configs/rain_morpher.yaml</c> names the weight files and the UNet
 /// config (paths relative to the RAIN root) and fixes the sizes (image H×W, p frames per chunk, L levels, F = p·L).
 /// Writes <c>clip_vision</c>, <c>vae_encoder</c>, <c>reference_unet</c>, <c>pose_guider</c>, <c>taesdv_decoder</c>,
-/// the cut UNet (<c>unet.partNN</c> + <c>unet.plan.json</c>) and optionally the uncut <c>unet_whole</c>. The decoder's
+/// the cut UNet (<c>unet.partNN</c> + <c>unet.plan.json</c>), the <c>reference_fold</c> (from the UNet's weights) and
+/// optionally the uncut <c>unet_whole</c>. The decoder's
 /// images are clamped to [0, 1] in the graph, as in RAIN's stream step.
 /// </summary>
 public static class RainExport
@@ -67,6 +68,7 @@ public static class RainExport
         using (Disposable(openWeights("denoising_unet_weight_path"), out var weights))
         {
             written.AddRange(CutExport.Write(UNetNetwork.BuildDenoising(unet, motion, weights, frames, h, w, cut: true), folder, externalThreshold, progress).Parts);
+            Whole(UNetNetwork.BuildReferenceFold(unet, weights, refHeight / 8, refWidth / 8));
             if (includeWholeUNet)
                 Whole(UNetNetwork.BuildDenoising(unet, motion, weights, frames, h, w, cut: false));
         }

@@ -34,11 +34,16 @@ internal static class UNetBlocks
     }
 
     /// <summary>
-    /// Transformer2DModel / RAIN Transformer3DModel with one block on [B, C, h, w] (frames folded into B).
-    /// <paramref name="capture"/> receives LN₁'s output (the ReferenceNet tap); with <paramref name="reference"/>
-    /// ([1, N, C]) the self-attention's keys and values run over [own tokens ; reference tokens] (spec §2.5.3).
+    /// Transformer2DModel / RAIN Transformer3DModel with one block on [B, C, h, w] (frames folded into B), in one of two
+    /// forms. The ReferenceNet's (<paramref name="folded"/> null): the block as written, cross-attention to
+    /// <paramref name="ehs"/>; <paramref name="capture"/> receives LN₁'s output (the tap). The denoising UNet's
+    /// (<paramref name="folded"/> set, spec §2.5.3 with DESIGN §6's folding): the self-attention's keys and values run over
+    /// [own tokens ; reference tokens], the reference tokens' keys and values given already projected ([1, N, C] each,
+    /// <see cref="UNetNetwork.BuildReferenceFold"/>); and the cross-attention to the single CLIP token, whose softmax over one key is
+    /// exactly 1 for every query, is the constant row to_out(to_v(clip)) given as <c>cross</c> [1, 1, C] and added. LN₂,
+    /// to_q and to_k of the cross-attention then compute nothing; their keys are still checked against the config.
     /// </summary>
-    public static string SpatialTransformer(GraphBuilder g, UNetConfig cfg, string prefix, string x, string ehs, string? reference, Action<string>? capture)
+    public static string SpatialTransformer(GraphBuilder g, UNetConfig cfg, string prefix, string x, string? ehs, FoldedReference? folded, Action<string>? capture)
     {
         var s = g.Shape(x);
         long b = s[0], c = s[1], n = s[2] * s[3];
@@ -50,19 +55,63 @@ internal static class UNetBlocks
 
         var n1 = Layers.LayerNorm(g, tb + ".norm1", tokens, LayerNormEps);
         capture?.Invoke(n1);
-        var kv = reference is null ? n1 : g.Concat(tb + ".attn1.with_reference", 1, n1, g.Expand(tb + ".attn1.reference", reference, b, n, c));
-        var a = g.Attention(tb + ".attn1", Layers.Linear(g, tb + ".attn1.to_q", n1, c, false), Layers.Linear(g, tb + ".attn1.to_k", kv, c, false), Layers.Linear(g, tb + ".attn1.to_v", kv, c, false), cfg.Heads, scale);
+        string k = Layers.Linear(g, tb + ".attn1.to_k", n1, c, false), v = Layers.Linear(g, tb + ".attn1.to_v", n1, c, false);
+        if (folded is not null)
+        {
+            k = g.Concat(tb + ".attn1.with_reference_k", 1, k, g.Expand(tb + ".attn1.reference_k", folded.Keys, b, n, c));
+            v = g.Concat(tb + ".attn1.with_reference_v", 1, v, g.Expand(tb + ".attn1.reference_v", folded.Values, b, n, c));
+        }
+
+        var a = g.Attention(tb + ".attn1", Layers.Linear(g, tb + ".attn1.to_q", n1, c, false), k, v, cfg.Heads, scale);
         tokens = g.Add(tb + ".attn1.residual", tokens, Layers.Linear(g, tb + ".attn1.to_out.0", a, c));
 
-        var n2 = Layers.LayerNorm(g, tb + ".norm2", tokens, LayerNormEps);
-        a = g.Attention(tb + ".attn2", Layers.Linear(g, tb + ".attn2.to_q", n2, c, false), Layers.Linear(g, tb + ".attn2.to_k", ehs, c, false), Layers.Linear(g, tb + ".attn2.to_v", ehs, c, false), cfg.Heads, scale);
-        tokens = g.Add(tb + ".attn2.residual", tokens, Layers.Linear(g, tb + ".attn2.to_out.0", a, c));
+        if (folded is not null)
+        {
+            CheckCrossAttentionKeys(g, cfg, tb, c);
+            tokens = g.Add(tb + ".attn2.residual", tokens, folded.Cross);
+        }
+        else
+        {
+            var n2 = Layers.LayerNorm(g, tb + ".norm2", tokens, LayerNormEps);
+            string context = ehs ?? throw new ArgumentNullException(nameof(ehs), "the unfolded transformer needs the CLIP embedding.");
+            a = g.Attention(tb + ".attn2", Layers.Linear(g, tb + ".attn2.to_q", n2, c, false), Layers.Linear(g, tb + ".attn2.to_k", context, c, false), Layers.Linear(g, tb + ".attn2.to_v", context, c, false), cfg.Heads, scale);
+            tokens = g.Add(tb + ".attn2.residual", tokens, Layers.Linear(g, tb + ".attn2.to_out.0", a, c));
+        }
 
         var n3 = Layers.LayerNorm(g, tb + ".norm3", tokens, LayerNormEps);
         tokens = g.Add(tb + ".ff.residual", tokens, Layers.GegluFeedForward(g, tb + ".ff", n3));
 
         h = Layers.Conv(g, prefix + ".proj_out", Layers.FromTokens(g, prefix + ".spatial", tokens, s[2], s[3]), c, 1, 1, 0);
         return g.Add(prefix + ".residual", h, x);
+    }
+
+    /// <summary>
+    /// What one spatial transformer of the denoising UNet needs from the reference, computed once per reference by
+    /// <see cref="FoldReference"/>: the reference tokens' attn1 keys and values and the cross-attention's constant row.
+    /// </summary>
+    public sealed record FoldedReference(string Keys, string Values, string Cross);
+
+    /// <summary>
+    /// The per-reference constants of one spatial transformer (<paramref name="tb"/> = its transformer block's prefix):
+    /// attn1.to_k and attn1.to_v of the tap [1, N, C], and to_out(to_v(<paramref name="ehs"/>)) [1, 1, C] — the
+    /// cross-attention's output for every query, as the softmax over its single key is 1.
+    /// </summary>
+    public static FoldedReference FoldReference(GraphBuilder g, string tb, string tap, string ehs, long c) => new(
+        Layers.Linear(g, tb + ".attn1.to_k", tap, c, false),
+        Layers.Linear(g, tb + ".attn1.to_v", tap, c, false),
+        Layers.Linear(g, tb + ".attn2.to_out.0", Layers.Linear(g, tb + ".attn2.to_v", ehs, c, false), c));
+
+    // The folded cross-attention's weights live in the fold network; the UNet checks they are there and fit.
+    private static void CheckCrossAttentionKeys(GraphBuilder g, UNetConfig cfg, string tb, long c)
+    {
+        long d = cfg.CrossAttentionDim;
+        g.Weights.Bind(tb + ".norm2.weight", [c]);
+        g.Weights.Bind(tb + ".norm2.bias", [c]);
+        g.Weights.Bind(tb + ".attn2.to_q.weight", [c, c]);
+        g.Weights.Bind(tb + ".attn2.to_k.weight", [c, d]);
+        g.Weights.Bind(tb + ".attn2.to_v.weight", [c, d]);
+        g.Weights.Bind(tb + ".attn2.to_out.0.weight", [c, c]);
+        g.Weights.Bind(tb + ".attn2.to_out.0.bias", [c]);
     }
 
     /// <summary>

@@ -7,8 +7,9 @@ namespace Rain.Models.Networks;
 
 /// <summary>
 /// RAIN's two UNets over one shared block layout (spec §2.3, §2.5): the ReferenceNet (one frame at t = 0, returns the 16
-/// LN₁ taps d00…u32) and the denoising UNet (F frames with per-frame timesteps, guidance embedding, pose features added
-/// after conv_in, reference concatenation in every spatial self-attention and motion modules after every layer).
+/// LN₁ taps d00…u32), the reference fold (the taps' keys and values and the CLIP cross-attention's constant row, computed
+/// once per reference) and the denoising UNet (F frames with per-frame timesteps, guidance embedding, pose features added
+/// after conv_in, the folded reference keys and values in every spatial self-attention and motion modules after every layer).
 /// Layout inside is frame-major [F, C, h, w]; taps are [1, h·w, C].
 /// </summary>
 public static class UNetNetwork
@@ -25,16 +26,42 @@ public static class UNetNetwork
         var ehs = g.Input(TensorNames.EncoderHiddenStates, OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
         var t = g.Constant("timestep_zero", [0f], 1); // RAIN runs the ReferenceNet at t = 0 (spec §2.3)
         var emb = UNetBlocks.TimeEmbedding(g, cfg, t, null);
-        Body(g, cfg, null, x, emb, ehs, useTaps: false, tap => g.Output(tap.Tensor, tap.Name));
+        Body(g, cfg, null, x, emb, ehs, null, tap => g.Output(tap.Tensor, tap.Name));
         g.Weights.EnsureAllConsumed();
         return g;
     }
 
     /// <summary>
+    /// Builds the reference fold (DESIGN §6): what every spatial transformer of the denoising UNet computes from the
+    /// reference alone, once per reference instead of in every step. Inputs <c>encoder_hidden_states [1, 1, D]</c> and the
+    /// ReferenceNet's taps <c>[1, h·w, C]</c>; per tap the outputs <c>{tap}.k</c> and <c>{tap}.v</c> (the tap through the
+    /// UNet's attn1.to_k / to_v, <c>[1, h·w, C]</c>) and <c>{tap}.cross</c> (attn2.to_out(attn2.to_v(clip)), <c>[1, 1, C]</c>).
+    /// Takes the denoising UNet's weights; it uses only those keys (the UNet itself checks all of them).
+    /// </summary>
+    public static GraphBuilder BuildReferenceFold(UNetConfig cfg, IWeightSource weights, int latentHeight, int latentWidth)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        var g = new GraphBuilder(NetworkNames.ReferenceFold, new WeightBinder(weights));
+        var ehs = g.Input(TensorNames.EncoderHiddenStates, OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
+        foreach (var t in SpatialTransformers(cfg))
+        {
+            long channels = ChannelsAt(cfg, t.Level);
+            var tap = g.Input(t.Tap, OnnxDataType.F32, 1, TokensAt(t.Level, latentHeight, latentWidth), channels);
+            var folded = UNetBlocks.FoldReference(g, t.Prefix + ".transformer_blocks.0", tap, ehs, channels);
+            g.Output(folded.Keys, TensorNames.ReferenceKeys(t.Tap));
+            g.Output(folded.Values, TensorNames.ReferenceValues(t.Tap));
+            g.Output(folded.Cross, TensorNames.ReferenceCross(t.Tap));
+        }
+
+        return g;
+    }
+
+    /// <summary>
     /// Builds the denoising UNet for <paramref name="frames"/> frames: inputs <c>sample [F, 4, h, w]</c>,
-    /// <c>timestep [F]</c> (int64), <c>encoder_hidden_states [1, 1, D]</c>, <c>pose_cond_fea [F, C0, h, w]</c>,
-    /// <c>timestep_cond [1, cond_proj_dim]</c> and the taps; output <c>model_output [F, 4, h, w]</c>. With
-    /// <paramref name="cut"/> the temporal attention cores become cross-noise cuts (see <see cref="GraphPartitioner"/>).
+    /// <c>timestep [F]</c> (int64), <c>pose_cond_fea [F, C0, h, w]</c>, <c>timestep_cond [1, cond_proj_dim]</c> and per
+    /// spatial transformer the reference fold's <c>{tap}.k</c>, <c>{tap}.v</c> and <c>{tap}.cross</c>; output
+    /// <c>model_output [F, 4, h, w]</c>. With <paramref name="cut"/> the temporal attention cores become cross-noise cuts
+    /// (see <see cref="GraphPartitioner"/>).
     /// </summary>
     public static GraphBuilder BuildDenoising(UNetConfig cfg, MotionModuleConfig mm, IWeightSource weights, int frames, int latentHeight, int latentWidth, bool cut)
     {
@@ -44,18 +71,20 @@ public static class UNetNetwork
         var g = new GraphBuilder(cut ? NetworkNames.UNet : "unet_whole", new WeightBinder(weights)) { CutTemporalAttention = cut };
         var x = g.Input("sample", OnnxDataType.F32, frames, cfg.InChannels, latentHeight, latentWidth);
         var timestep = g.Input("timestep", OnnxDataType.I64, frames);
-        var ehs = g.Input(TensorNames.EncoderHiddenStates, OnnxDataType.F32, 1, 1, cfg.CrossAttentionDim);
         var pose = g.Input("pose_cond_fea", OnnxDataType.F32, frames, cfg.BlockOutChannels[0], latentHeight, latentWidth);
         var cond = mm.CondProjDim > 0 ? g.Input("timestep_cond", OnnxDataType.F32, 1, mm.CondProjDim) : null;
-        foreach (var (name, level) in TapNames(cfg))
+        var folded = new Dictionary<string, UNetBlocks.FoldedReference>(StringComparer.Ordinal);
+        foreach (var t in SpatialTransformers(cfg))
         {
-            long scale = 1L << level;
-            long channels = level < cfg.BlockOutChannels.Length ? cfg.BlockOutChannels[level] : cfg.BlockOutChannels[^1];
-            g.Input(name, OnnxDataType.F32, 1, latentHeight / scale * (latentWidth / scale), channels);
+            long channels = ChannelsAt(cfg, t.Level), tokens = TokensAt(t.Level, latentHeight, latentWidth);
+            folded[t.Tap] = new(
+                g.Input(TensorNames.ReferenceKeys(t.Tap), OnnxDataType.F32, 1, tokens, channels),
+                g.Input(TensorNames.ReferenceValues(t.Tap), OnnxDataType.F32, 1, tokens, channels),
+                g.Input(TensorNames.ReferenceCross(t.Tap), OnnxDataType.F32, 1, 1, channels));
         }
 
         var emb = UNetBlocks.TimeEmbedding(g, cfg, g.Cast("time_proj.t_float", timestep, OnnxDataType.F32), cond);
-        var h = Body(g, cfg, mm, x, emb, ehs, useTaps: true, _ => { }, pose);
+        var h = Body(g, cfg, mm, x, emb, null, folded, _ => { }, pose);
         h = g.SiLU("conv_act", Layers.GroupNorm(g, "conv_norm_out", h, cfg.NormGroups, cfg.NormEps));
         g.Output(Layers.Conv(g, "conv_out", h, cfg.OutChannels, 3, 1, 1), TensorNames.ModelOutput);
         g.Weights.EnsureAllConsumed();
@@ -63,35 +92,49 @@ public static class UNetNetwork
     }
 
     /// <summary>Tap names in UNet order with the level (number of halvings) of each.</summary>
-    public static IReadOnlyList<(string Name, int Level)> TapNames(UNetConfig cfg)
+    public static IReadOnlyList<(string Name, int Level)> TapNames(UNetConfig cfg) =>
+        [.. SpatialTransformers(cfg).Select(t => (t.Tap, t.Level))];
+
+    /// <summary>One spatial transformer: its module prefix, the name of its tap and its level (number of halvings).</summary>
+    internal sealed record SpatialTransformerSite(string Prefix, string Tap, int Level);
+
+    /// <summary>The spatial transformers in UNet order (down, mid, up), as <see cref="Body"/> meets them.</summary>
+    internal static IReadOnlyList<SpatialTransformerSite> SpatialTransformers(UNetConfig cfg)
     {
         ArgumentNullException.ThrowIfNull(cfg);
         int levels = cfg.BlockOutChannels.Length;
-        var names = new List<(string, int)>();
+        var sites = new List<SpatialTransformerSite>();
         for (int i = 0; i < levels; i++)
         {
             if (cfg.DownHasAttention[i])
-                names.AddRange(Enumerable.Range(0, cfg.LayersPerBlock).Select(j => ($"d{i}{j}", i)));
+                sites.AddRange(Enumerable.Range(0, cfg.LayersPerBlock).Select(j => new SpatialTransformerSite($"down_blocks.{i}.attentions.{j}", $"d{i}{j}", i)));
         }
 
-        names.Add(("m", levels - 1));
+        sites.Add(new("mid_block.attentions.0", "m", levels - 1));
         for (int i = 0; i < levels; i++)
         {
             if (cfg.UpHasAttention[i])
-                names.AddRange(Enumerable.Range(0, cfg.LayersPerBlock + 1).Select(j => ($"u{i}{j}", levels - 1 - i)));
+                sites.AddRange(Enumerable.Range(0, cfg.LayersPerBlock + 1).Select(j => new SpatialTransformerSite($"up_blocks.{i}.attentions.{j}", $"u{i}{j}", levels - 1 - i)));
         }
 
-        return names;
+        return sites;
     }
+
+    private static long ChannelsAt(UNetConfig cfg, int level) => level < cfg.BlockOutChannels.Length ? cfg.BlockOutChannels[level] : cfg.BlockOutChannels[^1];
+
+    private static long TokensAt(int level, int latentHeight, int latentWidth) => latentHeight / (1L << level) * (latentWidth / (1L << level));
 
     private sealed record Tap(string Name, string Tensor);
 
-    private static string Body(GraphBuilder g, UNetConfig cfg, MotionModuleConfig? mm, string x, string emb, string ehs, bool useTaps, Action<Tap> onTap, string? pose = null)
+    // The ReferenceNet passes the CLIP embedding and no fold (its transformers as written, taps captured); the denoising
+    // UNet passes the fold of every transformer and no embedding.
+    private static string Body(GraphBuilder g, UNetConfig cfg, MotionModuleConfig? mm, string x, string emb, string? ehs, Dictionary<string, UNetBlocks.FoldedReference>? folded, Action<Tap> onTap, string? pose = null)
     {
         int levels = cfg.BlockOutChannels.Length;
         float eps = cfg.NormEps;
-        string Transformer(string prefix, string h, string tap) =>
-            UNetBlocks.SpatialTransformer(g, cfg, prefix, h, ehs, useTaps ? tap : null, useTaps ? null : n1 => onTap(new Tap(tap, n1)));
+        string Transformer(string prefix, string h, string tap) => folded is not null
+            ? UNetBlocks.SpatialTransformer(g, cfg, prefix, h, null, folded[tap], null)
+            : UNetBlocks.SpatialTransformer(g, cfg, prefix, h, ehs, null, n1 => onTap(new Tap(tap, n1)));
         bool Motion(int factor, bool up) => mm is not null && mm.Resolutions.Contains(factor) && (up || !mm.DecoderOnly);
 
         x = Layers.Conv(g, "conv_in", x, cfg.BlockOutChannels[0], 3, 1, 1);

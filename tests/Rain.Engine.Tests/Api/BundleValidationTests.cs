@@ -18,7 +18,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
         var golden = GoldenData.Open("06_stream.safetensors");
         Tolerance.AssertClose("guidance_embedding", golden.Floats("timestep_cond"), m.GuidanceEmbedding, 1e-6, 1e-5, output);
         Assert.Equal(golden.Longs("timestep").Select(t => (int)t), m.Timesteps);
-        Assert.Equal(5 + 43, m.Parts.Count);
+        Assert.Equal(6 + 43, m.Parts.Count); // six whole networks (reference_fold among them) and the 43 UNet parts
         Assert.Equal(43 + 42, m.UNetPlan.Steps.Count);
     }
 

@@ -29,10 +29,11 @@ public sealed class SessionGoldenTests(GoldenBundle bundle, ITestOutputHelper ou
         using var pipe = new CpuPipeline(b, threads: 1, parallelAttention: false, prepackWeights: prepack);
 
         // 06 records the reference's constants directly (the outputs of vectors 07 and 03), so they go where the
-        // reference networks would write them; timestep and guidance embedding are the bundle's own.
-        golden.Floats("encoder_hidden_states").CopyTo(pipe.UNet.Buffer("encoder_hidden_states").F);
+        // reference networks would write them and the fold runs on them; timestep and guidance embedding are the bundle's own.
+        golden.Floats("encoder_hidden_states").CopyTo(pipe.ReferenceEmbedding.F);
         foreach (string tap in m.Taps)
-            golden.Floats(tap).CopyTo(pipe.UNet.Buffer(tap).F);
+            golden.Floats(tap).CopyTo(pipe.Tap(tap).F);
+        pipe.FoldReference();
 
         var streamer = new CpuStreamer(pipe, seed: 0, new StageTimings());
         var state = streamer.State;

@@ -8,25 +8,26 @@ namespace Rain.Engine.Backends.Cpu;
 
 /// <summary>
 /// Every network of a bundle on the CPU with its buffers, wired as RAIN's pipeline: the reference networks write the
-/// UNet's constant inputs (the CLIP embedding and the ReferenceNet taps go straight into the UNet's buffers), the pose
+/// UNet's constant inputs (the ReferenceNet's taps and the CLIP embedding feed the reference fold, whose keys, values and
+/// cross-attention rows go straight into the UNet's buffers), the pose
 /// guider, the UNet plan and the TAESDV decoder (its 10 memories ping-pong between two buffer sets, so the decoder
 /// never reads and writes one buffer). Every buffer is allocated here; the pose guider and the decoder are loaded here.
-/// Unless <c>keepReferenceNetworks</c>, the reference networks (CLIP vision, VAE encoder, ReferenceNet) are loaded for
+/// Unless <c>keepReferenceNetworks</c>, the reference networks (CLIP vision, VAE encoder, ReferenceNet, fold) are loaded for
 /// each reference and released after it, with the UNet released while they run, so the two are never in memory
 /// together; the UNet is loaded when a reference has been fused (or by the first step that needs it). Not thread-safe;
 /// one stream at a time.
 /// </summary>
 internal sealed class CpuPipeline : IDisposable
 {
-    internal static readonly string[] ReferenceNetworkNames = [NetworkNames.ClipVision, NetworkNames.VaeEncoder, NetworkNames.ReferenceUNet];
+    internal static readonly string[] ReferenceNetworkNames = [NetworkNames.ClipVision, NetworkNames.VaeEncoder, NetworkNames.ReferenceUNet, NetworkNames.ReferenceFold];
 
     private readonly CpuSessionFactory _sessions;
     private readonly RunOptions _run = new();
     private readonly List<CpuTensor> _owned = [];
     private readonly OrtNetwork _poseGuider, _decoder;
-    private readonly Dictionary<string, CpuTensor> _clipTensors = [], _vaeTensors = [];
+    private readonly Dictionary<string, CpuTensor> _clipTensors = [], _vaeTensors = [], _referenceOutputs = [];
     private readonly CpuTensor[][] _memories = new CpuTensor[2][];
-    private OrtNetwork? _clip, _vae, _reference;
+    private OrtNetwork? _clip, _vae, _reference, _fold;
     private int _memoryBinding;
 
     public CpuPipeline(ModelBundle bundle, int threads, bool parallelAttention, bool keepReferenceNetworks = false, bool prepackWeights = true)
@@ -71,6 +72,14 @@ internal sealed class CpuPipeline : IDisposable
             ClipPixels = _clipTensors[bundle.Part(NetworkNames.ClipVision).Inputs[0].Name];
             ClipEmbeds = _clipTensors.TryGetValue(TensorNames.ImageEmbeds, out var e) ? e : throw new BundleException($"{bundle.PathOf(NetworkNames.ClipVision)}: no output 'image_embeds'.");
             VaeImages = _vaeTensors[bundle.Part(NetworkNames.VaeEncoder).Inputs[0].Name];
+            // The ReferenceNet's CLIP input and its taps: the fold reads both.
+            var referencePart = bundle.Part(NetworkNames.ReferenceUNet);
+            ReferenceEmbedding = New(referencePart.Inputs.FirstOrDefault(c => c.Name == TensorNames.EncoderHiddenStates)
+                ?? throw new BundleException($"{bundle.PathOf(NetworkNames.ReferenceUNet)}: no input '{TensorNames.EncoderHiddenStates}'."));
+            if (ClipEmbeds.F.Length != ReferenceEmbedding.F.Length)
+                throw new BundleException($"{bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the ReferenceNet's encoder_hidden_states ({ReferenceEmbedding.Contract}).");
+            foreach (var c in referencePart.Outputs)
+                _referenceOutputs[c.Name] = New(c);
             ReferenceLatents = _vaeTensors[bundle.Part(NetworkNames.VaeEncoder).Outputs[0].Name];
             // The manifest's sizes drive the host-side loops; the parts' contracts must agree with them.
             int p = m.FramesPerLevel, f = p * m.Levels, h = m.Height / 8, w = m.Width / 8;
@@ -104,8 +113,8 @@ internal sealed class CpuPipeline : IDisposable
     /// <summary>Whether the reference networks stay loaded between references.</summary>
     public bool KeepReferenceNetworks { get; }
 
-    /// <summary>Whether CLIP vision, the VAE encoder and the ReferenceNet are loaded now.</summary>
-    public bool ReferenceNetworksLoaded => _reference is not null;
+    /// <summary>Whether CLIP vision, the VAE encoder, the ReferenceNet and the fold are loaded now.</summary>
+    public bool ReferenceNetworksLoaded => _fold is not null;
 
     /// <summary>Where the memory goes: every part loaded so far, and the engine's buffers.</summary>
     public CpuMemoryLedger Ledger => new(_sessions.Ledger, BufferBytes, _sessions.PrepackWeights, KeepReferenceNetworks, _sessions.SharedArena, ProcessMemory.Now());
@@ -128,6 +137,12 @@ internal sealed class CpuPipeline : IDisposable
 
     public CpuTensor ClipEmbeds { get; }
 
+    /// <summary>The CLIP embedding as the ReferenceNet and the fold read it.</summary>
+    public CpuTensor ReferenceEmbedding { get; }
+
+    /// <summary>The ReferenceNet's taps, which the fold reads.</summary>
+    public CpuTensor Tap(string name) => _referenceOutputs.TryGetValue(name, out var t) ? t : throw new BundleException($"{Bundle.PathOf(NetworkNames.ReferenceUNet)}: no output '{name}'.");
+
     /// <summary>The VAE encoder's latents, which the ReferenceNet reads.</summary>
     public CpuTensor ReferenceLatents { get; }
 
@@ -140,13 +155,35 @@ internal sealed class CpuPipeline : IDisposable
     public long BufferBytes => UNet.BufferBytes + _owned.Sum(t => t.Bytes64);
 
     /// <summary>
-    /// Fuses a reference image: CLIP embedding → the UNet's encoder_hidden_states; VAE latents → ReferenceNet → the UNet's
-    /// taps. Unless the reference networks are kept, the UNet is released first, the reference networks are loaded, run
-    /// and released, and the UNet is loaded again: the two are never in memory together.
+    /// Fuses a reference image: CLIP embedding and VAE latents → ReferenceNet → taps; taps and CLIP embedding → fold →
+    /// the UNet's reference keys, values and cross-attention rows. Unless the reference networks are kept, the UNet is
+    /// released first, the reference networks are loaded, run and released, and the UNet is loaded again: the two are
+    /// never in memory together.
     /// </summary>
     public void SetReference(RgbImage reference)
     {
         var m = Bundle.Manifest;
+        InReferencePhase(() =>
+        {
+            float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
+            clip.CopyTo(ClipPixels.F);
+            _clip!.Run(_run);
+            ClipEmbeds.F.CopyTo(ReferenceEmbedding.F);
+            Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F);
+            _vae!.Run(_run);
+            _reference!.Run(_run);
+            _fold!.Run(_run);
+        });
+    }
+
+    /// <summary>
+    /// Runs the fold alone on <see cref="ReferenceEmbedding"/> and the taps as they are (replay of recorded taps), in the
+    /// reference phase as <see cref="SetReference"/> runs it.
+    /// </summary>
+    public void FoldReference() => InReferencePhase(() => _fold!.Run(_run));
+
+    private void InReferencePhase(Action run)
+    {
         if (!KeepReferenceNetworks && UNet.IsLoaded)
         {
             UNet.Unload();
@@ -156,16 +193,7 @@ internal sealed class CpuPipeline : IDisposable
         LoadReferenceNetworks();
         try
         {
-            float[] clip = Preprocess.ClipPixels(reference, m.ClipImageSize);
-            clip.CopyTo(ClipPixels.F);
-            _clip!.Run(_run);
-            var ehs = UNet.Buffer(TensorNames.EncoderHiddenStates).F;
-            if (ClipEmbeds.F.Length != ehs.Length)
-                throw new BundleException($"{Bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the UNet's encoder_hidden_states ({UNet.Buffer("encoder_hidden_states").Contract}).");
-            ClipEmbeds.F.CopyTo(ehs);
-            Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight).CopyTo(VaeImages.F);
-            _vae!.Run(_run);
-            _reference!.Run(_run);
+            run();
         }
         finally
         {
@@ -179,10 +207,10 @@ internal sealed class CpuPipeline : IDisposable
         UNet.Load();
     }
 
-    /// <summary>Loads CLIP vision, the VAE encoder and the ReferenceNet (a no-op when loaded).</summary>
+    /// <summary>Loads CLIP vision, the VAE encoder, the ReferenceNet and the fold (a no-op when loaded).</summary>
     public void LoadReferenceNetworks()
     {
-        if (_reference is not null)
+        if (_fold is not null)
             return;
         try
         {
@@ -191,10 +219,12 @@ internal sealed class CpuPipeline : IDisposable
             _vae = _sessions.Load(NetworkNames.VaeEncoder, "reference");
             _vae.Bind(c => _vaeTensors[c.Name]);
 
-            // The ReferenceNet reads the VAE latents and the UNet's encoder_hidden_states and writes the UNet's taps.
-            var reference = _sessions.Load(NetworkNames.ReferenceUNet, "reference");
-            _reference = reference;
-            reference.Bind(c => c.Name == TensorNames.Latents ? ReferenceLatents : UNet.Buffer(c.Name));
+            // The ReferenceNet reads the VAE latents and the CLIP embedding and writes the taps; the fold reads the taps
+            // and the embedding and writes the UNet's reference inputs.
+            _reference = _sessions.Load(NetworkNames.ReferenceUNet, "reference");
+            _reference.Bind(c => c.Name == TensorNames.Latents ? ReferenceLatents : c.Name == TensorNames.EncoderHiddenStates ? ReferenceEmbedding : Tap(c.Name));
+            _fold = _sessions.Load(NetworkNames.ReferenceFold, "reference");
+            _fold.Bind(c => c.Name == TensorNames.EncoderHiddenStates ? ReferenceEmbedding : _referenceOutputs.TryGetValue(c.Name, out var tap) ? tap : UNet.Buffer(c.Name));
         }
         catch
         {
@@ -209,7 +239,8 @@ internal sealed class CpuPipeline : IDisposable
         _clip?.Dispose();
         _vae?.Dispose();
         _reference?.Dispose();
-        (_clip, _vae, _reference) = (null, null, null);
+        _fold?.Dispose();
+        (_clip, _vae, _reference, _fold) = (null, null, null, null);
     }
 
     /// <summary>Runs one whole network by name on its bound buffers (replay of recorded inputs); the decoder advances its memories.</summary>
@@ -222,6 +253,7 @@ internal sealed class CpuPipeline : IDisposable
             NetworkNames.ClipVision => _clip!,
             NetworkNames.VaeEncoder => _vae!,
             NetworkNames.ReferenceUNet => _reference!,
+            NetworkNames.ReferenceFold => _fold!,
             NetworkNames.PoseGuider => _poseGuider,
             NetworkNames.TaesdvDecoder => _decoder,
             _ => throw new ArgumentException($"no whole network '{name}'.", nameof(name)),

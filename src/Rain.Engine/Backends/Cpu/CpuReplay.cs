@@ -22,9 +22,7 @@ internal static class CpuReplay
         int h = m.Height / 8, w = m.Width / 8, plane = h * w, latentFrame = 4 * plane, poseFrame = c0 * plane;
         var schedule = new LcmSchedule(pipe.Bundle.Stream);
         var unet = pipe.UNet;
-        Read(input, TensorNames.EncoderHiddenStates, unet.Buffer(TensorNames.EncoderHiddenStates).F);
-        foreach (string tap in m.Taps)
-            Read(input, tap, unet.Buffer(tap).F);
+        ReadReference(pipe, input);
         Read(input, TensorNames.TimestepCond, unet.Buffer(TensorNames.TimestepCond).F);
         var timesteps = new float[frames];
         Read(input, TensorNames.Timestep, timesteps);
@@ -108,10 +106,10 @@ internal static class CpuReplay
                 break;
             case NetworkNames.ReferenceUNet:
                 Read(input, TensorNames.Latents, pipe.ReferenceLatents.F);
-                Read(input, "clip_embeds", unet.Buffer(TensorNames.EncoderHiddenStates).F);
+                Read(input, "clip_embeds", pipe.ReferenceEmbedding.F);
                 pipe.RunNetwork(network);
                 foreach (string tap in m.Taps)
-                    output.Add((tap, unet.Buffer(tap).Contract.Shape, unet.Buffer(tap).F.ToArray()));
+                    output.Add((tap, pipe.Tap(tap).Contract.Shape, pipe.Tap(tap).F.ToArray()));
                 break;
             case NetworkNames.PoseGuider:
             {
@@ -129,14 +127,12 @@ internal static class CpuReplay
             {
                 ReadLayout(input, TensorNames.Sample, unet.Buffer(TensorNames.Sample).F, 4, frames, plane);
                 ReadLayout(input, TensorNames.PoseCondFeatures, unet.Buffer(TensorNames.PoseCondFeatures).F, m.PoseChannels, frames, plane);
-                Read(input, TensorNames.EncoderHiddenStates, unet.Buffer(TensorNames.EncoderHiddenStates).F);
+                ReadReference(pipe, input);
                 Read(input, TensorNames.TimestepCond, unet.Buffer(TensorNames.TimestepCond).F);
                 var t = new float[frames];
                 Read(input, TensorNames.Timestep, t);
                 for (int f = 0; f < frames; f++)
                     unet.Buffer(TensorNames.Timestep).I64[f] = (long)t[f];
-                foreach (string tap in m.Taps)
-                    Read(input, tap, unet.Buffer(tap).F);
                 pipe.RunUNet(null);
                 output.Add((TensorNames.ModelOutput, [1, 4, frames, m.Height / 8, m.Width / 8], ToLayout(unet.Buffer(TensorNames.ModelOutput).F, 4, frames, plane)));
                 break;
@@ -161,6 +157,15 @@ internal static class CpuReplay
         }
 
         return output;
+    }
+
+    // The recorded CLIP embedding and taps, folded into the UNet's reference inputs as a reference is.
+    private static void ReadReference(CpuPipeline pipe, ICheckpoint input)
+    {
+        Read(input, TensorNames.EncoderHiddenStates, pipe.ReferenceEmbedding.F);
+        foreach (string tap in pipe.Bundle.Manifest.Taps)
+            Read(input, tap, pipe.Tap(tap).F);
+        pipe.FoldReference();
     }
 
     private static void Read(ICheckpoint input, string name, Span<float> destination)

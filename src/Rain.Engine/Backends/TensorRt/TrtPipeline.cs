@@ -8,8 +8,9 @@ using Rain.Engine.Streaming;
 namespace Rain.Engine.Backends.TensorRt;
 
 /// <summary>
-/// RAIN's stream on TensorRT engines, mirroring the CPU pipeline and streamer: the reference fused once (CLIP embedding
-/// and ReferenceNet taps stay on the device in the UNet's buffers), then per step the pose guider on the p new pose
+/// RAIN's stream on TensorRT engines, mirroring the CPU pipeline and streamer: the reference fused once (CLIP, VAE
+/// encoder, ReferenceNet and the fold, whose keys, values and cross-attention rows stay on the device in the UNet's
+/// buffers), then per step the pose guider on the p new pose
 /// images into the newest slots of the pose-feature window, the UNet plan (engines and fp32 attention kernels), the
 /// counter noise and <c>lcm_step_roll</c>, the pose window's roll, and — for real chunks only — the TAESDV decoder with
 /// its memories, all in the <see cref="CudaStepDriver"/>'s step (one CUDA graph after the clean start).
@@ -27,7 +28,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
     private readonly TrtEngineSet _engines;
     private readonly CudaDevice _device;
     private readonly CudaStream _stream;
-    private readonly DeviceBuffer _poseWindow, _poseRoll, _clipPixels, _vaePixels;
+    private readonly DeviceBuffer _poseWindow, _poseRoll, _clipPixels, _vaePixels, _referenceEmbedding;
     private readonly DeviceBuffer[] _memories, _memoriesOut;
     private readonly Dictionary<string, DeviceBuffer> _clipOut = new(StringComparer.Ordinal);
     private readonly int _p, _height, _width;
@@ -91,15 +92,22 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
             foreach (var output in clipPart.Outputs)
                 _clipOut[output.Name] = Own(device.Allocate(Bytes(output)));
             clip.Bind(new Dictionary<string, ulong>(_clipOut.Select(p => KeyValuePair.Create(p.Key, p.Value.Address)), StringComparer.Ordinal) { [clipPart.Inputs[0].Name] = _clipPixels.Address });
-            if (!_clipOut.TryGetValue(TensorNames.ImageEmbeds, out var embeds) || embeds.Bytes != UNet.Buffer(TensorNames.EncoderHiddenStates).Bytes)
-                throw new BundleException($"{bundle.PathOf("clip_vision")}: no output 'image_embeds' of the UNet's encoder_hidden_states size.");
+            var reference = bundle.Part(NetworkNames.ReferenceUNet);
+            _referenceEmbedding = Own(device.Allocate(Bytes(reference.Inputs.FirstOrDefault(c => c.Name == TensorNames.EncoderHiddenStates)
+                ?? throw new BundleException($"{bundle.PathOf(NetworkNames.ReferenceUNet)}: no input '{TensorNames.EncoderHiddenStates}'."))));
+            if (!_clipOut.TryGetValue(TensorNames.ImageEmbeds, out var embeds) || embeds.Bytes != _referenceEmbedding.Bytes)
+                throw new BundleException($"{bundle.PathOf(NetworkNames.ClipVision)}: no output 'image_embeds' of the ReferenceNet's encoder_hidden_states size.");
             var vaePart = bundle.Part(NetworkNames.VaeEncoder);
             _vaePixels = Own(device.Allocate(Bytes(vaePart.Inputs[0])));
             var vaeOut = Own(device.Allocate(Bytes(vaePart.Outputs[0])));
             engines[NetworkNames.VaeEncoder].Bind(new Dictionary<string, ulong> { [vaePart.Inputs[0].Name] = _vaePixels.Address, [vaePart.Outputs[0].Name] = vaeOut.Address });
-            var reference = bundle.Part(NetworkNames.ReferenceUNet);
-            engines[NetworkNames.ReferenceUNet].Bind(reference.Inputs.Concat(reference.Outputs)
-                .ToDictionary(c => c.Name, c => c.Name == TensorNames.Latents ? vaeOut.Address : UNet.Buffer(c.Name).Address, StringComparer.Ordinal));
+            // The ReferenceNet writes the taps; the fold reads them with the CLIP embedding and writes the UNet's reference inputs.
+            var taps = reference.Outputs.ToDictionary(c => c.Name, c => Own(device.Allocate(Bytes(c))), StringComparer.Ordinal);
+            engines[NetworkNames.ReferenceUNet].Bind(reference.Inputs.Concat(reference.Outputs).ToDictionary(c => c.Name,
+                c => c.Name == TensorNames.Latents ? vaeOut.Address : c.Name == TensorNames.EncoderHiddenStates ? _referenceEmbedding.Address : taps[c.Name].Address, StringComparer.Ordinal));
+            var fold = bundle.Part(NetworkNames.ReferenceFold);
+            engines[NetworkNames.ReferenceFold].Bind(fold.Inputs.Concat(fold.Outputs).ToDictionary(c => c.Name,
+                c => c.Name == TensorNames.EncoderHiddenStates ? _referenceEmbedding.Address : taps.TryGetValue(c.Name, out var tap) ? tap.Address : UNet.Buffer(c.Name).Address, StringComparer.Ordinal));
 
             var denoiser = new List<IPartRunner> { pose, new DeviceRangeCopyNode(poseOut, 0, _poseWindow, _poseWindow.Bytes - poseChunk, poseChunk) };
             denoiser.AddRange(UNet.Nodes);
@@ -133,7 +141,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
     /// <inheritdoc/>
     public void CheckPose(RgbImage pose) => StepArguments.CheckPose(pose, _width, _height);
 
-    /// <summary>Fuses a reference image (CLIP, VAE encoder, ReferenceNet, run once on the device) and restarts the stream.</summary>
+    /// <summary>Fuses a reference image (CLIP, VAE encoder, ReferenceNet and fold, run once on the device) and restarts the stream.</summary>
     public void SetReference(RgbImage reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
@@ -141,9 +149,10 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
         _clipPixels.Upload<float>(Preprocess.ClipPixels(reference, m.ClipImageSize));
         _vaePixels.Upload<float>(Preprocess.VaePixels(reference, m.ReferenceWidth, m.ReferenceHeight));
         _engines[NetworkNames.ClipVision].Enqueue(_stream);
-        _stream.Copy(_clipOut[TensorNames.ImageEmbeds], 0, UNet.Buffer(TensorNames.EncoderHiddenStates), 0, _clipOut[TensorNames.ImageEmbeds].Bytes);
+        _stream.Copy(_clipOut[TensorNames.ImageEmbeds], 0, _referenceEmbedding, 0, _referenceEmbedding.Bytes);
         _engines[NetworkNames.VaeEncoder].Enqueue(_stream);
         _engines[NetworkNames.ReferenceUNet].Enqueue(_stream);
+        _engines[NetworkNames.ReferenceFold].Enqueue(_stream);
         _stream.Synchronize();
         ResetStream();
     }
