@@ -34,7 +34,7 @@ internal sealed class CpuPipeline : IDisposable
         Bundle = bundle;
         KeepReferenceNetworks = keepReferenceNetworks;
         _sessions = new CpuSessionFactory(bundle, threads, prepackWeights);
-        try
+        using (var built = new Owned(this))
         {
             var m = bundle.Manifest;
             // The attention shares the cores ONNX Runtime uses for the parts (they never run at the same time).
@@ -93,11 +93,8 @@ internal sealed class CpuPipeline : IDisposable
                 LoadReferenceNetworks();
                 UNet.Load();
             }
-        }
-        catch
-        {
-            Dispose();
-            throw;
+
+            built.Commit();
         }
     }
 

@@ -20,7 +20,7 @@ internal sealed class CpuPlanRunner : IDisposable
     {
         ArgumentNullException.ThrowIfNull(plan);
         _plan = plan;
-        try
+        using (var built = new Owned(this))
         {
             foreach (var step in plan.Steps.Where(s => s.StepKind == PlanStepKind.RunPart))
             {
@@ -28,11 +28,8 @@ internal sealed class CpuPlanRunner : IDisposable
                 string path = Path.Combine(folder, part + ".onnx");
                 _sessions[part] = options is null ? new InferenceSession(path) : new InferenceSession(path, options);
             }
-        }
-        catch
-        {
-            Dispose();
-            throw;
+
+            built.Commit();
         }
     }
 
