@@ -175,22 +175,13 @@ public sealed class PoseFrontEnd : IDisposable
         ArgumentNullException.ThrowIfNull(detectorPath);
         ArgumentNullException.ThrowIfNull(estimatorPath);
         options ??= new PoseFrontEndOptions();
-        var session = new SessionOptions { IntraOpNumThreads = options.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        using var owned = new Owned();
+        var session = owned.Own(new SessionOptions { IntraOpNumThreads = options.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL });
         // As in the CPU backend: threads that do not spin leave the cores to the engine between runs.
         session.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        PoseModel? detector = null;
-        try
-        {
-            detector = PoseModel.Open(detectorPath, "detector (YOLOX)", 1, session, ResolveDetector(detectorPath));
-            var estimator = PoseModel.Open(estimatorPath, "pose estimator (DWPose/RTMPose)", 2, session, ResolveEstimator(estimatorPath));
-            return new PoseFrontEnd(detector, estimator, session, options);
-        }
-        catch
-        {
-            detector?.Dispose();
-            session.Dispose();
-            throw;
-        }
+        var detector = owned.Own(PoseModel.Open(detectorPath, "detector (YOLOX)", 1, session, ResolveDetector(detectorPath)));
+        var estimator = owned.Own(PoseModel.Open(estimatorPath, "pose estimator (DWPose/RTMPose)", 2, session, ResolveEstimator(estimatorPath)));
+        return owned.Commit(new PoseFrontEnd(detector, estimator, session, options));
     }
 
     /// <summary>
@@ -213,18 +204,11 @@ public sealed class PoseFrontEnd : IDisposable
         }
 
         options ??= new PoseFrontEndOptions { Width = bundle.Manifest.Width, Height = bundle.Manifest.Height };
-        var frontEnd = Load(Path.Combine(bundle.Folder, pose.Detector.File), Path.Combine(bundle.Folder, pose.Estimator.File), options);
-        try
-        {
-            CheckContract(manifest, "pose_detector", pose.Detector, frontEnd._detector);
-            CheckContract(manifest, "pose_estimator", pose.Estimator, frontEnd._estimator);
-            return frontEnd;
-        }
-        catch
-        {
-            frontEnd.Dispose();
-            throw;
-        }
+        using var owned = new Owned();
+        var frontEnd = owned.Own(Load(Path.Combine(bundle.Folder, pose.Detector.File), Path.Combine(bundle.Folder, pose.Estimator.File), options));
+        CheckContract(manifest, "pose_detector", pose.Detector, frontEnd._detector);
+        CheckContract(manifest, "pose_estimator", pose.Estimator, frontEnd._estimator);
+        return owned.Commit(frontEnd);
     }
 
     /// <summary>

@@ -72,48 +72,32 @@ internal sealed class PoseModel : IDisposable
     {
         if (!File.Exists(path))
             throw new PoseModelException($"{path}: the {role} model does not exist.");
+        using var owned = new Owned();
         InferenceSession session;
         try
         {
-            session = new InferenceSession(path, options);
+            session = owned.Own(new InferenceSession(path, options));
         }
         catch (OnnxRuntimeException e)
         {
             throw new PoseModelException($"{path}: ONNX Runtime cannot load the {role} model: {e.Message}", e);
         }
 
-        var made = new List<CpuTensor>();
-        try
+        var (inputs, outs) = Contracts(session, path);
+        if (inputs.Length < 1 || outs.Length < outputs)
+            throw new PoseModelException($"{path}: the {role} model has {inputs.Length} inputs and {outs.Length} outputs; it needs 1 input and {outputs} output(s).");
+        foreach (var c in outs.Take(outputs).Prepend(inputs[0]))
         {
-            var (inputs, outs) = Contracts(session, path);
-            if (inputs.Length < 1 || outs.Length < outputs)
-                throw new PoseModelException($"{path}: the {role} model has {inputs.Length} inputs and {outs.Length} outputs; it needs 1 input and {outputs} output(s).");
-            foreach (var c in outs.Take(outputs).Prepend(inputs[0]))
-            {
-                if (c.DType != "float32")
-                    throw new PoseModelException($"{path}: {role} tensor {c} must be float32.");
-            }
-
-            var (inShape, outShapes) = resolve(inputs[0], outs[..outputs]);
-            var input = Track(new CpuTensor(inputs[0] with { Shape = inShape }));
-            var bound = new CpuTensor[outputs];
-            for (int i = 0; i < outputs; i++)
-                bound[i] = Track(new CpuTensor(outs[i] with { Shape = outShapes[i] }));
-            return new PoseModel(path, session, input, bound, inputs, outs);
-        }
-        catch
-        {
-            foreach (var t in made)
-                t.Dispose();
-            session.Dispose();
-            throw;
+            if (c.DType != "float32")
+                throw new PoseModelException($"{path}: {role} tensor {c} must be float32.");
         }
 
-        CpuTensor Track(CpuTensor t)
-        {
-            made.Add(t);
-            return t;
-        }
+        var (inShape, outShapes) = resolve(inputs[0], outs[..outputs]);
+        var input = owned.Own(new CpuTensor(inputs[0] with { Shape = inShape }));
+        var bound = new CpuTensor[outputs];
+        for (int i = 0; i < outputs; i++)
+            bound[i] = owned.Own(new CpuTensor(outs[i] with { Shape = outShapes[i] }));
+        return owned.Commit(new PoseModel(path, session, input, bound, inputs, outs));
     }
 
     /// <summary>The model's inputs and outputs in session order (name, element type, shape with −1 for symbolic dimensions).</summary>

@@ -30,33 +30,16 @@ internal sealed unsafe class MappedFile : IDisposable
     /// <summary>Maps <paramref name="path"/>; files shorter than <paramref name="minLength"/> are a format error (an empty file cannot be mapped at all).</summary>
     public static MappedFile Open(string path, int minLength)
     {
-        // The mapping takes ownership of the stream (leaveOpen: false); until it exists, the stream is ours to close.
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
-        MemoryMappedFile map;
-        long length;
-        try
-        {
-            length = stream.Length;
-            if (length < minLength)
-                throw new CheckpointFormatException(path, null, $"file is {length} bytes, too short for a checkpoint (at least {minLength} expected).");
-            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
-
-        try
-        {
-            var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            return new MappedFile(path, length, map, view);
-        }
-        catch
-        {
-            map.Dispose();
-            throw;
-        }
+        // The mapping takes ownership of the stream (leaveOpen: false): once it exists, disposing it closes the stream
+        // too (the stream's own dispose after it is then a no-op).
+        using var owned = new Owned();
+        var stream = owned.Own(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None));
+        long length = stream.Length;
+        if (length < minLength)
+            throw new CheckpointFormatException(path, null, $"file is {length} bytes, too short for a checkpoint (at least {minLength} expected).");
+        var map = owned.Own(MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false));
+        var view = owned.Own(map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read));
+        return owned.Commit(new MappedFile(path, length, map, view));
     }
 
     /// <summary>A span over [offset, offset + length); the caller has validated the range against <see cref="Length"/>.</summary>

@@ -30,17 +30,10 @@ public static class SafetensorsReader
     /// <exception cref="CheckpointFormatException">The file is not valid safetensors.</exception>
     public static ICheckpoint Open(string path)
     {
-        var file = MappedFile.Open(path, 8);
-        try
-        {
-            var (tensors, metadata) = ParseHeader(file);
-            return new MappedCheckpoint(file, "safetensors", tensors, metadata);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        using var owned = new Owned();
+        var file = owned.Own(MappedFile.Open(path, 8));
+        var (tensors, metadata) = ParseHeader(file);
+        return owned.Commit(new MappedCheckpoint(file, "safetensors", tensors, metadata));
     }
 
     private static (List<TensorInfo> Tensors, Dictionary<string, string> Metadata) ParseHeader(MappedFile file)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Rain.Engine;
 using Rain.Engine.Tensors;
 
 namespace Rain.Models.Checkpoints;
@@ -24,16 +25,9 @@ public static class LegacyTorchReader
     /// <exception cref="CheckpointFormatException">The file is malformed, hostile, or not a state dict.</exception>
     public static ICheckpoint Open(string path)
     {
-        var file = MappedFile.Open(path, MagicPickle.Length);
-        try
-        {
-            return new MappedCheckpoint(file, "torch-legacy", ReadTensors(file), null);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        using var owned = new Owned();
+        var file = owned.Own(MappedFile.Open(path, MagicPickle.Length));
+        return owned.Commit(new MappedCheckpoint(file, "torch-legacy", ReadTensors(file), null));
     }
 
     private static List<TensorInfo> ReadTensors(MappedFile file)

@@ -1,4 +1,5 @@
 using System.Text;
+using Rain.Engine;
 using Rain.Engine.Tensors;
 
 namespace Rain.Models.Checkpoints;
@@ -20,17 +21,10 @@ public static class TorchZipReader
     /// <exception cref="CheckpointFormatException">The file is malformed, hostile, or not a state dict.</exception>
     public static ICheckpoint Open(string path)
     {
-        var file = MappedFile.Open(path, 22);
-        try
-        {
-            var (tensors, verify) = ReadTensors(file);
-            return new MappedCheckpoint(file, "torch-zip", tensors, null, verify);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        using var owned = new Owned();
+        var file = owned.Own(MappedFile.Open(path, 22));
+        var (tensors, verify) = ReadTensors(file);
+        return owned.Commit(new MappedCheckpoint(file, "torch-zip", tensors, null, verify));
     }
 
     private static (List<TensorInfo> Tensors, Action<TensorInfo> Verify) ReadTensors(MappedFile file)

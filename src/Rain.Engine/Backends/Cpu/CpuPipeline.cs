@@ -35,7 +35,7 @@ internal sealed class CpuPipeline : IDisposable
         Bundle = bundle;
         KeepReferenceNetworks = keepReferenceNetworks;
         _sessions = new CpuSessionFactory(bundle, threads, prepackWeights);
-        try
+        using (var built = new Owned(this))
         {
             var m = bundle.Manifest;
             // The attention shares the cores ONNX Runtime uses for the parts (they never run at the same time).
@@ -102,11 +102,8 @@ internal sealed class CpuPipeline : IDisposable
                 LoadReferenceNetworks();
                 UNet.Load();
             }
-        }
-        catch
-        {
-            Dispose();
-            throw;
+
+            built.Commit();
         }
     }
 

@@ -39,7 +39,7 @@ internal sealed class CpuPlan : IDisposable
         _sessions = sessions;
         _attention = new AttentionWorkers(attentionWorkers);
         _networks = new OrtNetwork?[plan.Steps.Count];
-        try
+        using (var built = new Owned(this))
         {
             var layout = new PlanBufferLayout(plan, parts);
             var slots = new CpuTensor[layout.Slots.Count];
@@ -89,11 +89,8 @@ internal sealed class CpuPlan : IDisposable
                         throw new BundleException($"the UNet plan has a step of unknown kind '{step.Kind}'.");
                 }
             }
-        }
-        catch
-        {
-            Dispose();
-            throw;
+
+            built.Commit();
         }
     }
 

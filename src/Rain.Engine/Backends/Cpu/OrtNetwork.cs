@@ -30,15 +30,11 @@ internal sealed class OrtNetwork : IDisposable
             throw new BundleException($"{path}: ONNX Runtime cannot load part '{part}': {e.Message}", e);
         }
 
-        try
+        using (var built = new Owned(_session))
         {
             Check(path, "input", Manifest.Inputs, _session.InputMetadata);
             Check(path, "output", Manifest.Outputs, _session.OutputMetadata);
-        }
-        catch
-        {
-            _session.Dispose();
-            throw;
+            built.Commit();
         }
     }
 
@@ -49,21 +45,13 @@ internal sealed class OrtNetwork : IDisposable
     /// <summary>Binds every input and output to the tensor <paramref name="tensorFor"/> returns for its contract; returns the binding's index.</summary>
     public int Bind(Func<TensorContract, CpuTensor> tensorFor)
     {
-        var binding = _session.CreateIoBinding();
-        try
-        {
-            foreach (var c in Manifest.Inputs)
-                binding.BindInput(c.Name, Checked(tensorFor(c), c));
-            foreach (var c in Manifest.Outputs)
-                binding.BindOutput(c.Name, Checked(tensorFor(c), c));
-        }
-        catch
-        {
-            binding.Dispose();
-            throw;
-        }
-
-        _bindings.Add(binding);
+        using var owned = new Owned();
+        var binding = owned.Own(_session.CreateIoBinding());
+        foreach (var c in Manifest.Inputs)
+            binding.BindInput(c.Name, Checked(tensorFor(c), c));
+        foreach (var c in Manifest.Outputs)
+            binding.BindOutput(c.Name, Checked(tensorFor(c), c));
+        _bindings.Add(owned.Commit(binding));
         return _bindings.Count - 1;
     }
 

@@ -29,20 +29,13 @@ internal sealed unsafe class CudaGraph : IDisposable
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(enqueue);
         var device = stream.Device;
-        var graph = Record(stream, enqueue);
-        try
-        {
-            var exec = new GraphExecHandle(device);
-            nint raw;
-            CudaDriver.ThrowIfFailed(CudaDriver.GraphInstantiateWithFlags(&raw, graph.Value, 0));
-            exec.Adopt(raw);
-            return new CudaGraph(device, graph, exec);
-        }
-        catch
-        {
-            graph.Dispose();
-            throw;
-        }
+        using var owned = new Owned();
+        var graph = owned.Own(Record(stream, enqueue));
+        var exec = new GraphExecHandle(device);
+        nint raw;
+        CudaDriver.ThrowIfFailed(CudaDriver.GraphInstantiateWithFlags(&raw, graph.Value, 0));
+        exec.Adopt(raw);
+        return owned.Commit(new CudaGraph(device, graph, exec));
     }
 
     /// <summary>Enqueues one replay of the graph on <paramref name="stream"/>.</summary>

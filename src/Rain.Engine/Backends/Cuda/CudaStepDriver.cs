@@ -46,7 +46,7 @@ internal sealed class CudaStepDriver : IDisposable
     private readonly CudaKernels _kernels;
     private readonly CudaStepOptions _options;
     private readonly CudaStream _stream;
-    private readonly List<IDisposable> _owned = [];
+    private readonly Owned _owned = new();
     private readonly DeviceBuffer _nextLatents, _noise, _newNoise, _coefficients, _stepIndex, _poseRgb, _framesRgb;
     private readonly PinnedBuffer _poseStaging, _frameStaging, _stepStaging;
     private readonly bool _useGraph;
@@ -74,7 +74,7 @@ internal sealed class CudaStepDriver : IDisposable
         long chunkBytes = (long)c.FramesPerLevel * c.LatentFrameElements * sizeof(float);
         long imageBytes = (long)c.FramesPerLevel * c.Height * c.Width * 3;
 
-        try
+        using (var built = new Owned(this))
         {
             _stream = Own(device.CreateStream());
             Profiler = Own(new StepProfiler(device, Interop.NvtxTool.Current));
@@ -113,11 +113,7 @@ internal sealed class CudaStepDriver : IDisposable
             var s = options.Schedule;
             _coefficients.Upload<float>(LcmStepRoll.PackCoefficients(s.SqrtAlphaProd, s.SqrtOneMinusAlphaProd, s.COut, s.CSkip, s.SqrtAlphaProdPrev, s.SqrtOneMinusAlphaProdPrev));
             Reset();
-        }
-        catch
-        {
-            Dispose();
-            throw;
+            built.Commit();
         }
     }
 
@@ -125,7 +121,7 @@ internal sealed class CudaStepDriver : IDisposable
     public bool UsesGraph => _useGraph;
 
     /// <summary>Bytes of the driver's device buffers (windows, noise, pose images, frames; not the pinned staging).</summary>
-    public long BufferBytes => _owned.OfType<DeviceBuffer>().Sum(b => b.Bytes);
+    public long BufferBytes => _owned.Items.OfType<DeviceBuffer>().Sum(b => b.Bytes);
 
     /// <summary>Image height of pose images and frames (the stream configuration's).</summary>
     public int ImageHeight { get; }
@@ -275,9 +271,7 @@ internal sealed class CudaStepDriver : IDisposable
     {
         _graph?.Dispose();
         _graph = null;
-        for (int i = _owned.Count - 1; i >= 0; i--)
-            _owned[i].Dispose();
-        _owned.Clear();
+        _owned.DisposeAll();
     }
 
     private void Enqueue(CudaStream stream, bool decode, bool capturing)
@@ -317,9 +311,5 @@ internal sealed class CudaStepDriver : IDisposable
     }
 
     private T Own<T>(T resource)
-        where T : IDisposable
-    {
-        _owned.Add(resource);
-        return resource;
-    }
+        where T : IDisposable => _owned.Own(resource);
 }

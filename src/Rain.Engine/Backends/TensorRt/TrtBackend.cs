@@ -22,16 +22,12 @@ internal sealed class TrtBackend : IStreamBackend
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(options);
         _device = CudaDevice.Open(target.Gpu.Ordinal);
-        try
+        using (var built = new Owned(this))
         {
             _kernels = new CudaKernels(_device);
             _engines = target.OpenEngines();
             _pipeline = new TrtPipeline(target.Bundle, target.UNet, _engines, _device, _kernels, options.Seed, options.UseCudaGraph);
-        }
-        catch
-        {
-            Dispose(); // disposes what was made; the rest is still null
-            throw;
+            built.Commit();
         }
 
         _what = $"TensorRT {target.Library.VersionText} {target.Index.Precision.ToUpperInvariant()} plans, UNet {DescribeUNet(target.UNet)} ({target.PlanFolder}) on CUDA device {_device.Ordinal}, " +

@@ -26,7 +26,7 @@ internal sealed class TrtEngineSet : IDisposable
         ArgumentNullException.ThrowIfNull(parts);
         var logger = TrtLogger.For(library.Slots);
         _messages = new TrtMessages(logger);
-        try
+        using (var built = new Owned(this))
         {
             _runtime = new TrtRuntime(library, logger);
             foreach (var (part, planPath, contract) in parts)
@@ -43,11 +43,8 @@ internal sealed class TrtEngineSet : IDisposable
 
                 _parts.Add(part, new TrtPartRunner(part, planPath, engine, contract, _messages.TakeErrors));
             }
-        }
-        catch
-        {
-            Dispose();
-            throw;
+
+            built.Commit();
         }
 
         ArenaBytes = _parts.Values.Select(p => p.DeviceMemorySize).DefaultIfEmpty(0).Max();

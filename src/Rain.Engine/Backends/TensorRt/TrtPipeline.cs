@@ -23,7 +23,7 @@ namespace Rain.Engine.Backends.TensorRt;
 /// </remarks>
 internal sealed class TrtPipeline : IStreamer, IDisposable
 {
-    private readonly List<IDisposable> _owned = [];
+    private readonly Owned _owned = new();
     private readonly ModelBundle _bundle;
     private readonly TrtEngineSet _engines;
     private readonly CudaDevice _device;
@@ -44,7 +44,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
         _device = device;
         var m = bundle.Manifest;
         (_p, _height, _width) = (m.FramesPerLevel, m.Height, m.Width);
-        try
+        using (var built = new Owned(this))
         {
             _stream = Own(device.CreateStream());
             var arena = Own(device.Allocate(Math.Max(256, engines.ArenaBytes)));
@@ -118,11 +118,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
             decode.AddRange(_memoriesOut.Select((m, i) => new DeviceCopyNode(m, _memories[i], m.Bytes)));
             Driver.SetParts(denoiser, decode);
             ResetStream();
-        }
-        catch
-        {
-            Dispose();
-            throw;
+            built.Commit();
         }
     }
 
@@ -136,7 +132,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
     public StageTimings Timings { get; set; } = new();
 
     /// <summary>Bytes of the device buffers: the step driver's, the UNet plan's, the activation arena and the pipeline's own.</summary>
-    public long BufferBytes => Driver.BufferBytes + UNet.BufferBytes + _owned.OfType<DeviceBuffer>().Sum(b => b.Bytes);
+    public long BufferBytes => Driver.BufferBytes + UNet.BufferBytes + _owned.Items.OfType<DeviceBuffer>().Sum(b => b.Bytes);
 
     /// <inheritdoc/>
     public void CheckPose(RgbImage pose) => StepArguments.CheckPose(pose, _width, _height);
@@ -184,12 +180,7 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
         return outcome;
     }
 
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-            _owned[i].Dispose();
-        _owned.Clear();
-    }
+    public void Dispose() => _owned.DisposeAll();
 
     private void ResetStream()
     {
@@ -202,9 +193,5 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
     private static long Bytes(TensorContract c) => c.ElementCount * PlanBufferLayout.ElementBytes(c.DType);
 
     private T Own<T>(T resource)
-        where T : IDisposable
-    {
-        _owned.Add(resource);
-        return resource;
-    }
+        where T : IDisposable => _owned.Own(resource);
 }

@@ -34,7 +34,7 @@ internal sealed class TrtUNet : IDisposable
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(kernels);
         Layout = new PlanBufferLayout(plan, parts);
-        try
+        using (var built = new Owned(this))
         {
             var io = plan.Inputs.Concat(plan.Outputs).ToHashSet(StringComparer.Ordinal);
             var slots = new DeviceBuffer?[Layout.Slots.Count];
@@ -82,11 +82,7 @@ internal sealed class TrtUNet : IDisposable
             }
 
             Nodes = nodes;
-        }
-        catch
-        {
-            Dispose();
-            throw;
+            built.Commit();
         }
     }
 
