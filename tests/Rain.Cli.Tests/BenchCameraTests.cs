@@ -17,7 +17,7 @@ public sealed class BenchCameraTests(LiveCommandTests.PoseBundle bundle, ITestOu
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [SkippableFact]
-    public void Bench_camera_mode_reports_glass_to_glass_percentiles_and_the_pose_stage()
+    public void BenchCameraModeReportsGlassToGlassPercentilesAndThePoseStage()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain bench --input reads videos through ffmpeg");
         int[] order = [0, 1, 5, 7];
@@ -74,7 +74,7 @@ public sealed class BenchCameraTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [Fact]
-    public void Bench_camera_mode_without_pose_models_is_a_clear_error()
+    public void BenchCameraModeWithoutPoseModelsIsAClearError()
     {
         string video = Path.Combine(_folder, "absent-but-unread.mkv");
         File.WriteAllBytes(video, [0]);
@@ -84,7 +84,7 @@ public sealed class BenchCameraTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [Fact]
-    public void Bench_camera_mode_does_not_combine_with_the_soak()
+    public void BenchCameraModeDoesNotCombineWithTheSoak()
     {
         Assert.Equal(2, Cli.Invoke(output, out _, out string error, "bench", "--bundle", bundle.Folder, "--input", "x.mkv", "--soak", "1"));
         Assert.Contains("does not combine with --soak", error, StringComparison.Ordinal);

@@ -15,11 +15,11 @@ public sealed class CliErrorsTests
     [InlineData(RainErrorCategory.DeviceFault, 3)]
     [InlineData(RainErrorCategory.SessionFaulted, 3)]
     [InlineData(RainErrorCategory.Internal, 3)]
-    public void Categories_map_to_exit_codes(RainErrorCategory category, int code) =>
+    public void CategoriesMapToExitCodes(RainErrorCategory category, int code) =>
         Assert.Equal(code, CliErrors.ExitCode(new RainException(category, "x")));
 
     [Fact]
-    public void A_failure_is_one_line_naming_the_command_and_the_cause()
+    public void AFailureIsOneLineNamingTheCommandAndTheCause()
     {
         var err = new StringWriter();
         int code = CliErrors.Run("run", err, () => throw new SessionFaultedException(3, 0, Stage.Decode, new BundleException("line one\nline two")));

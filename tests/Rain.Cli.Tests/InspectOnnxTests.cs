@@ -8,7 +8,7 @@ namespace Rain.Cli.Tests;
 public sealed class InspectOnnxTests
 {
     [Fact]
-    public void Inspect_onnx_prints_opset_io_and_operators()
+    public void InspectOnnxPrintsOpsetIoAndOperators()
     {
         string dir = Directory.CreateTempSubdirectory("rain-inspect-").FullName;
         try

@@ -26,7 +26,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [SkippableFact]
-    public void A_testsrc_video_gives_every_frame_and_glass_to_glass_latency()
+    public void ATestsrcVideoGivesEveryFrameAndGlassToGlassLatency()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain live reads videos through ffmpeg");
         string video = Path.Combine(_folder, "testsrc.mp4"), frames = Path.Combine(_folder, "frames");
@@ -64,7 +64,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void The_golden_camera_frames_side_by_side_show_the_front_ends_pose_images()
+    public void TheGoldenCameraFramesSideBySideShowTheFrontEndsPoseImages()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain live reads videos through ffmpeg");
         // Golden frames 0, 1, 5 and 7 (all 320x240: a stream keeps its size) in a lossless video.
@@ -91,7 +91,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void Network_output_to_udp_is_an_h264_stream_ffmpeg_reads_back()
+    public void NetworkOutputToUdpIsAnH264StreamFfmpegReadsBack()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain live streams through ffmpeg");
         string ffprobe = Requires.Program("ffprobe", "the test counts the received frames with ffprobe");
@@ -139,7 +139,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void Raw_stdout_piped_into_ffmpeg_carries_the_same_frames_as_png_output()
+    public void RawStdoutPipedIntoFfmpegCarriesTheSameFramesAsPngOutput()
     {
         string ffmpeg = Requires.Program("ffmpeg", "the frames on stdout are read by ffmpeg");
         Requires.Program("bash", "the test pipes rain into ffmpeg with bash");
@@ -168,7 +168,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [Fact]
-    public void A_camera_that_does_not_exist_exits_2_naming_it()
+    public void ACameraThatDoesNotExistExits2NamingIt()
     {
         Assert.Equal(2, Cli.Invoke(output, out _, out string stderr, "live", "--bundle", bundle.Folder, "--reference", Reference, "--input", "/dev/video97", "--out", Path.Combine(_folder, "x")));
         Assert.Contains("rain live: /dev/video97: no such camera (V4L2 device); the cameras here are: ", stderr, StringComparison.Ordinal);
@@ -176,7 +176,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void A_udp_source_nobody_sends_to_stalls_with_exit_2_and_a_report()
+    public void AUdpSourceNobodySendsToStallsWithExit2AndAReport()
     {
         Requires.Program("ffmpeg", "rain live reads network streams through ffmpeg");
         int port;
@@ -192,7 +192,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void A_fifo_that_stops_sending_stalls_after_its_frames_which_are_all_written()
+    public void AFifoThatStopsSendingStallsAfterItsFramesWhichAreAllWritten()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain live reads the fifo through ffmpeg");
         string mkfifo = Requires.Program("mkfifo", "the test makes a fifo");
@@ -232,7 +232,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void A_size_change_mid_stream_exits_2_after_writing_the_frames_before_it()
+    public void ASizeChangeMidStreamExits2AfterWritingTheFramesBeforeIt()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain live reads videos through ffmpeg");
         // Two MPEG-TS segments of different sizes, one after the other: a stream whose frames change size at frame 3.
@@ -252,7 +252,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void A_realtime_file_drops_frames_only_by_latest_frame_wins_and_counts_each()
+    public void ARealtimeFileDropsFramesOnlyByLatestFrameWinsAndCountsEach()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain live reads videos through ffmpeg");
         // 20 frames at 100 fps: delivered in 0.2 s, far faster than the CPU engine takes them.
@@ -270,7 +270,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [SkippableFact]
-    public void Duration_stops_reading_and_still_animates_what_was_read()
+    public void DurationStopsReadingAndStillAnimatesWhatWasRead()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain live reads videos through ffmpeg");
         // 10 s of video read at its own rate; the run stops reading after 1 s and exits 0 with every read frame accounted for.
@@ -289,7 +289,7 @@ public sealed class LiveCommandTests(LiveCommandTests.PoseBundle bundle, ITestOu
     }
 
     [Fact]
-    public void Bad_live_arguments_exit_2_with_the_reason()
+    public void BadLiveArgumentsExit2WithTheReason()
     {
         Assert.Equal(2, Cli.Invoke(output, out _, out string scheme, "live", "--bundle", bundle.Folder, "--reference", Reference, "--input", DwposeGolden.PathOf("frames"), "--out", "ftp://x/y"));
         Assert.Contains("rain live: ftp://x/y: cannot stream to 'ftp://'", scheme, StringComparison.Ordinal);

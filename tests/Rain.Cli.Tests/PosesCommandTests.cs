@@ -30,7 +30,7 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Golden_frames_give_the_golden_pose_images_and_drawn_faces()
+    public void GoldenFramesGiveTheGoldenPoseImagesAndDrawnFaces()
     {
         string outDir = Path.Combine(_folder, "out"), keypoints = Path.Combine(_folder, "faces.safetensors");
         Assert.Equal(0, Cli.Invoke(output, out string stdout, out _, "poses", "--input", Frames(), "--out", outDir, "--detector", DwposeGolden.Detector,
@@ -49,7 +49,7 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Damping_and_slider_retargeting_give_the_variant()
+    public void DampingAndSliderRetargetingGiveTheVariant()
     {
         string retarget = Path.Combine(_folder, "sliders.json"), outDir = Path.Combine(_folder, "variant");
         using (var config = JsonDocument.Parse(File.ReadAllBytes(DwposeGolden.PathOf("dwpose_config.json"))))
@@ -60,7 +60,7 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [SkippableFact]
-    public void A_video_is_read_at_its_own_size_through_ffmpeg()
+    public void AVideoIsReadAtItsOwnSizeThroughFfmpeg()
     {
         string ffmpeg = Requires.Program("ffmpeg", "rain poses reads videos through ffmpeg");
         Requires.Program("ffprobe", "rain poses reads a video's size with ffprobe");
@@ -91,7 +91,7 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Export_copies_the_pose_models_from_the_yaml_and_poses_runs_from_the_bundle()
+    public void ExportCopiesThePoseModelsFromTheYamlAndPosesRunsFromTheBundle()
     {
         // A RAIN checkout in miniature whose rain_morpher.yaml names weights/onnx/yolox_s.onnx and dw-mm_ucoco.onnx: the stand-ins.
         string root = Path.Combine(_folder, "rain");
@@ -140,7 +140,7 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Export_options_override_and_a_bundle_without_pose_models_says_how_to_add_them()
+    public void ExportOptionsOverrideAndABundleWithoutPoseModelsSaysHowToAddThem()
     {
         // The golden checkout's yaml names pose models that are not there: the export goes on without them and says so.
         string plain = Path.Combine(_folder, "plain");
@@ -171,7 +171,7 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(new[] { "--detector", "DET", "--estimator", "EST", "--crop", "0" }, "rain poses: --crop: CenterCrop must be in (0, 1], or null for no crop.")]
     [InlineData(new[] { "--detector", "DET", "--estimator", "EST", "--damping-step", "0" }, "rain poses: --damping-step: DampingStep must be 1 to 64 frames.")]
     [InlineData(new[] { "--detector", "DET", "--estimator", "EST", "--retarget", "/nope.json" }, "rain poses: Could not find file '/nope.json'.")]
-    public void Bad_arguments_exit_2_with_the_reason(string[] args, string message)
+    public void BadArgumentsExit2WithTheReason(string[] args, string message)
     {
         var full = new List<string> { "poses", "--input", Frames(), "--out", Path.Combine(_folder, "bad") };
         full.AddRange(args.Select(a => a switch { "DET" => DwposeGolden.Detector, "EST" => DwposeGolden.Estimator, _ => a }));
@@ -180,7 +180,7 @@ public sealed class PosesCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void A_corrupt_frame_is_named()
+    public void ACorruptFrameIsNamed()
     {
         string frames = Frames();
         File.WriteAllBytes(Path.Combine(frames, "cam_03.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);

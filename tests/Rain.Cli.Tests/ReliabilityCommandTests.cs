@@ -53,7 +53,7 @@ public sealed class ReliabilityCommandTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
-    public void Stored_bytes_overwritten_after_saving_fail_the_zip_CRC_at_inspect_and_export_and_leave_no_bundle()
+    public void StoredBytesOverwrittenAfterSavingFailTheZipCRCAtInspectAndExportAndLeaveNoBundle()
     {
         // The finding: 64 bytes of a storage set to 0xFF (NaN) passed inspect, export and run. Locate conv_out.weight's
         // bytes through its safetensors twin and overwrite them in the .pth.
@@ -77,7 +77,7 @@ public sealed class ReliabilityCommandTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
-    public void Non_finite_weights_in_a_sound_zip_are_listed_by_inspect_and_refused_by_export_naming_file_and_tensor()
+    public void NonFiniteWeightsInASoundZipAreListedByInspectAndRefusedByExportNamingFileAndTensor()
     {
         // A correct zip (CRCs match) of the golden tensors, one of which holds a NaN and an infinity.
         var golden = MiniSafetensors.Read(GoldenData.PathOf("weights/pose_guider.safetensors"));
@@ -110,7 +110,7 @@ public sealed class ReliabilityCommandTests(ITestOutputHelper output) : IDisposa
     [InlineData("num_inference_steps: 4", "num_inference_steps: 8", "'num_inference_steps' is 8, but 'temporal_window_size' is 4")]
     [InlineData("guidance_scale: 2.5", "guidance_scale: 1000000", "'guidance_scale' is 1000000; expected 0 to 50")]
     [InlineData("guidance_scale: 2.5", "guidance_scale: .nan", "'guidance_scale' is .nan, expected a finite number")]
-    public void Yaml_values_the_stream_cannot_use_are_refused_at_export_under_the_name_the_user_wrote(string from, string to, string expected)
+    public void YamlValuesTheStreamCannotUseAreRefusedAtExportUnderTheNameTheUserWrote(string from, string to, string expected)
     {
         string root = RootWith(GoldenPoseGuider(), yaml => yaml.Replace(from, to, StringComparison.Ordinal));
         string bundle = Path.Combine(_folder, "bundle");
@@ -121,7 +121,7 @@ public sealed class ReliabilityCommandTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
-    public void Export_replaces_a_bundle_but_never_a_folder_of_other_files()
+    public void ExportReplacesABundleButNeverAFolderOfOtherFiles()
     {
         string folder = Path.Combine(_folder, "documents");
         Directory.CreateDirectory(folder);
@@ -139,7 +139,7 @@ public sealed class ReliabilityCommandTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
-    public void Absurd_arguments_and_decompression_bombs_are_refused_at_once()
+    public void AbsurdArgumentsAndDecompressionBombsAreRefusedAtOnce()
     {
         Assert.Equal(2, Cli.Invoke(output, out string printed, out string steps, "schedule", "--steps", "2000000000"));
         Assert.Contains("--steps must be 0 to 10000", steps, StringComparison.Ordinal);
@@ -161,7 +161,7 @@ public sealed class ReliabilityCommandTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
-    public void A_run_with_no_pose_is_bad_input_and_a_step_fault_exits_3_with_the_report_written()
+    public void ARunWithNoPoseIsBadInputAndAStepFaultExits3WithTheReportWritten()
     {
         string bundle = Path.Combine(_folder, "bundle"), reference = Path.Combine(_folder, "reference.png"), poses = Path.Combine(_folder, "poses");
         Assert.Equal(0, Cli.Invoke(output, "export", "--rain-root", GoldenData.Root, "--out", bundle));

@@ -13,7 +13,7 @@ public sealed class ReplayGoldenTests(ITestOutputHelper output) : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("rain-replay-").FullName;
 
     [Fact]
-    public void Export_then_replay_reproduces_golden_stream_06()
+    public void ExportThenReplayReproducesGoldenStream06()
     {
         string bundle = Path.Combine(_folder, "bundle"), result = Path.Combine(_folder, "replay.safetensors");
         Assert.Equal(0, Cli.Invoke(output, "export", "--rain-root", GoldenData.Root, "--out", bundle));
@@ -35,7 +35,7 @@ public sealed class ReplayGoldenTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Replay_of_one_network_matches_golden_04_unet()
+    public void ReplayOfOneNetworkMatchesGolden04Unet()
     {
         string bundle = Path.Combine(_folder, "bundle"), result = Path.Combine(_folder, "unet.safetensors");
         Assert.Equal(0, Cli.Invoke(output, "export", "--rain-root", GoldenData.Root, "--out", bundle));
@@ -46,7 +46,7 @@ public sealed class ReplayGoldenTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Replay_of_the_reference_networks_matches_golden_07_and_03_and_refuses_a_recording_of_another_size()
+    public void ReplayOfTheReferenceNetworksMatchesGolden07And03AndRefusesARecordingOfAnotherSize()
     {
         string bundle = Path.Combine(_folder, "bundle"), result = Path.Combine(_folder, "net.safetensors");
         Assert.Equal(0, Cli.Invoke(output, "export", "--rain-root", GoldenData.Root, "--out", bundle));

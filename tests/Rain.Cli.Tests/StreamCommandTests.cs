@@ -27,7 +27,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Demo_streams_writes_frames_and_a_report_and_reuses_its_cached_bundle()
+    public void DemoStreamsWritesFramesAndAReportAndReusesItsCachedBundle()
     {
         string cache = Path.Combine(_folder, "cache"), out1 = Path.Combine(_folder, "demo");
         string trace = Path.Combine(out1, "trace.json"), picture = Path.Combine(out1, "trace.png");
@@ -67,7 +67,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Run_animates_a_folder_of_poses_into_the_frames_a_session_makes_and_names_a_bad_pose_file()
+    public void RunAnimatesAFolderOfPosesIntoTheFramesASessionMakesAndNamesABadPoseFile()
     {
         const int Count = 18; // not a multiple of p: the partial chunk is drained too
         string bundle = Bundle(), poses = Poses(Count), reference = Path.Combine(_folder, "reference.png"), frames = Path.Combine(_folder, "frames");
@@ -108,7 +108,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Run_to_mp4_encodes_through_ffmpeg_or_says_it_is_missing_and_writes_pngs()
+    public void RunToMp4EncodesThroughFfmpegOrSaysItIsMissingAndWritesPngs()
     {
         string bundle = Bundle(), poses = Poses(20), reference = Path.Combine(_folder, "reference.png"), video = Path.Combine(_folder, "out.mp4");
         ImageCodec.SavePng(DemoScene.Reference(96, 96), reference);
@@ -127,7 +127,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Bench_reports_percentiles_stages_overhead_and_allocations_as_json_and_a_chart()
+    public void BenchReportsPercentilesStagesOverheadAndAllocationsAsJsonAndAChart()
     {
         string bundle = Bundle(), json = Path.Combine(_folder, "bench.json"), chart = Path.Combine(_folder, "bench.png"), trace = Path.Combine(_folder, "trace", "bench.trace.json");
         Assert.Equal(0, Cli.Invoke(output, out string text, out _, "bench", "--bundle", bundle, "--steps", "3", "--warmup", "3", "--threads", "1", "--serial-attention", "--json", json, "--chart", chart,
@@ -189,7 +189,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Bench_soak_samples_memory_step_time_and_latency_and_reports_the_drift_as_json_and_a_plot()
+    public void BenchSoakSamplesMemoryStepTimeAndLatencyAndReportsTheDriftAsJsonAndAPlot()
     {
         string bundle = Bundle(), json = Path.Combine(_folder, "soak.json"), chart = Path.Combine(_folder, "soak.png");
         Assert.Equal(0, Cli.Invoke(output, out string text, out _, "bench", "--bundle", bundle, "--soak", "0.25", "--sample-seconds", "1", "--threads", "1", "--json", json, "--chart", chart));
@@ -205,7 +205,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Soak_drift_is_the_least_squares_slope_and_the_quarter_means_beside_the_noise()
+    public void SoakDriftIsTheLeastSquaresSlopeAndTheQuarterMeansBesideTheNoise()
     {
         // RSS rising 60 MB per hour exactly (1 MB a minute) with ±0.5 MB alternating noise; step time flat with the same noise.
         var samples = Enumerable.Range(0, 100).Select(i => new SoakRun.Sample(i * 60, i * 100, 500 + i + (i % 2 == 0 ? 0.5 : -0.5), 20, 100 + (i % 2 == 0 ? 0.5 : -0.5), 101, 300, 310, 0)).ToList();
@@ -220,7 +220,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void A_missing_bundle_or_rain_root_is_a_clear_error()
+    public void AMissingBundleOrRainRootIsAClearError()
     {
         string missing = Path.Combine(_folder, "nowhere");
         Assert.Equal(2, Cli.Invoke(output, out _, out string bench, "bench", "--bundle", missing));
@@ -232,7 +232,7 @@ public sealed class StreamCommandTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void The_TensorRT_backend_without_TensorRT_fails_before_any_work_in_demo_run_and_bench()
+    public void TheTensorRTBackendWithoutTensorRTFailsBeforeAnyWorkInDemoRunAndBench()
     {
         string empty = Directory.CreateDirectory(Path.Combine(_folder, "no-tensorrt")).FullName, cache = Path.Combine(_folder, "cache");
         string missing = Path.Combine(_folder, "nowhere"), reference = Path.Combine(_folder, "reference.png"), poses = Poses(1);

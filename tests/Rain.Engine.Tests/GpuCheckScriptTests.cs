@@ -12,7 +12,7 @@ namespace Rain.Engine.Tests;
 public sealed class GpuCheckScriptTests(ITestOutputHelper output)
 {
     [SkippableFact]
-    public void Without_a_GPU_the_check_exits_2_at_once_with_the_probes_reason()
+    public void WithoutAGPUTheCheckExits2AtOnceWithTheProbesReason()
     {
         Requires.Program("bash", "the GPU check is a bash script");
         Skip.If(CudaDevice.Probe().Available, "this machine has a usable GPU, so the check would run");
@@ -26,7 +26,7 @@ public sealed class GpuCheckScriptTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public void Without_the_pack_the_check_says_how_to_make_it()
+    public void WithoutThePackTheCheckSaysHowToMakeIt()
     {
         Requires.Program("bash", "the GPU check is a bash script");
         Skip.If(File.Exists(Path.Combine(GpuCheck.RepositoryRoot, "artifacts", "gpu-check", "app.tar.xz")), "a pack was made in this clone, so the script unpacks and runs it");

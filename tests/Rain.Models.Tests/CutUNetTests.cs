@@ -15,7 +15,7 @@ namespace Rain.Models.Tests;
 public sealed class CutUNetTests(GoldenBundleFixture bundle, ITestOutputHelper output) : IClassFixture<GoldenBundleFixture>
 {
     [Fact]
-    public void Cut_unet_with_csharp_attention_matches_golden_04_and_the_uncut_unet()
+    public void CutUnetWithCsharpAttentionMatchesGolden04AndTheUncutUnet()
     {
         var golden = GoldenData.Open("04_denoising_unet.safetensors");
         var plan = bundle.Bundle.Manifest.UNetPlan;
@@ -37,7 +37,7 @@ public sealed class CutUNetTests(GoldenBundleFixture bundle, ITestOutputHelper o
     }
 
     [Fact]
-    public void Plan_alternates_parts_and_attention_cores_and_round_trips_through_json()
+    public void PlanAlternatesPartsAndAttentionCoresAndRoundTripsThroughJson()
     {
         var cut = UNetNetwork.BuildDenoising(UNetTests.Config, UNetTests.Motion, new GoldenWeights("weights/denoising_unet.safetensors"), 16, 8, 16, cut: true);
         var (parts, plan) = GraphPartitioner.Split(cut);

@@ -9,7 +9,7 @@ namespace Rain.Models.Tests;
 public sealed class EncoderTests(ITestOutputHelper output)
 {
     [Fact]
-    public void Vae_encoder_matches_golden_07()
+    public void VaeEncoderMatchesGolden07()
     {
         var golden = GoldenData.Open("07_vae_encoder.safetensors");
         var config = JsonConfig.Load(GoldenData.PathOf("weights/vae/config.json"));
@@ -22,7 +22,7 @@ public sealed class EncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Clip_vision_matches_golden_07()
+    public void ClipVisionMatchesGolden07()
     {
         var golden = GoldenData.Open("07_clip_image_encoder.safetensors");
         var config = JsonConfig.Load(GoldenData.PathOf("weights/image_encoder/config.json"));

@@ -44,7 +44,7 @@ public sealed class EngineBuildTests : IDisposable
     }
 
     [Fact]
-    public void An_interrupted_build_keeps_its_finished_plans_and_the_next_run_builds_only_the_rest()
+    public void AnInterruptedBuildKeepsItsFinishedPlansAndTheNextRunBuildsOnlyTheRest()
     {
         var bundle = ExportTiny();
         var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90 };
@@ -116,7 +116,7 @@ public sealed class EngineBuildTests : IDisposable
     }
 
     [Fact]
-    public void One_timing_cache_serves_every_part_and_the_next_run_and_is_kept_beside_the_plans()
+    public void OneTimingCacheServesEveryPartAndTheNextRunAndIsKeptBesideThePlans()
     {
         var bundle = ExportTiny();
         var settings = new EngineBuildSettings { TensorRtDirectory = FakeTensorRt.Directory, ComputeCapability = 90 };

@@ -15,7 +15,7 @@ public sealed class ExportErrorTests
     }
 
     [Fact]
-    public void Missing_key_names_the_file_the_key_and_the_expected_shape()
+    public void MissingKeyNamesTheFileTheKeyAndTheExpectedShape()
     {
         var weights = Golden("weights/pose_guider.safetensors", keys => keys.Where(k => k.Key != "blocks.3.bias"));
         var e = Assert.Throws<ModelExportException>(() => PoseGuiderNetwork.Build(weights, 4, 64, 128));
@@ -23,7 +23,7 @@ public sealed class ExportErrorTests
     }
 
     [Fact]
-    public void Unexpected_key_is_reported()
+    public void UnexpectedKeyIsReported()
     {
         var weights = Golden("weights/taesdv.safetensors", keys => keys.Append(new("decoder.20.weight", [3L, 3, 3, 3])));
         var e = Assert.Throws<ModelExportException>(() => TaesdvDecoderNetwork.Build(weights, 4, 2, 3));
@@ -32,7 +32,7 @@ public sealed class ExportErrorTests
     }
 
     [Fact]
-    public void Shape_mismatch_names_both_shapes()
+    public void ShapeMismatchNamesBothShapes()
     {
         const string Key = "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight";
         var weights = Golden("weights/reference_unet.safetensors", keys => keys.Select(k => k.Key == Key ? new(Key, [32L, 48]) : k));
@@ -41,7 +41,7 @@ public sealed class ExportErrorTests
     }
 
     [Fact]
-    public void Config_value_the_architecture_cannot_take_names_file_key_and_value()
+    public void ConfigValueTheArchitectureCannotTakeNamesFileKeyAndValue()
     {
         string json = File.ReadAllText(GoldenData.PathOf("configs/unet.json")).Replace("\"norm_num_groups\": 8", "\"norm_num_groups\": 7", StringComparison.Ordinal);
         var e = Assert.Throws<ModelExportException>(() => UNetConfig.Load(JsonConfig.Parse("configs/unet.json", json)));
@@ -49,7 +49,7 @@ public sealed class ExportErrorTests
     }
 
     [Fact]
-    public void Width_that_the_motion_modules_32_groups_cannot_divide_is_refused()
+    public void WidthThatTheMotionModules32GroupsCannotDivideIsRefused()
     {
         string json = File.ReadAllText(GoldenData.PathOf("configs/unet.json")).Replace("64\n  ]", "48\n  ]", StringComparison.Ordinal);
         var cfg = UNetConfig.Load(JsonConfig.Parse("configs/unet.json", json));
@@ -59,7 +59,7 @@ public sealed class ExportErrorTests
     }
 
     [Fact]
-    public void Yaml_value_the_builder_does_not_implement_names_the_yaml_key()
+    public void YamlValueTheBuilderDoesNotImplementNamesTheYamlKey()
     {
         string dir = Directory.CreateTempSubdirectory("rain-yaml-").FullName;
         try

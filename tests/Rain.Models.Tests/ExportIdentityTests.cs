@@ -9,7 +9,7 @@ namespace Rain.Models.Tests;
 public sealed class ExportIdentityTests(ITestOutputHelper output)
 {
     [Fact]
-    public void Exports_from_pth_and_safetensors_weights_are_identical()
+    public void ExportsFromPthAndSafetensorsWeightsAreIdentical()
     {
         string scratch = Directory.CreateTempSubdirectory("rain-identity-").FullName;
         try

@@ -17,7 +17,7 @@ public sealed class ExportedModelCheckTests(ITestOutputHelper output)
     ];
 
     [Fact]
-    public void Every_exported_part_loads_in_onnx_runtime_with_opset_17_and_standard_operators()
+    public void EveryExportedPartLoadsInOnnxRuntimeWithOpset17AndStandardOperators()
     {
         using var ort = new OrtHarness();
         var parts = RainExport.Write(RainConfig.Load(GoldenData.PathOf("configs/rain_morpher.yaml")), ort.Folder, includeWholeUNet: true);

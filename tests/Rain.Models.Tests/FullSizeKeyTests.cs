@@ -46,7 +46,7 @@ public sealed class FullSizeKeyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Pose_guider_binds_full_size_keys()
+    public void PoseGuiderBindsFullSizeKeys()
     {
         var keys = Keys("pose_guider");
         var g = PoseGuiderNetwork.Build(keys, 4, 512, 512);
@@ -56,7 +56,7 @@ public sealed class FullSizeKeyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Taesdv_decoder_binds_full_size_keys_and_ignores_the_encoder()
+    public void TaesdvDecoderBindsFullSizeKeysAndIgnoresTheEncoder()
     {
         var keys = Keys("taesdv");
         var g = TaesdvDecoderNetwork.Build(keys, 4, 64, 64);
@@ -67,7 +67,7 @@ public sealed class FullSizeKeyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Vae_encoder_binds_full_size_keys()
+    public void VaeEncoderBindsFullSizeKeys()
     {
         var keys = Keys("vae_sd_vae_ft_mse");
         var g = VaeEncoderNetwork.Build(ConfigOf("vae_sd_vae_ft_mse"), keys, 512, 512);
@@ -77,7 +77,7 @@ public sealed class FullSizeKeyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Clip_vision_binds_full_size_keys()
+    public void ClipVisionBindsFullSizeKeys()
     {
         var keys = Keys("clip_image_encoder");
         var g = ClipVisionNetwork.Build(ConfigOf("clip_image_encoder"), keys);
@@ -87,7 +87,7 @@ public sealed class FullSizeKeyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Reference_unet_binds_all_682_keys_and_produces_the_spec_tap_shapes()
+    public void ReferenceUnetBindsAll682KeysAndProducesTheSpecTapShapes()
     {
         var keys = Keys("reference_unet");
         var g = UNetNetwork.BuildReference(UNetConfig.Load(ConfigOf("reference_unet")), keys, 64, 64);
@@ -102,7 +102,7 @@ public sealed class FullSizeKeyTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Denoising_unet_binds_all_1275_entries_and_cuts_into_43_parts()
+    public void DenoisingUnetBindsAll1275EntriesAndCutsInto43Parts()
     {
         var keys = Keys("denoising_unet");
         var g = UNetNetwork.BuildDenoising(UNetConfig.Load(ConfigOf("denoising_unet")), FullSizeMotion(), keys, 16, 64, 64, cut: true);

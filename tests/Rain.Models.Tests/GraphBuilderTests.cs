@@ -31,7 +31,7 @@ public sealed class GraphBuilderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Large_weights_go_to_aligned_external_data_and_small_ones_stay_inline()
+    public void LargeWeightsGoToAlignedExternalDataAndSmallOnesStayInline()
     {
         var w = Random(64 * 48, 1);
         var b = Random(48, 2);
@@ -55,7 +55,7 @@ public sealed class GraphBuilderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Group_norm_matches_a_float64_reference()
+    public void GroupNormMatchesAFloat64Reference()
     {
         const int N = 2, C = 8, H = 3, W = 5, G = 4;
         var gamma = Random(C, 4);
@@ -87,7 +87,7 @@ public sealed class GraphBuilderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Upsample_repeats_each_pixel_twice_in_both_directions()
+    public void UpsampleRepeatsEachPixelTwiceInBothDirections()
     {
         var g = new GraphBuilder("up", new WeightBinder(new MemoryWeights([])));
         g.Output(g.Upsample2x("up", g.Input("x", OnnxDataType.F32, 1, 1, 2, 3)), "y");
@@ -97,7 +97,7 @@ public sealed class GraphBuilderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Inline_temporal_attention_core_agrees_with_the_cross_noise_attention_kernel()
+    public void InlineTemporalAttentionCoreAgreesWithTheCrossNoiseAttentionKernel()
     {
         const int F = 16, N = 6, C = 24, Heads = 3;
         var g = new GraphBuilder("core", new WeightBinder(new MemoryWeights([])));

@@ -167,7 +167,7 @@ public sealed class HostilePickleTests : IDisposable
         Refused(P().Op((byte)'c').Op(Encoding.ASCII.GetBytes(new string('a', 1000))).ToArray(), "not newline-terminated");
 
     [Fact]
-    public void A_deflated_pickle_cannot_build_containers_out_of_proportion_to_the_file()
+    public void ADeflatedPickleCannotBuildContainersOutOfProportionToTheFile()
     {
         // 15 × (MARK, one int, 999,999 DUPs, APPENDS): a 15 MB program of 15 M list items that deflates to a few KB.
         var program = P().Op((byte)']');
@@ -196,7 +196,7 @@ public sealed class HostilePickleTests : IDisposable
     }
 
     [Fact]
-    public void Messages_name_pickle_values_as_Python_does_never_as_dotnet_types()
+    public void MessagesNamePickleValuesAsPythonDoesNeverAsDotnetTypes()
     {
         var e = Refused(P().Number(5).Number(6).Op((byte)'a').Stop().ToArray(), "APPEND to a int 5, expected a list");
         Assert.DoesNotContain("Int64", e.Message, StringComparison.Ordinal);

@@ -27,7 +27,7 @@ public sealed class MutationFuzzTests(FuzzTargets targets, ITestOutputHelper out
 
     [Theory]
     [MemberData(nameof(Targets))]
-    public void Mutants_are_read_or_refused_in_time_and_memory(string target, int seed)
+    public void MutantsAreReadOrRefusedInTimeAndMemory(string target, int seed)
     {
         // Peak-RSS growth may exceed the managed bound by what the runtime commits for it and what a mutant maps.
         var report = MutationFuzzer.Run(targets.Create(target), seed, maxMutants: 4000, budget: TimeSpan.FromSeconds(2), deadline: TimeSpan.FromSeconds(30),
@@ -38,7 +38,7 @@ public sealed class MutationFuzzTests(FuzzTargets targets, ITestOutputHelper out
     }
 
     [Fact]
-    public void A_hanging_reader_is_caught_by_the_deadline_and_an_unexpected_exception_is_reported()
+    public void AHangingReaderIsCaughtByTheDeadlineAndAnUnexpectedExceptionIsReported()
     {
         var hang = new FuzzTarget("hang", [1, 2, 3], 0, 3, _ => Thread.Sleep(Timeout.Infinite), _ => false, _ => long.MaxValue);
         var e = Assert.Throws<FuzzFailureException>(() => MutationFuzzer.Run(hang, 1, 10, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200)));

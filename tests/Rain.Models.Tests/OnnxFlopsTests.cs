@@ -16,7 +16,7 @@ public sealed class OnnxFlopsTests
     [InlineData(1, 1, 1)]
     [InlineData(4096, 320, 2560)]
     [InlineData(7, 13, 5)]
-    public void A_gemm_is_two_flops_per_multiply_add(int m, int k, int n)
+    public void AGemmIsTwoFlopsPerMultiplyAdd(int m, int k, int n)
     {
         var flops = OnnxFlops.Count(GemmModel.Build(m, k, n));
         Assert.Equal(2.0 * m * k * n, flops.MatMul);
@@ -24,7 +24,7 @@ public sealed class OnnxFlopsTests
     }
 
     [Fact]
-    public void Shapes_run_through_the_exporters_operators_to_a_strided_padded_grouped_convolution_and_a_batched_matmul()
+    public void ShapesRunThroughTheExportersOperatorsToAStridedPaddedGroupedConvolutionAndABatchedMatmul()
     {
         // x [2, 6, 9, 11] → Conv 3×3, stride 2, pads 1, groups 2, 8 out → [2, 8, 5, 6]; × 2 upsampling → [2, 8, 10, 12];
         // Slice H 1..9 → [2, 8, 8, 12]; Concat with itself on C → [2, 16, 8, 12]; Reshape [2, 16, 96]; Transpose → [2, 96, 16];
@@ -62,7 +62,7 @@ public sealed class OnnxFlopsTests
     }
 
     [Fact]
-    public void An_operator_it_does_not_know_is_named()
+    public void AnOperatorItDoesNotKnowIsNamed()
     {
         var g = new GraphProto { Name = "t" };
         g.Input.Add(Value("x", 2, 3));

@@ -8,7 +8,7 @@ namespace Rain.Models.Tests;
 public sealed class PoseGuiderTests(ITestOutputHelper output)
 {
     [Fact]
-    public void Pose_guider_matches_golden_02()
+    public void PoseGuiderMatchesGolden02()
     {
         var golden = GoldenData.Open("02_pose_guider.safetensors");
         var g = PoseGuiderNetwork.Build(new GoldenWeights("weights/pose_guider.safetensors"), frames: 4, height: 64, width: 128);

@@ -7,7 +7,7 @@ namespace Rain.Models.Tests;
 public sealed class RandomWeightsTests
 {
     [Fact]
-    public void Bound_keys_get_their_shape_and_scaled_normal_values()
+    public void BoundKeysGetTheirShapeAndScaledNormalValues()
     {
         var source = new RandomWeights("test", 5);
         var binder = new WeightBinder(source);
@@ -31,7 +31,7 @@ public sealed class RandomWeightsTests
     }
 
     [Fact]
-    public void A_key_bound_with_two_shapes_is_an_error_and_optional_keys_are_absent()
+    public void AKeyBoundWithTwoShapesIsAnErrorAndOptionalKeysAreAbsent()
     {
         var source = new RandomWeights("test", 1, RandomWeights.PoseGuiderShapes(32));
         var binder = new WeightBinder(source);
@@ -42,7 +42,7 @@ public sealed class RandomWeightsTests
     }
 
     [Fact]
-    public void The_pose_guider_builds_from_random_weights_with_RAINs_widths()
+    public void ThePoseGuiderBuildsFromRandomWeightsWithRAINsWidths()
     {
         var g = PoseGuiderNetwork.Build(new RandomWeights("pose", 2, RandomWeights.PoseGuiderShapes(32)), 4, 64, 128);
         Assert.Equal([4L, 32, 8, 16], g.Shape("pose_cond_fea"));

@@ -170,7 +170,7 @@ public sealed class SafetensorsReaderTests : IDisposable
     }
 
     [Fact]
-    public void A_header_of_more_tensors_than_any_checkpoint_holds_is_refused_with_bounded_memory()
+    public void AHeaderOfMoreTensorsThanAnyCheckpointHoldsIsRefusedWithBoundedMemory()
     {
         // MaxTensors + 2 empty tensors: an 8 MB header whose entries would each cost about a kilobyte to hold; refused by a
         // streaming count before any index of it is built.

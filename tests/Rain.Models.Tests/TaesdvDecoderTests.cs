@@ -8,7 +8,7 @@ namespace Rain.Models.Tests;
 public sealed class TaesdvDecoderTests(ITestOutputHelper output)
 {
     [Fact]
-    public void Taesdv_decoder_matches_golden_05_with_memories()
+    public void TaesdvDecoderMatchesGolden05WithMemories()
     {
         var golden = GoldenData.Open("05_taesdv_decode_slice.safetensors");
         var g = TaesdvDecoderNetwork.Build(new GoldenWeights("weights/taesdv.safetensors"), frames: 4, height: 2, width: 3);

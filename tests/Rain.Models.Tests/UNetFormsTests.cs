@@ -46,7 +46,7 @@ public sealed class GoldenBundleFixture : IDisposable
 public sealed class UNetFormsTests(GoldenBundleFixture fixture, ITestOutputHelper output) : IClassFixture<GoldenBundleFixture>
 {
     [Fact]
-    public void The_whole_UNet_with_attention_as_standard_ops_matches_golden_04()
+    public void TheWholeUNetWithAttentionAsStandardOpsMatchesGolden04()
     {
         var bundle = fixture.Bundle;
         var written = UNetForms.Write(bundle, UNetForm.Whole, fp16: true);
@@ -70,7 +70,7 @@ public sealed class UNetFormsTests(GoldenBundleFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
-    public void The_cut_parts_with_fp16_cut_tensors_stay_within_fp16_rounding_of_the_float32_parts()
+    public void TheCutPartsWithFp16CutTensorsStayWithinFp16RoundingOfTheFloat32Parts()
     {
         var bundle = fixture.Bundle;
         var layout = UNetLayout.For(bundle.Manifest, UNetForm.Cut, fp16: true);

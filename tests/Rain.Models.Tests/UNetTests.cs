@@ -16,7 +16,7 @@ public sealed class UNetTests(ITestOutputHelper output)
     internal static MotionModuleConfig Motion => MotionModuleConfig.Load(RainConfig.Load(GoldenData.PathOf("configs/rain_morpher.yaml")));
 
     [Fact]
-    public void Reference_unet_matches_golden_03_taps()
+    public void ReferenceUnetMatchesGolden03Taps()
     {
         var golden = GoldenData.Open("03_reference_unet.safetensors");
         var g = UNetNetwork.BuildReference(Config, new GoldenWeights("weights/reference_unet.safetensors"), 8, 16);
@@ -34,7 +34,7 @@ public sealed class UNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Denoising_unet_uncut_matches_golden_04()
+    public void DenoisingUnetUncutMatchesGolden04()
     {
         var golden = GoldenData.Open("04_denoising_unet.safetensors");
         var g = UNetNetwork.BuildDenoising(Config, Motion, new GoldenWeights("weights/denoising_unet.safetensors"), 16, 8, 16, cut: false);
@@ -47,7 +47,7 @@ public sealed class UNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Denoising_unet_without_stored_pe_buffers_recomputes_them_and_still_matches_golden_04()
+    public void DenoisingUnetWithoutStoredPeBuffersRecomputesThemAndStillMatchesGolden04()
     {
         var golden = GoldenData.Open("04_denoising_unet.safetensors");
         var stored = new GoldenWeights("weights/denoising_unet.safetensors");
@@ -76,7 +76,7 @@ public sealed class UNetTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Reference_fold_is_the_closed_form_projection_of_golden_taps_and_clip_embedding()
+    public void ReferenceFoldIsTheClosedFormProjectionOfGoldenTapsAndClipEmbedding()
     {
         // Independent reference: K = tap·W_kᵀ, V = tap·W_vᵀ and cross = W_out·(W_v·clip) + b_out in double precision, from
         // the checkpoint's [out, in] matrices as stored (the graph stores them transposed for MatMul).

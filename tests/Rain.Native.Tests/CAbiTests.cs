@@ -22,7 +22,7 @@ public sealed class CAbiTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void Frames_pushed_and_read_on_two_threads_equal_the_managed_APIs_byte_for_byte()
+    public void FramesPushedAndReadOnTwoThreadsEqualTheManagedAPIsByteForByte()
     {
         string exe = Compile(Path.Combine(NativeDist.Repo, "tests", "Rain.Native.Tests", "c", "abi_test.c"), "abi_test");
         using var probe = RainEngine.Load(native.Bundle);
@@ -44,7 +44,7 @@ public sealed class CAbiTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void Camera_frames_through_the_C_ABI_with_retargeting_equal_the_managed_APIs_byte_for_byte()
+    public void CameraFramesThroughTheCABIWithRetargetingEqualTheManagedAPIsByteForByte()
     {
         string exe = Compile(Path.Combine(NativeDist.Repo, "tests", "Rain.Native.Tests", "c", "abi_test.c"), "abi_test_camera");
         var first = DwposeGolden.Frame(0);
@@ -87,7 +87,7 @@ public sealed class CAbiTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void Every_error_path_returns_its_status_and_a_message_without_crashing()
+    public void EveryErrorPathReturnsItsStatusAndAMessageWithoutCrashing()
     {
         string exe = Compile(Path.Combine(NativeDist.Repo, "tests", "Rain.Native.Tests", "c", "abi_test.c"), "abi_test_errors");
         var (exit, output) = NativeDist.Run(exe, ["errors", native.Bundle]);
@@ -107,7 +107,7 @@ public sealed class CAbiTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void The_C_example_builds_with_pkg_config_and_writes_a_frame_per_pose()
+    public void TheCExampleBuildsWithPkgConfigAndWritesAFramePerPose()
     {
         string exe = Compile(Path.Combine(NativeDist.Repo, "examples", "c", "animate.c"), "animate_c");
         string outDir = Directory.CreateDirectory(Path.Combine(native.Root, "c-frames")).FullName;
@@ -118,7 +118,7 @@ public sealed class CAbiTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void The_header_compiles_as_C11_and_as_Cpp()
+    public void TheHeaderCompilesAsC11AndAsCpp()
     {
         _ = native.Dist;
         string include = Path.Combine(native.Dist, "include");

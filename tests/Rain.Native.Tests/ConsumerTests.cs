@@ -13,7 +13,7 @@ public sealed partial class ConsumerTests(NativeDist native)
     private static string Example(params string[] parts) => Path.Combine([NativeDist.Repo, "examples", .. parts]);
 
     [SkippableFact]
-    public void A_CMake_project_finds_Rain_and_links_the_imported_target()
+    public void ACMakeProjectFindsRainAndLinksTheImportedTarget()
     {
         Requires.Program("cmake", "the C++ example is a CMake project");
         Requires.Program("g++", "the C++ example is compiled with the machine's C++ compiler");
@@ -25,7 +25,7 @@ public sealed partial class ConsumerTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void The_Python_ctypes_example_makes_the_managed_APIs_frames()
+    public void ThePythonCtypesExampleMakesTheManagedAPIsFrames()
     {
         Requires.Tool(File.Exists("/usr/bin/python3"), "/usr/bin/python3 is not installed (the ctypes example runs with Debian's python3)");
         using var probe = RainEngine.Load(native.Bundle);
@@ -44,7 +44,7 @@ public sealed partial class ConsumerTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void A_dotnet_app_runs_from_the_Rain_Engine_package()
+    public void ADotnetAppRunsFromTheRainEnginePackage()
     {
         string app = Path.Combine(native.Root, "dotnet-app");
         Directory.CreateDirectory(app);
@@ -67,7 +67,7 @@ public sealed partial class ConsumerTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void The_packages_hold_the_library_the_header_docs_and_readmes()
+    public void ThePackagesHoldTheLibraryTheHeaderDocsAndReadmes()
     {
         string nuget = Path.Combine(native.Dist, "nuget");
         string version = Regex.Match(File.ReadAllText(Path.Combine(native.Dist, "lib", "pkgconfig", "rain.pc")), @"Version: (\S+)").Groups[1].Value;
@@ -93,7 +93,7 @@ public sealed partial class ConsumerTests(NativeDist native)
     }
 
     [SkippableFact]
-    public void Every_README_embedding_snippet_is_part_of_a_tested_example()
+    public void EveryREADMEEmbeddingSnippetIsPartOfATestedExample()
     {
         _ = native.Dist; // the examples are only tested where the dist can be built
         string readme = File.ReadAllText(Path.Combine(NativeDist.Repo, "README.md"));

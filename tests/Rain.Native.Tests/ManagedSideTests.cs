@@ -8,7 +8,7 @@ namespace Rain.Native.Tests;
 public sealed class ManagedSideTests
 {
     [Fact]
-    public void Handles_are_refused_once_freed_even_when_their_slot_is_reused()
+    public void HandlesAreRefusedOnceFreedEvenWhenTheirSlotIsReused()
     {
         var table = new HandleTable<object>(0x41);
         object a = new(), b = new();
@@ -24,7 +24,7 @@ public sealed class ManagedSideTests
     }
 
     [Fact]
-    public void Handles_of_another_table_and_made_up_values_are_refused()
+    public void HandlesOfAnotherTableAndMadeUpValuesAreRefused()
     {
         var engines = new HandleTable<object>(0x52);
         var sessions = new HandleTable<object>(0x53);
@@ -35,7 +35,7 @@ public sealed class ManagedSideTests
     }
 
     [Fact]
-    public void Options_take_EngineOptions_in_snake_case_and_refuse_unknown_keys_and_types()
+    public void OptionsTakeEngineOptionsInSnakeCaseAndRefuseUnknownKeysAndTypes()
     {
         var o = OptionsJson.Parse("""{"seed": 18446744073709551615, "threads": 3, "backend": "tensorrt", "latest_frame_wins": true, "input_capacity": 9, "tensorrt_directory": null}""");
         Assert.Equal(ulong.MaxValue, o.Seed);
@@ -57,7 +57,7 @@ public sealed class ManagedSideTests
     }
 
     [Fact]
-    public void Each_failure_kind_maps_to_its_status_with_the_cause_in_the_message()
+    public void EachFailureKindMapsToItsStatusWithTheCauseInTheMessage()
     {
         Assert.Equal(RainStatus.Argument, Failure.Report(new ArgumentException("bad size")));
         Assert.Equal(RainStatus.Bundle, Failure.Report(new BundleException("x/bundle.json: not found")));

@@ -24,7 +24,7 @@ public sealed class BrowserTests(ServeFixture bundle, ITestOutputHelper output) 
         Environment.GetEnvironmentVariable("RAIN_TEST_ARTIFACTS") is { Length: > 0 } a ? a : Path.Combine(AppContext.BaseDirectory, "artifacts");
 
     [SkippableFact]
-    public async Task The_page_autostarts_the_camera_draws_animated_frames_and_a_slider_moves_the_pose()
+    public async Task ThePageAutostartsTheCameraDrawsAnimatedFramesAndASliderMovesThePose()
     {
         Requires.Tool(File.Exists(Chromium), $"{Chromium} is missing (Debian package chromium) — the page is tested in a real browser");
         Requires.Tool(File.Exists(ChromeDriver), $"{ChromeDriver} is missing (Debian package chromium-driver) — WebDriver drives the browser");

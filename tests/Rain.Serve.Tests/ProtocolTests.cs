@@ -17,7 +17,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     private static readonly EngineOptions Exact = new() { Seed = 7, LatestFrameWins = false }; // every frame taken: comparable with a direct run
 
     [Fact]
-    public async Task Camera_frames_come_back_as_the_engines_frames_with_their_sequence_capture_time_and_pose()
+    public async Task CameraFramesComeBackAsTheEnginesFramesWithTheirSequenceCaptureTimeAndPose()
     {
         const int N = 9; // not a multiple of p = 4
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options(Exact));
@@ -79,7 +79,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task Status_reports_the_stream()
+    public async Task StatusReportsTheStream()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options(Exact));
         await using var owned = server;
@@ -116,7 +116,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task A_second_client_is_told_busy_and_the_first_keeps_its_stream()
+    public async Task ASecondClientIsToldBusyAndTheFirstKeepsItsStream()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options());
         await using var owned = server;
@@ -138,7 +138,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task A_client_that_vanishes_frees_the_engine_within_seconds()
+    public async Task AClientThatVanishesFreesTheEngineWithinSeconds()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options());
         await using var owned = server;
@@ -167,7 +167,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task Oversized_messages_close_that_socket_and_the_server_keeps_serving()
+    public async Task OversizedMessagesCloseThatSocketAndTheServerKeepsServing()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options() with { MaxFrameBytes = 4096, MaxControlBytes = 2048 });
         await using var owned = server;
@@ -197,7 +197,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task Malformed_messages_are_refused_with_a_reason_and_the_socket_keeps_serving()
+    public async Task MalformedMessagesAreRefusedWithAReasonAndTheSocketKeepsServing()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options(Exact));
         await using var owned = server;
@@ -243,7 +243,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task An_uploaded_reference_starts_a_stream()
+    public async Task AnUploadedReferenceStartsAStream()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options());
         await using var owned = server;
@@ -259,7 +259,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task Retargeting_applies_to_the_next_camera_frames()
+    public async Task RetargetingAppliesToTheNextCameraFrames()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options(Exact));
         await using var owned = server;
@@ -292,7 +292,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task The_WebSocket_refuses_other_origins()
+    public async Task TheWebSocketRefusesOtherOrigins()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options());
         await using var owned = server;
@@ -303,7 +303,7 @@ public sealed class ProtocolTests(ServeFixture bundle) : IClassFixture<ServeFixt
     }
 
     [Fact]
-    public async Task The_page_its_files_and_the_reference_are_served_and_nothing_else()
+    public async Task ThePageItsFilesAndTheReferenceAreServedAndNothingElse()
     {
         var (server, test) = await ServeFixture.StartInProcess(bundle.Options());
         await using var owned = server;

@@ -14,7 +14,7 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
         new(bundlePath, null, host, port, null, [], 16, 42, 0, null, BackendChoice.Cpu);
 
     [Fact]
-    public async Task Serves_on_loopback_until_stopped_and_names_stand_in_pose_models_on_the_page()
+    public async Task ServesOnLoopbackUntilStoppedAndNamesStandInPoseModelsOnThePage()
     {
         using var stop = new CancellationTokenSource();
         var o = new StringWriter();
@@ -51,7 +51,7 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
-    public async Task A_client_that_stops_answering_is_dropped_after_the_keep_alive()
+    public async Task AClientThatStopsAnsweringIsDroppedAfterTheKeepAlive()
     {
         // Kestrel on loopback and a raw TCP client that completes the WebSocket handshake, then never reads or answers a ping
         // (a laptop closed mid-stream: no close frame, no TCP reset).
@@ -81,7 +81,7 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
-    public async Task On_loopback_only_loopback_names_are_served()
+    public async Task OnLoopbackOnlyLoopbackNamesAreServed()
     {
         var server = RainServer.Create(bundle.Options() with { Host = "127.0.0.1", Port = 0 });
         await using var owned = server;
@@ -98,7 +98,7 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
-    public void A_bundle_without_pose_models_is_refused_with_what_to_do()
+    public void ABundleWithoutPoseModelsIsRefusedWithWhatToDo()
     {
         var e = new StringWriter();
         Assert.Equal(CliErrors.BadInput, ServeCommand.Run(Request(bundle.WithoutPoseModels), TextWriter.Null, e, CancellationToken.None));
@@ -108,7 +108,7 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
-    public void A_host_name_is_refused()
+    public void AHostNameIsRefused()
     {
         var e = new StringWriter();
         Assert.Equal(CliErrors.BadInput, ServeCommand.Run(Request(bundle.Folder, host: "example.com"), TextWriter.Null, e, CancellationToken.None));
@@ -116,7 +116,7 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
-    public void A_port_in_use_is_reported_in_one_line()
+    public void APortInUseIsReportedInOneLine()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
@@ -128,7 +128,7 @@ public sealed class ServeCommandTests(ServeFixture bundle) : IClassFixture<Serve
     }
 
     [Fact]
-    public void Bad_options_are_refused_before_anything_loads()
+    public void BadOptionsAreRefusedBeforeAnythingLoads()
     {
         Assert.Equal(CliErrors.BadInput, ServeCommand.Run(Request(bundle.Folder, port: 70000), TextWriter.Null, TextWriter.Null, CancellationToken.None));
         Assert.Equal(CliErrors.BadInput, RainCommand.Invoke(["serve", "--port", "many"]));

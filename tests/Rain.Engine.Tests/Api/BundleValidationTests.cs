@@ -12,7 +12,7 @@ namespace Rain.Engine.Tests.Api;
 public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper output) : IClassFixture<GoldenBundle>
 {
     [Fact]
-    public void The_manifest_carries_the_golden_guidance_embedding_and_timesteps()
+    public void TheManifestCarriesTheGoldenGuidanceEmbeddingAndTimesteps()
     {
         var m = ModelBundle.Load(bundle.Folder).Manifest;
         var golden = GoldenData.Open("06_stream.safetensors");
@@ -23,7 +23,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void The_guidance_embedding_follows_the_closed_form()
+    public void TheGuidanceEmbeddingFollowsTheClosedForm()
     {
         // g = [sin(s·ν_k), cos(s·ν_k)], s = 1000·w, ν_k = exp(−k·ln(10000)/(D/2−1)), in float64 here.
         var g = GuidanceEmbedding.Compute(2.5f, 8);
@@ -36,7 +36,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void A_missing_part_is_named()
+    public void AMissingPartIsNamed()
     {
         string copy = bundle.Copy("missing");
         File.Delete(Path.Combine(copy, "unet.part07.onnx.data"));
@@ -47,7 +47,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void An_altered_part_fails_its_hash_with_both_values()
+    public void AnAlteredPartFailsItsHashWithBothValues()
     {
         string copy = bundle.Copy("altered");
         string file = Path.Combine(copy, "pose_guider.onnx.data");
@@ -62,7 +62,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void A_contract_that_disagrees_with_the_model_is_named()
+    public void AContractThatDisagreesWithTheModelIsNamed()
     {
         string copy = bundle.Copy("contract");
         GoldenBundle.EditManifest(copy, json => json["parts"]!["taesdv_decoder"]!["inputs"]![0]!["shape"]![0] = 5);
@@ -76,7 +76,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     [Theory]
     [InlineData(1)]  // before the reference fold: no reference_fold network, the UNet took the taps itself
     [InlineData(99)]
-    public void An_unsupported_format_version_is_refused(int version)
+    public void AnUnsupportedFormatVersionIsRefused(int version)
     {
         string copy = bundle.Copy($"version{version}");
         string manifest = Path.Combine(copy, "bundle.json");
@@ -90,7 +90,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void A_corrupt_reference_image_is_a_clear_error()
+    public void ACorruptReferenceImageIsAClearError()
     {
         byte[] png = ImageCodec.EncodePng(SessionTests.Pose(1));
         var e = Assert.Throws<ImageFormatException>(() => ImageCodec.Decode(png.AsSpan(0, png.Length / 2), "reference.png"));
@@ -131,7 +131,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     [InlineData("unet_plan/steps/1/kind", "\"run_everything\"", "'unet_plan.steps[1].kind' is 'run_everything'; expected one of run_part, cross_noise_attention")]
     [InlineData("unet_plan/steps/1/heads", "7", "'unet_plan.steps[1].heads' is 7, which does not divide channels")]
     [InlineData("-manifest_sha256", null, "'manifest_sha256' is missing")]
-    public void Every_field_is_checked_and_named(string path, string? json, string expected)
+    public void EveryFieldIsCheckedAndNamed(string path, string? json, string expected)
     {
         string copy = bundle.Copy("field");
         GoldenBundle.EditManifest(copy, m => Set(m, path, json is null ? null : JsonNode.Parse(json)), seal: false);
@@ -142,7 +142,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void A_hand_edited_manifest_fails_its_own_hash()
+    public void AHandEditedManifestFailsItsOwnHash()
     {
         string copy = bundle.Copy("edited");
         GoldenBundle.EditManifest(copy, m => m["guidance_scale"] = 3.5, seal: false);
@@ -156,7 +156,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void An_external_data_file_the_manifest_stopped_listing_is_refused_rather_than_loaded_unchecked()
+    public void AnExternalDataFileTheManifestStoppedListingIsRefusedRatherThanLoadedUnchecked()
     {
         string copy = bundle.Copy("data-file");
         GoldenBundle.EditManifest(copy, m =>
@@ -170,7 +170,7 @@ public sealed class BundleValidationTests(GoldenBundle bundle, ITestOutputHelper
     }
 
     [Fact]
-    public void Relations_between_fields_are_checked_after_the_fields()
+    public void RelationsBetweenFieldsAreCheckedAfterTheFields()
     {
         string copy = bundle.Copy("relations");
         GoldenBundle.EditManifest(copy, m => m["unet_plan"]!["steps"]![1]!["frames"] = 8);

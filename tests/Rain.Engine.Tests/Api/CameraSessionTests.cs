@@ -19,7 +19,7 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     private static readonly RgbImage Reference = DwposeGolden.Frame(4);
 
     [Fact]
-    public void Camera_frames_give_the_frames_of_their_pose_images_one_per_frame_in_order()
+    public void CameraFramesGiveTheFramesOfTheirPoseImagesOnePerFrameInOrder()
     {
         var frames = Enumerable.Range(0, 11).Select(i => DwposeGolden.Frame(i % DwposeGolden.Frames)).ToArray(); // sizes vary; 11 is no multiple of p
 
@@ -54,7 +54,7 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     }
 
     [Fact]
-    public void A_frames_latency_runs_from_its_capture_time()
+    public void AFramesLatencyRunsFromItsCaptureTime()
     {
         using var engine = RainEngine.Load(bundle.Folder, Options);
         using var session = engine.CreateSession(Reference);
@@ -75,7 +75,7 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     }
 
     [Fact]
-    public void Strided_frames_are_read_row_by_row()
+    public void StridedFramesAreReadRowByRow()
     {
         var frame = DwposeGolden.Frame(6); // 397 wide: odd
         int stride = (frame.Width * 3) + 13;
@@ -105,7 +105,7 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     }
 
     [Fact]
-    public void Latest_frame_wins_drops_camera_frames_and_counts_them()
+    public void LatestFrameWinsDropsCameraFramesAndCountsThem()
     {
         using var engine = RainEngine.Load(bundle.Folder, Options with { LatestFrameWins = true, InputCapacity = 4, OutputCapacity = 4 });
         using var session = engine.CreateSession(Reference);
@@ -122,7 +122,7 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     }
 
     [Fact]
-    public void Frames_carry_their_pose_image_and_their_cameras_timestamp_when_asked()
+    public void FramesCarryTheirPoseImageAndTheirCamerasTimestampWhenAsked()
     {
         var frames = Enumerable.Range(0, 6).Select(i => DwposeGolden.Frame(i)).ToArray();
         using var poses = PoseFrontEnd.Load(ModelBundleOf(bundle.Folder));
@@ -159,7 +159,7 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     private static ModelBundle ModelBundleOf(string folder) => ModelBundle.Load(folder, verifyHashes: false);
 
     [Fact]
-    public void A_bundle_without_pose_models_says_how_to_add_them()
+    public void ABundleWithoutPoseModelsSaysHowToAddThem()
     {
         using var engine = RainEngine.Load(bundle.WithoutPoseModels, Options);
         Assert.False(engine.HasPoseModels);
@@ -171,7 +171,7 @@ public sealed class CameraSessionTests(CameraSessionTests.PoseBundle bundle) : I
     }
 
     [Fact]
-    public void Pose_options_of_another_size_are_refused()
+    public void PoseOptionsOfAnotherSizeAreRefused()
     {
         using var engine = RainEngine.Load(bundle.Folder, Options with { PoseOptions = new PoseFrontEndOptions { Width = 512, Height = 512 } });
         Assert.Contains("512x512", Assert.Throws<ArgumentException>(() => engine.PoseFrontEnd).Message, StringComparison.Ordinal);

@@ -34,7 +34,7 @@ public sealed class RainExceptionTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Every_exception_has_its_category(Exception e, RainErrorCategory category)
+    public void EveryExceptionHasItsCategory(Exception e, RainErrorCategory category)
     {
         Assert.Equal(category, RainException.CategoryOf(e));
         if (e.GetType().Namespace!.StartsWith("Rain.", StringComparison.Ordinal))
@@ -42,7 +42,7 @@ public sealed class RainExceptionTests
     }
 
     [Fact]
-    public void Every_public_exception_type_of_the_engine_and_the_exporter_joins_the_family()
+    public void EveryPublicExceptionTypeOfTheEngineAndTheExporterJoinsTheFamily()
     {
         // Public and internal alike: the device exceptions (CudaException, NvrtcException, TrtException) are internal and
         // reach callers as RainException.
@@ -53,7 +53,7 @@ public sealed class RainExceptionTests
     }
 
     [Fact]
-    public void A_session_fault_names_step_chunk_stage_and_cause()
+    public void ASessionFaultNamesStepChunkStageAndCause()
     {
         var e = new SessionFaultedException(7, 4, Stage.Decode, new InvalidDataException("the decoder's run failed"));
         Assert.Equal("The session closed: step 7 (the step that emits chunk 4) failed during Decode: the decoder's run failed", e.Message);

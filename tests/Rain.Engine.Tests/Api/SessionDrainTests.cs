@@ -44,7 +44,7 @@ public sealed class SessionDrainTests(SessionDrainTests.SharedEngine shared, ITe
     [InlineData(P)]
     [InlineData((P * L) - 1)]
     [InlineData((P * L) + 2)]
-    public void N_poses_give_N_frames_in_order(int n)
+    public void NPosesGiveNFramesInOrder(int n)
     {
         var engine = shared.Value;
         var frames = Stream(engine, Poses(n), drain: true);
@@ -55,7 +55,7 @@ public sealed class SessionDrainTests(SessionDrainTests.SharedEngine shared, ITe
     [InlineData(1)]
     [InlineData(6)]
     [InlineData((P * L) + 2)]
-    public void The_drained_frames_are_those_of_the_stream_padded_by_hand_with_the_last_pose(int n)
+    public void TheDrainedFramesAreThoseOfTheStreamPaddedByHandWithTheLastPose(int n)
     {
         var engine = shared.Value;
         var poses = Poses(n);
@@ -73,7 +73,7 @@ public sealed class SessionDrainTests(SessionDrainTests.SharedEngine shared, ITe
     }
 
     [Fact]
-    public void Frames_whose_window_held_only_real_poses_do_not_depend_on_the_padding()
+    public void FramesWhoseWindowHeldOnlyRealPosesDoNotDependOnThePadding()
     {
         // Chunk c leaves the window at step c + L − 1, having shared it with chunks up to c + L − 1: with K whole chunks
         // pushed, chunks 0 … K − L are untouched by any padding and equal those of a stream that goes on with other poses;
@@ -89,7 +89,7 @@ public sealed class SessionDrainTests(SessionDrainTests.SharedEngine shared, ITe
     }
 
     [Fact]
-    public void Without_draining_the_session_ends_at_once_with_the_chunks_that_left_the_window()
+    public void WithoutDrainingTheSessionEndsAtOnceWithTheChunksThatLeftTheWindow()
     {
         var engine = shared.Value;
         var frames = Stream(engine, Poses((8 * P) + 3), drain: false);

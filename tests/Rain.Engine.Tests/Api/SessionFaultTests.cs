@@ -19,7 +19,7 @@ public sealed class SessionFaultTests(GoldenBundle bundle, ITestOutputHelper out
     [Theory]
     [InlineData(Fault.Throw, typeof(InvalidDataException))]
     [InlineData(Fault.OutOfMemory, typeof(OutOfMemoryException))]
-    public void A_failing_step_hands_out_the_frames_finished_before_it_then_the_fault(Fault fault, Type cause)
+    public void AFailingStepHandsOutTheFramesFinishedBeforeItThenTheFault(Fault fault, Type cause)
     {
         // Steps 0 … L emit chunks 0 and 1 (8 frames); step L + 1 fails.
         const long FaultyStep = L + 1;
@@ -58,7 +58,7 @@ public sealed class SessionFaultTests(GoldenBundle bundle, ITestOutputHelper out
     }
 
     [Fact]
-    public void A_hung_step_faults_the_session_after_the_step_timeout_and_the_engine_refuses_new_sessions()
+    public void AHungStepFaultsTheSessionAfterTheStepTimeoutAndTheEngineRefusesNewSessions()
     {
         var b = ModelBundle.Load(bundle.Folder, verifyHashes: false);
         var engine = FaultyBackend.Engine(b, new EngineOptions { Threads = 1, StepTimeout = TimeSpan.FromSeconds(2) }, 1, Fault.Hang, out var backend);
@@ -94,7 +94,7 @@ public sealed class SessionFaultTests(GoldenBundle bundle, ITestOutputHelper out
     }
 
     [Fact]
-    public void A_part_that_emits_NaN_faults_the_session_naming_step_stage_and_tensor_unless_the_check_is_off()
+    public void APartThatEmitsNaNFaultsTheSessionNamingStepStageAndTensorUnlessTheCheckIsOff()
     {
         // The pose guider's weights overwritten with NaN (0xFF bytes), re-hashed and re-sealed as a careless export would
         // ship them: its features poison the UNet, whose output the step checks.

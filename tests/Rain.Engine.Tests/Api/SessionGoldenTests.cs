@@ -20,7 +20,7 @@ public sealed class SessionGoldenTests(GoldenBundle bundle, ITestOutputHelper ou
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void The_session_step_reproduces_golden_stream_06(bool prepack)
+    public void TheSessionStepReproducesGoldenStream06(bool prepack)
     {
         var b = ModelBundle.Load(bundle.Folder, verifyHashes: false);
         var m = b.Manifest;
@@ -68,7 +68,7 @@ public sealed class SessionGoldenTests(GoldenBundle bundle, ITestOutputHelper ou
     }
 
     [Fact]
-    public void A_second_session_starts_from_a_clean_state()
+    public void ASecondSessionStartsFromACleanState()
     {
         var poses = Enumerable.Range(0, (3 * 4) + 1).Select(i => SessionTests.Pose(i)).ToArray();
         var reference = SessionTests.Pose(7, 96, 80);

@@ -37,7 +37,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void Frames_come_out_in_order_and_the_first_after_L_minus_1_steps()
+    public void FramesComeOutInOrderAndTheFirstAfterLMinus1Steps()
     {
         using var engine = RainEngine.Load(bundle.Folder, new EngineOptions { Threads = 1, Seed = 3 });
         Assert.Equal(L - 1, engine.StartupSteps);
@@ -73,7 +73,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void The_same_seed_gives_the_same_frames_and_another_seed_other_frames()
+    public void TheSameSeedGivesTheSameFramesAndAnotherSeedOtherFrames()
     {
         byte[] Run(ulong seed)
         {
@@ -91,7 +91,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void Steady_state_steps_allocate_no_managed_memory_over_200_steps()
+    public void SteadyStateStepsAllocateNoManagedMemoryOver200Steps()
     {
         const int Steps = 200;
         // Two threads: the attention workers run too, and they allocate nothing either.
@@ -124,7 +124,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void A_pose_of_the_wrong_size_is_refused_and_the_session_stays_usable()
+    public void APoseOfTheWrongSizeIsRefusedAndTheSessionStaysUsable()
     {
         using var engine = RainEngine.Load(bundle.Folder, new EngineOptions { Threads = 1, VerifyBundleHashes = false });
         using var session = engine.CreateSession(Reference());
@@ -139,7 +139,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void Latest_frame_wins_drops_the_oldest_pending_poses_when_the_queue_is_full()
+    public void LatestFrameWinsDropsTheOldestPendingPosesWhenTheQueueIsFull()
     {
         using var engine = RainEngine.Load(bundle.Folder, new EngineOptions { Threads = 1, InputCapacity = P, OutputCapacity = P, LatestFrameWins = true, VerifyBundleHashes = false });
         using var session = engine.CreateSession(Reference());
@@ -168,7 +168,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void Without_latest_frame_wins_a_full_queue_refuses_and_a_cancelled_wait_throws()
+    public void WithoutLatestFrameWinsAFullQueueRefusesAndACancelledWaitThrows()
     {
         using var engine = RainEngine.Load(bundle.Folder, new EngineOptions { Threads = 1, InputCapacity = P, OutputCapacity = P, VerifyBundleHashes = false });
         using var session = engine.CreateSession(Reference());
@@ -186,7 +186,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void Dispose_stops_a_waiting_session_and_frees_the_engine_for_another()
+    public void DisposeStopsAWaitingSessionAndFreesTheEngineForAnother()
     {
         using var engine = RainEngine.Load(bundle.Folder, new EngineOptions { Threads = 1, OutputCapacity = 1, VerifyBundleHashes = false });
         var first = engine.CreateSession(Reference());
@@ -203,7 +203,7 @@ public sealed class SessionTests(GoldenBundle bundle, ITestOutputHelper output) 
     }
 
     [Fact]
-    public void An_unknown_backend_is_refused_and_options_are_validated()
+    public void AnUnknownBackendIsRefusedAndOptionsAreValidated()
     {
         // The TensorRT backend's own checks (BackendUnavailableException) are TensorRtSelectionTests'. 1 was the old "Cuda".
         foreach (var backend in new[] { (EngineBackend)1, (EngineBackend)3, (EngineBackend)(-1) })

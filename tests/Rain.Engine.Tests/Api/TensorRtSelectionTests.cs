@@ -22,7 +22,7 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
     private static readonly CudaCapability Hopper = new(true, "NVIDIA H100 (SM 9.0, 132 SMs, 81000 MiB), CUDA driver 13.0", 13000, 1, "NVIDIA H100", 90, 81000L << 20, 132);
 
     [Fact]
-    public void Without_TensorRT_or_a_GPU_the_error_names_every_path_and_the_probe_and_reads_nothing()
+    public void WithoutTensorRTOrAGPUTheErrorNamesEveryPathAndTheProbeAndReadsNothing()
     {
         string nowhere = Directory.CreateTempSubdirectory("rain-no-tensorrt-").FullName; // an empty folder
         var options = new EngineOptions { Backend = EngineBackend.TensorRt, TensorRtDirectory = nowhere };
@@ -37,7 +37,7 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
     }
 
     [Fact]
-    public void With_TensorRT_but_no_GPU_the_error_is_the_CUDA_probe_alone()
+    public void WithTensorRTButNoGPUTheErrorIsTheCUDAProbeAlone()
     {
         var options = new EngineOptions { Backend = EngineBackend.TensorRt, TensorRtDirectory = FakeTensorRt.Directory };
         var e = Assert.Throws<BackendUnavailableException>(() => RainEngine.Load(bundle.Folder, options, () => NoDriver));
@@ -47,7 +47,7 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
     }
 
     [Fact]
-    public void Without_plans_for_this_GPU_and_TensorRT_the_error_points_at_onnx2trt()
+    public void WithoutPlansForThisGPUAndTensorRTTheErrorPointsAtOnnx2trt()
     {
         string copy = bundle.Copy("no-plans");
         var options = new EngineOptions { Backend = EngineBackend.TensorRt, TensorRtDirectory = FakeTensorRt.Directory };
@@ -62,7 +62,7 @@ public sealed class TensorRtSelectionTests(GoldenBundle bundle, ITestOutputHelpe
     }
 
     [Fact]
-    public void A_plan_whose_bytes_or_key_changed_is_named_with_both_values()
+    public void APlanWhoseBytesOrKeyChangedIsNamedWithBothValues()
     {
         string copy = bundle.Copy("stale-plans");
         var manifest = ModelBundle.Load(copy, verifyHashes: false).Manifest;

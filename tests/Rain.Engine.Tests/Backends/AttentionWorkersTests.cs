@@ -15,7 +15,7 @@ public sealed class AttentionWorkersTests
     [InlineData(1, 16, 128, 32, 8)]
     [InlineData(3, 16, 131, 48, 4)]
     [InlineData(5, 12, 7, 64, 2)]
-    public void Matches_the_reference_for_any_number_of_workers(int workers, int frames, int tokens, int channels, int heads)
+    public void MatchesTheReferenceForAnyNumberOfWorkers(int workers, int frames, int tokens, int channels, int heads)
     {
         var contract = new TensorContract("x", "float32", [frames, tokens, channels]);
         using CpuTensor q = new(contract), k = new(contract), v = new(contract), o = new(contract);
@@ -43,7 +43,7 @@ public sealed class AttentionWorkersTests
     [Theory]
     [InlineData(0)] // the caller's own slice
     [InlineData(2)] // a worker's
-    public void A_failing_slice_of_any_kind_reaches_the_caller_and_the_next_run_waits_for_all_its_workers(int failingSlice)
+    public void AFailingSliceOfAnyKindReachesTheCallerAndTheNextRunWaitsForAllItsWorkers(int failingSlice)
     {
         const int Frames = 16, Tokens = 128, Channels = 32, Heads = 8;
         var contract = new TensorContract("x", "float32", [Frames, Tokens, Channels]);

@@ -15,7 +15,7 @@ public sealed class CpuMemoryTests(GoldenBundle bundle) : IClassFixture<GoldenBu
     private static readonly string[] ReferenceNetworks = ["clip_vision", "vae_encoder", "reference_unet"];
 
     [Fact]
-    public void Reference_networks_are_released_after_each_reference_and_reloaded_for_the_next_with_the_same_frames_as_kept_ones()
+    public void ReferenceNetworksAreReleasedAfterEachReferenceAndReloadedForTheNextWithTheSameFramesAsKeptOnes()
     {
         var first = SessionTests.Pose(7, 96, 80);
         var second = SessionTests.Pose(3, 64, 64);
@@ -64,7 +64,7 @@ public sealed class CpuMemoryTests(GoldenBundle bundle) : IClassFixture<GoldenBu
     }
 
     [Fact]
-    public void The_ledger_adds_up_to_the_bundles_files_and_its_loaded_parts()
+    public void TheLedgerAddsUpToTheBundlesFilesAndItsLoadedParts()
     {
         var (b, backend) = RainEngine.CreateBackend(bundle.Folder, new EngineOptions { Threads = 1, VerifyBundleHashes = false });
         using var cpu = (CpuBackend)backend;

@@ -9,7 +9,7 @@ namespace Rain.Engine.Tests.Backends;
 public sealed class CpuPlanTests(GoldenBundle bundle) : IClassFixture<GoldenBundle>
 {
     [Fact]
-    public void A_step_that_reads_a_tensor_before_any_step_writes_it_is_refused_by_the_cpu_plan_as_by_the_layout()
+    public void AStepThatReadsATensorBeforeAnyStepWritesItIsRefusedByTheCpuPlanAsByTheLayout()
     {
         var loaded = ModelBundle.Load(bundle.Folder, verifyHashes: false);
         var plan = loaded.Manifest.UNetPlan;

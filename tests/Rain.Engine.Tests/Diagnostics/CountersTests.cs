@@ -19,7 +19,7 @@ public sealed class CountersTests(GoldenBundle bundle, ITestOutputHelper output)
     private const int P = 4, L = 4, Steps = 6;
 
     [Fact]
-    public void The_meter_and_the_event_counters_report_a_session_live()
+    public void TheMeterAndTheEventCountersReportASessionLive()
     {
         var sums = new ConcurrentDictionary<string, double>();
         var counts = new ConcurrentDictionary<string, int>();

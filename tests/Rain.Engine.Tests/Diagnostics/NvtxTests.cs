@@ -17,7 +17,7 @@ public sealed class NvtxTests
         NvtxTool.Attach(NativeLibraries.Probe(NativeLibraries.NvtxInjection, Env(injection)), out status);
 
     [Fact]
-    public void Without_the_variable_no_tool_is_attached_and_nothing_is_searched()
+    public void WithoutTheVariableNoToolIsAttachedAndNothingIsSearched()
     {
         Assert.Null(Attach(null, out string status));
         Assert.Equal("no NVTX tool attached (NVTX_INJECTION64_PATH is not set)", status);
@@ -30,14 +30,14 @@ public sealed class NvtxTests
     }
 
     [Fact]
-    public void A_variable_naming_a_missing_file_is_reported_with_the_path()
+    public void AVariableNamingAMissingFileIsReportedWithThePath()
     {
         Assert.Null(Attach("/nonexistent/libToolsInjection64.so", out string status));
         Assert.Equal("no NVTX tool attached: NVTX_INJECTION64_PATH names a library that does not load (tried /nonexistent/libToolsInjection64.so (no such file))", status);
     }
 
     [SkippableFact]
-    public void Broken_tools_are_refused_with_the_reason()
+    public void BrokenToolsAreRefusedWithTheReason()
     {
         Requires.Program("cc", "the fake NVTX tools are compiled with the C compiler");
         Assert.Null(Attach(FakeNvtx.WithoutInit, out string noInit));
@@ -49,7 +49,7 @@ public sealed class NvtxTests
     }
 
     [SkippableFact]
-    public void The_driver_enqueue_hooks_open_one_range_per_step_and_per_part_in_the_tool()
+    public void TheDriverEnqueueHooksOpenOneRangePerStepAndPerPartInTheTool()
     {
         Requires.Program("cc", "the fake NVTX tool is compiled with the C compiler");
         var tool = Attach(FakeNvtx.Library, out string status);

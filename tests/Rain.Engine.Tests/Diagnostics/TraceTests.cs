@@ -32,7 +32,7 @@ public sealed class TraceTests(GoldenBundle bundle, ITestOutputHelper output) : 
     }
 
     [Fact]
-    public void A_short_run_traces_every_stage_of_every_step_and_each_frames_path()
+    public void AShortRunTracesEveryStageOfEveryStepAndEachFramesPath()
     {
         var trace = new TraceWriter();
         SessionStatistics stats;
@@ -144,7 +144,7 @@ public sealed class TraceTests(GoldenBundle bundle, ITestOutputHelper output) : 
     }
 
     [Fact]
-    public void The_ring_keeps_the_most_recent_events_within_its_capacity()
+    public void TheRingKeepsTheMostRecentEventsWithinItsCapacity()
     {
         var trace = new TraceWriter(1024);
         long t = Stopwatch.GetTimestamp();
@@ -163,7 +163,7 @@ public sealed class TraceTests(GoldenBundle bundle, ITestOutputHelper output) : 
     }
 
     [Fact]
-    public void Timing_points_allocate_nothing_per_step_with_tracing_off_or_on()
+    public void TimingPointsAllocateNothingPerStepWithTracingOffOrOn()
     {
         long PerStep(StageTimings timings)
         {

@@ -36,7 +36,7 @@ public sealed class ImageCodecTests
     [InlineData(16384, 16384)]
     [InlineData(4097, 4096)]
     [InlineData(100_000, 8)]
-    public void A_small_file_claiming_a_huge_image_is_refused_from_its_header_before_decoding(int width, int height)
+    public void ASmallFileClaimingAHugeImageIsRefusedFromItsHeaderBeforeDecoding(int width, int height)
     {
         byte[] bomb = PngBomb.Create(width, height);
         Assert.InRange(bomb.Length, 1, 2048);
@@ -49,7 +49,7 @@ public sealed class ImageCodecTests
     }
 
     [Fact]
-    public void An_image_at_the_limit_decodes_and_a_pose_of_another_size_is_refused_before_decoding()
+    public void AnImageAtTheLimitDecodesAndAPoseOfAnotherSizeIsRefusedBeforeDecoding()
     {
         // 4096 × 4096 is the documented limit: the bomb header at exactly the limit is decoded (its rows are missing, so it
         // ends as truncated data, not as a size refusal).

@@ -15,7 +15,7 @@ public sealed class VideoSourceTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [SkippableFact]
-    public void A_lossless_video_gives_back_the_pixels_of_the_images_it_was_made_from()
+    public void ALosslessVideoGivesBackThePixelsOfTheImagesItWasMadeFrom()
     {
         string ffmpeg = Requires.Program("ffmpeg", "VideoSource decodes videos with ffmpeg");
         int[] order = [0, 1, 5, 7]; // the golden camera frames of 320x240
@@ -46,7 +46,7 @@ public sealed class VideoSourceTests : IDisposable
     }
 
     [Fact]
-    public void A_folder_is_read_in_name_order_and_refuses_a_size_change_after_its_frames()
+    public void AFolderIsReadInNameOrderAndRefusesASizeChangeAfterItsFrames()
     {
         // frame_00 and frame_01 are 320x240, frame_02 is 512x512.
         string folder = Path.Combine(_folder, "frames");
@@ -75,7 +75,7 @@ public sealed class VideoSourceTests : IDisposable
     }
 
     [Fact]
-    public void A_live_source_keeps_the_newest_frame_and_counts_every_drop()
+    public void ALiveSourceKeepsTheNewestFrameAndCountsEveryDrop()
     {
         // 30 images at 1000 fps, read by a consumer that takes one every 20 ms: most are dropped, none lost uncounted.
         string folder = Path.Combine(_folder, "many");
@@ -108,14 +108,14 @@ public sealed class VideoSourceTests : IDisposable
     [InlineData("/dev/video97", "/dev/video97: no such camera (V4L2 device); the cameras here are: ")]
     [InlineData("gopher://host/x", "gopher://host/x: unknown stream scheme 'gopher://'; expected one of rtsp://")]
     [InlineData("/nope/clip.mp4", "/nope/clip.mp4: no such file or folder (expected a video file, a folder of images, /dev/videoN or a stream URL).")]
-    public void An_input_that_cannot_be_opened_is_named(string input, string message)
+    public void AnInputThatCannotBeOpenedIsNamed(string input, string message)
     {
         var e = Assert.Throws<VideoSourceException>(() => VideoSource.Open(input));
         Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Raw_and_png_sinks_write_the_frames_they_are_given()
+    public void RawAndPngSinksWriteTheFramesTheyAreGiven()
     {
         var a = new RgbImage(6, 2);
         var b = new RgbImage(6, 2);
@@ -152,10 +152,10 @@ public sealed class VideoSourceTests : IDisposable
     [InlineData("/dev/video10", FrameSinkKind.V4L2Loopback)]
     [InlineData("out/clip.MP4", FrameSinkKind.VideoFile)]
     [InlineData("out/frames", FrameSinkKind.PngFolder)]
-    public void Targets_map_to_their_sink(string target, FrameSinkKind kind) => Assert.Equal(kind, FrameSink.KindOf(target));
+    public void TargetsMapToTheirSink(string target, FrameSinkKind kind) => Assert.Equal(kind, FrameSink.KindOf(target));
 
     [Fact]
-    public void A_loopback_device_that_does_not_exist_is_named_with_the_fix()
+    public void ALoopbackDeviceThatDoesNotExistIsNamedWithTheFix()
     {
         var e = Assert.Throws<FrameSinkException>(() => FrameSink.Open("/dev/video98", 4, 4));
         Assert.Equal("/dev/video98: no such V4L2 device; load the loopback module first (sudo modprobe v4l2loopback devices=1) and give the device it made.", e.Message);

@@ -31,7 +31,7 @@ public sealed class FakeOnnxRuntimePlanTests : IClassFixture<GoldenBundle>, IDis
     public void Dispose() => FakeTensorRt.Reset(_lib.InferHandle);
 
     [Fact]
-    public void The_plans_of_a_whole_bundle_are_current_match_their_contracts_and_release_their_sessions()
+    public void ThePlansOfAWholeBundleAreCurrentMatchTheirContractsAndReleaseTheirSessions()
     {
         string copy = _bundle.Copy("fake-ort-plans");
         string folder = FakeTensorRt.WriteOnnxRuntimePlans(copy);
@@ -55,7 +55,7 @@ public sealed class FakeOnnxRuntimePlanTests : IClassFixture<GoldenBundle>, IDis
     }
 
     [Fact]
-    public void A_plan_that_disagrees_with_its_ONNX_file_or_names_none_is_refused_with_the_reason()
+    public void APlanThatDisagreesWithItsONNXFileOrNamesNoneIsRefusedWithTheReason()
     {
         string copy = _bundle.Copy("fake-ort-bad-plans");
         string folder = FakeTensorRt.WriteOnnxRuntimePlans(copy);

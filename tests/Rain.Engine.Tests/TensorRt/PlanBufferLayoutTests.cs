@@ -12,7 +12,7 @@ namespace Rain.Engine.Tests.TensorRt;
 public sealed class PlanBufferLayoutTests(GoldenBundle bundle) : IClassFixture<GoldenBundle>
 {
     [Fact]
-    public void Reused_buffers_never_hold_two_live_tensors_and_every_part_tensor_fits_its_slot()
+    public void ReusedBuffersNeverHoldTwoLiveTensorsAndEveryPartTensorFitsItsSlot()
     {
         var manifest = ModelBundle.Load(bundle.Folder, verifyHashes: false).Manifest;
         var plan = manifest.UNetPlan;
@@ -57,7 +57,7 @@ public sealed class PlanBufferLayoutTests(GoldenBundle bundle) : IClassFixture<G
     }
 
     [Fact]
-    public void An_attention_whose_tensors_do_not_hold_F_N_C_elements_is_named()
+    public void AnAttentionWhoseTensorsDoNotHoldFNCElementsIsNamed()
     {
         var manifest = ModelBundle.Load(bundle.Folder, verifyHashes: false).Manifest;
         var plan = manifest.UNetPlan;

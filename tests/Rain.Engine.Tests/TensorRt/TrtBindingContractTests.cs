@@ -133,7 +133,7 @@ public sealed class TrtBindingContractTests
     }
 
     [Fact]
-    public void The_factories_are_given_the_loaded_librarys_version()
+    public void TheFactoriesAreGivenTheLoadedLibrarysVersion()
     {
         // NV_TENSORRT_VERSION of the caller: the binding has no headers, so it claims the release it talks to (10.8 here),
         // not a fixed 10.16 that a 10.8 library would be asked to serve.
@@ -160,7 +160,7 @@ public sealed class TrtBindingContractTests
     }
 
     [Fact]
-    public void One_logger_serves_the_process_and_outlives_every_runtime_and_builder()
+    public void OneLoggerServesTheProcessAndOutlivesEveryRuntimeAndBuilder()
     {
         // TensorRT keeps the first logger it is given as its global logger and may call it at any later time: the binding
         // gives every runtime and builder the same process-lifetime logger, so that call still lands after they are gone.

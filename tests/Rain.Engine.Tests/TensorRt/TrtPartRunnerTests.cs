@@ -34,7 +34,7 @@ public sealed unsafe class TrtPartRunnerTests : IDisposable
     }
 
     [Fact]
-    public void Parts_share_one_arena_sized_to_the_largest_engine_and_run_on_their_bound_buffers()
+    public void PartsShareOneArenaSizedToTheLargestEngineAndRunOnTheirBoundBuffers()
     {
         // Two parts chained as in the step: a → b through the buffer "mid"; the arena must be the larger scratch.
         using var set = new TrtEngineSet(_lib, [
@@ -71,7 +71,7 @@ public sealed unsafe class TrtPartRunnerTests : IDisposable
     }
 
     [Fact]
-    public void Engines_are_deleted_with_the_set()
+    public void EnginesAreDeletedWithTheSet()
     {
         var set = new TrtEngineSet(_lib, [("a", Plan("a", "x", "y", 4, 1, 0), Part(("x", "float32", [4, 1]), ("y", "float32", [4, 1])))]);
         Assert.True(FakeTensorRt.LiveObjects(_lib.InferHandle) >= 3); // runtime, engine, context
@@ -86,7 +86,7 @@ public sealed unsafe class TrtPartRunnerTests : IDisposable
     [InlineData("x", "uint8", 2, 3, "y", "input x: expected input uint8 [2, 3], found input float32 [2, 3]")]
     [InlineData("pose", "float32", 2, 3, "y", "input pose float32 [2, 3] is missing")]
     [InlineData("x", "float32", 2, 3, "out", "output y is not in the bundle's contract")]
-    public void An_engine_that_breaks_the_contract_is_named_with_the_plan_and_tensor(string input, string dtype, long d0, long d1, string output, string expected)
+    public void AnEngineThatBreaksTheContractIsNamedWithThePlanAndTensor(string input, string dtype, long d0, long d1, string output, string expected)
     {
         string plan = Plan("part07", "x", "y", 2, 3, 4096);
         var contract = Part((input, dtype, [d0, d1]), (output, "float32", [2, 3]));
@@ -99,7 +99,7 @@ public sealed unsafe class TrtPartRunnerTests : IDisposable
     }
 
     [Fact]
-    public void A_plan_that_does_not_deserialize_is_named_with_the_TensorRT_log()
+    public void APlanThatDoesNotDeserializeIsNamedWithTheTensorRTLog()
     {
         string plan = Path.Combine(_folder, "bad.plan");
         File.WriteAllText(plan, "NOT A PLAN AT ALL");
@@ -109,7 +109,7 @@ public sealed unsafe class TrtPartRunnerTests : IDisposable
     }
 
     [Fact]
-    public void Running_before_binding_or_after_a_refused_enqueue_is_an_error_naming_the_part()
+    public void RunningBeforeBindingOrAfterARefusedEnqueueIsAnErrorNamingThePart()
     {
         string plan = Plan("dec", "x", "y", 2, 3, 4096);
         using var set = new TrtEngineSet(_lib, [("taesdv_decoder", plan, Part(("x", "float32", [2, 3]), ("y", "float32", [2, 3])))]);
@@ -136,7 +136,7 @@ public sealed unsafe class TrtPartRunnerTests : IDisposable
     }
 
     [Fact]
-    public void TensorRt_warnings_are_kept_for_the_backend_description()
+    public void TensorRtWarningsAreKeptForTheBackendDescription()
     {
         string plan = Path.Combine(_folder, "warned.plan");
         File.WriteAllText(plan, "FAKEPLAN2 dm=4096\nwarn fake: weights of this part were clamped to the FP16 range\ni 0 x 2 2 3\no 0 y 2 2 3\n");
