@@ -134,10 +134,10 @@ public sealed class ModelBundle
                 throw new BundleException($"{manifestPath}: tap '{tap}' (taps) must be an output of reference_unet and an input of reference_fold.");
         }
 
-        foreach (var part in (PartManifest[])[reference, fold])
+        foreach (string name in (string[])[NetworkNames.ReferenceUNet, NetworkNames.ReferenceFold])
         {
-            if (!part.Inputs.Any(i => i.Name == TensorNames.EncoderHiddenStates))
-                throw new BundleException($"{manifestPath}: part '{(part == fold ? NetworkNames.ReferenceFold : NetworkNames.ReferenceUNet)}' has no input '{TensorNames.EncoderHiddenStates}' (the CLIP embedding).");
+            if (!m.Parts[name].Inputs.Any(i => i.Name == TensorNames.EncoderHiddenStates))
+                throw new BundleException($"{manifestPath}: part '{name}' has no input '{TensorNames.EncoderHiddenStates}' (the CLIP embedding).");
         }
 
         var planInputs = m.UNetPlan.Inputs.ToHashSet(StringComparer.Ordinal);

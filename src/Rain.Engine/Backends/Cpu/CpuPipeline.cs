@@ -72,10 +72,9 @@ internal sealed class CpuPipeline : IDisposable
             ClipPixels = _clipTensors[bundle.Part(NetworkNames.ClipVision).Inputs[0].Name];
             ClipEmbeds = _clipTensors.TryGetValue(TensorNames.ImageEmbeds, out var e) ? e : throw new BundleException($"{bundle.PathOf(NetworkNames.ClipVision)}: no output 'image_embeds'.");
             VaeImages = _vaeTensors[bundle.Part(NetworkNames.VaeEncoder).Inputs[0].Name];
-            // The ReferenceNet's CLIP input and its taps: the fold reads both.
+            // The ReferenceNet's CLIP input (ModelBundle.Load checked it is there) and its taps: the fold reads both.
             var referencePart = bundle.Part(NetworkNames.ReferenceUNet);
-            ReferenceEmbedding = New(referencePart.Inputs.FirstOrDefault(c => c.Name == TensorNames.EncoderHiddenStates)
-                ?? throw new BundleException($"{bundle.PathOf(NetworkNames.ReferenceUNet)}: no input '{TensorNames.EncoderHiddenStates}'."));
+            ReferenceEmbedding = New(referencePart.Inputs.First(c => c.Name == TensorNames.EncoderHiddenStates));
             if (ClipEmbeds.F.Length != ReferenceEmbedding.F.Length)
                 throw new BundleException($"{bundle.Folder}: clip_vision's image_embeds ({ClipEmbeds.Contract}) does not fit the ReferenceNet's encoder_hidden_states ({ReferenceEmbedding.Contract}).");
             foreach (var c in referencePart.Outputs)

@@ -92,9 +92,8 @@ internal sealed class TrtPipeline : IStreamer, IDisposable
             foreach (var output in clipPart.Outputs)
                 _clipOut[output.Name] = Own(device.Allocate(Bytes(output)));
             clip.Bind(new Dictionary<string, ulong>(_clipOut.Select(p => KeyValuePair.Create(p.Key, p.Value.Address)), StringComparer.Ordinal) { [clipPart.Inputs[0].Name] = _clipPixels.Address });
-            var reference = bundle.Part(NetworkNames.ReferenceUNet);
-            _referenceEmbedding = Own(device.Allocate(Bytes(reference.Inputs.FirstOrDefault(c => c.Name == TensorNames.EncoderHiddenStates)
-                ?? throw new BundleException($"{bundle.PathOf(NetworkNames.ReferenceUNet)}: no input '{TensorNames.EncoderHiddenStates}'."))));
+            var reference = bundle.Part(NetworkNames.ReferenceUNet); // ModelBundle.Load checked its encoder_hidden_states input
+            _referenceEmbedding = Own(device.Allocate(Bytes(reference.Inputs.First(c => c.Name == TensorNames.EncoderHiddenStates))));
             if (!_clipOut.TryGetValue(TensorNames.ImageEmbeds, out var embeds) || embeds.Bytes != _referenceEmbedding.Bytes)
                 throw new BundleException($"{bundle.PathOf(NetworkNames.ClipVision)}: no output 'image_embeds' of the ReferenceNet's encoder_hidden_states size.");
             var vaePart = bundle.Part(NetworkNames.VaeEncoder);
